@@ -1,0 +1,80 @@
+//! Naming conventions: checking names, normalizing them, and proposing a conforming one.
+
+use crate::model::Naming;
+
+/// Whether `name` is lower `snake_case`: `[a-z][a-z0-9]*` words joined by single `_`.
+pub fn is_snake_case(name: &str) -> bool {
+    let mut words = name.split('_');
+    words.clone().next().is_some_and(|first| first.starts_with(|c: char| c.is_ascii_lowercase()))
+        && words.all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+/// Whether an event name follows the convention.
+pub fn follows(naming: Naming, name: &str) -> bool {
+    match naming {
+        Naming::SnakeCase => is_snake_case(name),
+        Naming::ResourceAction => name.split('.').count() >= 2 && name.split('.').all(is_snake_case),
+    }
+}
+
+/// A name reduced to what a reader hears: lower case, every run of separators (space, `-`,
+/// `.`, `_`, camel-case humps) one `_`. Two names with the same normal form collide.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() && previous_lower && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+            previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            previous_lower = false;
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
+
+/// The closest name that follows the convention.
+pub fn conforming(naming: Naming, name: &str) -> String {
+    match naming {
+        Naming::SnakeCase => normalize(name),
+        Naming::ResourceAction if name.contains('.') => {
+            name.split('.').map(normalize).filter(|segment| !segment.is_empty()).collect::<Vec<_>>().join(".")
+        }
+        // "identity registered" → "identity.registered": the first word is the resource.
+        Naming::ResourceAction => normalize(name).replacen('_', ".", 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conventions() {
+        assert!(follows(Naming::ResourceAction, "auth.login_failed"));
+        assert!(!follows(Naming::ResourceAction, "login"));
+        assert!(!follows(Naming::ResourceAction, "ui.onboard.domainNameTC.submit"));
+        assert!(follows(Naming::SnakeCase, "account_registered"));
+        assert!(!follows(Naming::SnakeCase, "identity registered"));
+        assert!(!follows(Naming::SnakeCase, "a__b"));
+    }
+
+    #[test]
+    fn normal_forms_collide_as_a_reader_would() {
+        assert_eq!(normalize("identity registered"), "identity_registered");
+        assert_eq!(normalize("identity_registered"), "identity_registered");
+        assert_eq!(normalize("Identity-Registered "), "identity_registered");
+        assert_eq!(normalize("domainNameTC"), "domain_name_tc");
+        assert_eq!(
+            conforming(Naming::ResourceAction, "ui.onboard.domainNameTC.submit"),
+            "ui.onboard.domain_name_tc.submit"
+        );
+        assert_eq!(conforming(Naming::ResourceAction, "identity registered"), "identity.registered");
+    }
+}

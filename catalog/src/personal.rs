@@ -1,0 +1,115 @@
+//! Recognizing personal data by name, for the lints (values are scrubbed by the runtime).
+
+use std::fmt;
+
+/// A kind of personal data a property or identity name suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalKind {
+    /// An email address.
+    Email,
+    /// A password or secret.
+    Secret,
+    /// An authentication token or API key.
+    Token,
+    /// An IP address.
+    IpAddress,
+    /// A phone number.
+    Phone,
+    /// A person's name or login.
+    PersonName,
+    /// Free text a person wrote (descriptions, notes, comments).
+    FreeText,
+}
+
+impl fmt::Display for PersonalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PersonalKind::Email => "an email address",
+            PersonalKind::Secret => "a password or secret",
+            PersonalKind::Token => "an authentication token",
+            PersonalKind::IpAddress => "an IP address",
+            PersonalKind::Phone => "a phone number",
+            PersonalKind::PersonName => "a person's name",
+            PersonalKind::FreeText => "free text a person wrote",
+        })
+    }
+}
+
+/// The kind of personal data `name` suggests, if any.
+///
+/// Deliberately word-based: `user_name` is a name, `model_name` is not; `access_token` is a
+/// token, `input_tokens` and `cost_per_token` are counts.
+pub fn classify(name: &str) -> Option<PersonalKind> {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let has = |candidates: &[&str]| words.iter().any(|word| candidates.contains(word));
+    let last = words.last().copied().unwrap_or_default();
+    let before_last = words.len().checked_sub(2).map(|i| words[i]);
+
+    if has(&["email", "mail", "emails"]) {
+        Some(PersonalKind::Email)
+    } else if has(&["password", "passwd", "pwd", "secret", "passphrase"]) {
+        Some(PersonalKind::Secret)
+    } else if has(&["jwt", "bearer", "apikey"])
+        || (last == "token" && before_last != Some("per"))
+        || (last == "key" && before_last == Some("api"))
+    {
+        Some(PersonalKind::Token)
+    } else if has(&["ip", "ipv4", "ipv6", "ipaddress"]) {
+        Some(PersonalKind::IpAddress)
+    } else if has(&["phone", "msisdn"]) {
+        Some(PersonalKind::Phone)
+    } else if matches!(
+        lower.as_str(),
+        "name" | "username" | "login" | "full_name" | "first_name" | "last_name" | "display_name"
+    ) || lower.ends_with("user_name")
+        || lower.ends_with("username")
+    {
+        Some(PersonalKind::PersonName)
+    } else if has(&["description", "notes", "note", "comment", "comments"]) {
+        Some(PersonalKind::FreeText)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_personal() {
+        for (name, kind) in [
+            ("email", PersonalKind::Email),
+            ("session_email", PersonalKind::Email),
+            ("password", PersonalKind::Secret),
+            ("access_token", PersonalKind::Token),
+            ("api_key", PersonalKind::Token),
+            ("ip_address", PersonalKind::IpAddress),
+            ("client_ip", PersonalKind::IpAddress),
+            ("phone", PersonalKind::Phone),
+            ("user_name", PersonalKind::PersonName),
+            ("username", PersonalKind::PersonName),
+            ("description", PersonalKind::FreeText),
+        ] {
+            assert_eq!(classify(name), Some(kind), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_are_not() {
+        for name in [
+            "input_tokens",
+            "tokens_used",
+            "cost_per_token",
+            "model_name",
+            "workflow_name",
+            "api_key_id",
+            "zip",
+            "shipping",
+            "user_id",
+        ] {
+            assert_eq!(classify(name), None, "{name}");
+        }
+    }
+}
