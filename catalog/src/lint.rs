@@ -25,7 +25,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "naming-convention",
         severity: Severity::Error,
-        summary: "Event names follow `catalog.naming`; property, group and identity names are lower snake_case.",
+        summary: "Event names follow `catalog.naming`; property, person property, group and identity kind names are lower snake_case.",
     },
     Rule {
         id: "name-collision",
@@ -155,6 +155,27 @@ fn naming_rules<'a>(file: &'a CatalogFile, findings: &mut Vec<Finding<'a>>) {
                 rule: "naming-convention",
                 span: name.span(),
                 message: format!("property `{}` is not lower snake_case", name.as_ref()),
+                help: Some(format!("rename it `{}`", naming::normalize(name.as_ref()))),
+                allows,
+            });
+        }
+    }
+    // Person properties, groups and identity kinds are names on the wire too.
+    let person_properties = file.events.values().flat_map(|event| {
+        event
+            .set
+            .keys()
+            .chain(event.set_once.keys())
+            .map(move |name| ("person property", name, event_allows(file, event)))
+    });
+    let groups = file.groups.keys().map(|name| ("group", name, Vec::new()));
+    let kinds = file.identity.kinds.iter().map(|(name, kind)| ("identity kind", name, vec![&kind.allow]));
+    for (what, name, allows) in person_properties.chain(groups).chain(kinds) {
+        if !naming::is_snake_case(name.as_ref()) {
+            findings.push(Finding {
+                rule: "naming-convention",
+                span: name.span(),
+                message: format!("{what} `{}` is not lower snake_case", name.as_ref()),
                 help: Some(format!("rename it `{}`", naming::normalize(name.as_ref()))),
                 allows,
             });

@@ -417,7 +417,7 @@ pub struct Property {
     pub reason: Option<String>,
     /// A value the pipeline fills in when the emitter does not give one.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<Fill>")]
     pub fill: Option<Spanned<Fill>>,
     /// Lint suppressions for this property.
     #[serde(default)]

@@ -10,6 +10,13 @@ pub(crate) fn parse(source: &Source) -> Result<CatalogFile, CatalogError> {
         let span = error.span().unwrap_or(0..0);
         let message = error.message().trim_end().to_owned();
         let (code, help) = classify(&message);
+        // TOML's "duplicate key" does not say which one; the span does.
+        let message = match source.text().get(span.clone()).map(|key| key.trim_matches(['"', '\''])) {
+            Some(key) if code == "duplicate-key" && !key.is_empty() && !message.contains('`') => {
+                format!("{message} `{key}`")
+            }
+            _ => message,
+        };
         CatalogError::single(source.diagnostic(Severity::Error, code, span, message, help))
     })
 }

@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use serde_spanned::Spanned;
+use toml::de::DeTable;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::lint::RULES;
@@ -70,6 +71,14 @@ impl<'a> Checker<'a> {
             }
         }
         self.identity();
+        for group in file.groups.values() {
+            if let Some(property) = &group.property {
+                let common = file.common.keys();
+                let per_event = file.events.values().flat_map(|event| event.properties.keys());
+                let declared: Vec<&str> = common.chain(per_event).map(|k| k.as_ref().as_str()).collect();
+                self.reference("property", property, declared.iter().copied());
+            }
+        }
         for class in file.retention.values() {
             for period in std::iter::once(&class.period).chain(class.archive_after.as_ref()) {
                 if !is_period(period.as_ref()) {
@@ -96,7 +105,7 @@ impl<'a> Checker<'a> {
         }
         for (rule, _) in &file.lints {
             if !RULES.iter().any(|r| r.id == rule) {
-                let span = self.key_span(rule);
+                let span = lint_key_span(self.source.text(), rule).unwrap_or(0..0);
                 self.error(
                     "unknown-rule",
                     span,
@@ -122,9 +131,9 @@ impl<'a> Checker<'a> {
                 self.reference("event", step, self.event_names());
             }
         }
-        for entry in &file.changelog {
+        for (index, entry) in file.changelog.iter().enumerate() {
             if semver::Version::parse(&entry.version).is_err() {
-                let span = self.key_span(&entry.version);
+                let span = changelog_version_span(self.source.text(), index).unwrap_or(0..0);
                 self.error(
                     "invalid-version",
                     span,
@@ -346,12 +355,22 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
 
-    /// Where a bare string from the file first appears (for values serde gave no span for).
-    fn key_span(&self, needle: &str) -> Range<usize> {
-        let at = self.source.text().find(needle).unwrap_or(0);
-        at..at + needle.len()
-    }
+/// The span of the key `rule` in the `[lints]` table: the model keeps no span for it, and the
+/// same text may appear earlier (in a description, say).
+fn lint_key_span(text: &str, rule: &str) -> Option<Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let lints = root.get_ref().get("lints")?.get_ref().as_table()?;
+    lints.keys().find(|key| key.get_ref() == rule).map(Spanned::span)
+}
+
+/// The span of the `version` value of the `index`th `[[changelog]]` entry (the model keeps
+/// none, and the same version text usually appears in `[catalog]` first).
+fn changelog_version_span(text: &str, index: usize) -> Option<Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let entry = root.get_ref().get("changelog")?.get_ref().get(index)?;
+    entry.get_ref().get("version").map(Spanned::span)
 }
 
 /// `"2 years"`, `"6 months"`, `"1 day"`.

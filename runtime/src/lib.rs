@@ -1,1 +1,61 @@
-//! placeholder
+//! The tally runtime: one pipeline from emit to PostHog.
+//!
+//! The macros, the tracing layer and the middleware all hand [`Event`]s to a [`Tracker`];
+//! the tracker's worker validates them against the catalog, fills in automatic properties,
+//! applies privacy, decides the `distinct_id` from the catalog's identity strategy and the
+//! request [`Context`], and delivers to its [`Sink`]s.
+//!
+//! ```
+//! use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let catalog = tally_catalog::Catalog::parse("catalog.toml", r#"
+//!     [catalog]
+//!     name = "shop"
+//!     version = "1.0.0"
+//!     [identity]
+//!     person = "user"
+//!     kinds.user = { description = "The signed-in user's id." }
+//!     [events."order.placed"]
+//!     description = "An order was placed."
+//!     trigger = "After commit."
+//!     properties.total_cents = { type = "integer" }
+//! "#).unwrap();
+//! let sink = MemorySink::new();
+//! let tracker = Tracker::for_tests(catalog, sink.clone()).unwrap();
+//! Context::new().identity(Identity::user("u-7")).scope(async {
+//!     tracker.emit(Event::new("order.placed").with("total_cents", 1250)).unwrap();
+//! }).await;
+//! tracker.flush().await;
+//! sink.assert_emitted("order.placed").for_distinct_id("u-7");
+//! # });
+//! ```
+//!
+//! Guides: [privacy](https://github.com/tally-rs/tally/blob/main/docs/privacy.md),
+//! [identity](https://github.com/tally-rs/tally/blob/main/docs/identity.md),
+//! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md).
+
+mod config;
+mod context;
+mod counters;
+mod event;
+mod identity;
+mod pipeline;
+pub mod privacy;
+#[cfg(feature = "receiver")]
+pub mod receiver;
+pub mod sink;
+mod tracker;
+mod validate;
+mod worker;
+
+pub use config::{Config, Secret};
+pub use context::{Context, FutureExt, RequestInfo};
+pub use counters::Counts;
+pub use event::{Event, Fact, PropertyName};
+pub use identity::{DistinctId, Identity, IdentityKind};
+pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
+pub use tally_catalog as catalog;
+pub use tracker::{
+    BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
+};
+pub use validate::{ValidationMode, Violation, Violations};

@@ -1,0 +1,163 @@
+//! `tally check`: load and lint catalogs, report every diagnostic at `file:line:col`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use tally_catalog::lint::RULES;
+use tally_catalog::{Catalog, Diagnostic, Location, Severity};
+
+use crate::error::{self, CliError};
+use crate::load;
+use crate::output::{self, Format, plural};
+
+const EXAMPLES: &str = "\
+Examples:
+  tally check catalog.toml
+  tally check examples/catalogs/*.toml --format json
+  tally check --explain personal-distinct-id
+
+Exit codes: 0 no errors (warnings allowed), 1 an error-severity lint or an invalid catalog,
+2 a catalog could not be read (missing file, directory).";
+
+/// Load and lint catalogs: print each diagnostic as `file:line:col: severity[rule]: message`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub(crate) struct Args {
+    /// The catalog files to check.
+    #[arg(value_name = "CATALOG", required_unless_present = "explain")]
+    catalogs: Vec<PathBuf>,
+    /// `text` for people; `json` prints one JSON array of every diagnostic.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Explain a lint rule (or list every rule when no id is given) and exit.
+    #[arg(long, value_name = "RULE", num_args = 0..=1, default_missing_value = "")]
+    explain: Option<String>,
+}
+
+/// What checking one catalog found.
+struct Checked {
+    diagnostics: Vec<Diagnostic>,
+    /// The number of events, when the catalog loaded.
+    events: Option<usize>,
+    /// The file could not be read at all.
+    unreadable: bool,
+}
+
+/// Runs `tally check`.
+pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
+    if let Some(rule) = &args.explain {
+        return explain(rule);
+    }
+    let results: Vec<(&Path, Checked)> = args.catalogs.iter().map(|path| (path.as_path(), check(path))).collect();
+    let errors = count(&results, Severity::Error);
+    let warnings = count(&results, Severity::Warning);
+    let unreadable = results.iter().any(|(_, checked)| checked.unreadable);
+
+    match args.format {
+        Format::Json => {
+            let all: Vec<&Diagnostic> = results.iter().flat_map(|(_, checked)| &checked.diagnostics).collect();
+            output::stdout(&output::json(&all)?)?;
+        }
+        Format::Text => output::stdout(&text_report(&results, errors, warnings))?,
+    }
+    Ok(if unreadable {
+        error::incomplete()
+    } else if errors > 0 {
+        error::findings()
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn check(path: &Path) -> Checked {
+    let text = match load::read(path, "catalog") {
+        Ok(text) => text,
+        Err(error) => {
+            let message = match error {
+                CliError::Run(message) | CliError::Invalid(message) => message,
+                CliError::Quiet => String::new(),
+            };
+            let location = Location { file: path.to_path_buf(), line: 1, column: 1 };
+            let diagnostic =
+                Diagnostic { severity: Severity::Error, code: "unreadable", message, help: None, location };
+            return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true };
+        }
+    };
+    match Catalog::parse(path, text) {
+        Ok(catalog) => Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false },
+        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false },
+    }
+}
+
+fn count(results: &[(&Path, Checked)], severity: Severity) -> usize {
+    results.iter().flat_map(|(_, checked)| &checked.diagnostics).filter(|d| d.severity == severity).count()
+}
+
+fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> String {
+    let mut out = String::new();
+    for (path, checked) in results {
+        for diagnostic in &checked.diagnostics {
+            let _ = writeln!(out, "{diagnostic}");
+        }
+        let own_errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let own_warnings = checked.diagnostics.len() - own_errors;
+        let status = match checked.events {
+            _ if checked.unreadable => "not checked".to_owned(),
+            None => "invalid, does not load".to_owned(),
+            Some(events) => {
+                let verdict = if own_errors > 0 { "fails" } else { "ok" };
+                format!("{verdict}, {}", plural(events, "event"))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{}: {status}; {}, {}",
+            path.display(),
+            plural(own_errors, "error"),
+            plural(own_warnings, "warning")
+        );
+    }
+    if results.len() > 1 {
+        let _ = writeln!(
+            out,
+            "checked {}: {}, {}",
+            plural(results.len(), "catalog"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
+    }
+    out
+}
+
+fn explain(rule: &str) -> Result<ExitCode, CliError> {
+    let severity = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    if rule.is_empty() {
+        let mut out = String::from("Lint rules (default severity; override under [lints], suppress per item with allow):\n");
+        for rule in RULES {
+            let _ = writeln!(out, "  {:<32} {:<8} {}", rule.id, severity(rule.severity), rule.summary);
+        }
+        output::stdout(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(found) = RULES.iter().find(|candidate| candidate.id == rule) else {
+        let hint = tally_catalog::closest(rule, RULES.iter().map(|r| r.id))
+            .map(|best| format!("; did you mean `{best}`?"))
+            .unwrap_or_else(|| "; `tally check --explain` lists them".into());
+        return Err(CliError::Run(format!("no lint rule `{rule}`{hint}")));
+    };
+    output::stdout(&format!(
+        "{} ({} by default)\n\n{}\n\nSuppress it for one item with `allow = {{ {} = \"why it does not apply\" }}` on the \
+         event, category, property or identity kind; change its severity for the whole catalog under \
+         `[lints]`: `{} = \"warn\"`.\n",
+        found.id,
+        severity(found.severity),
+        found.summary,
+        found.id,
+        found.id
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,99 @@
+//! Counters: every event accepted by `emit` ends up delivered, failed or dropped for a reason.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) emitted: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) violations: AtomicU64,
+    pub(crate) redacted: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_invalid: AtomicU64,
+    pub(crate) dropped_no_identity: AtomicU64,
+    pub(crate) dropped_opted_out: AtomicU64,
+    pub(crate) dropped_closed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Counts {
+        Counts {
+            emitted: self.emitted.load(Relaxed),
+            delivered: self.delivered.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            retried: self.retried.load(Relaxed),
+            violations: self.violations.load(Relaxed),
+            redacted: self.redacted.load(Relaxed),
+            dropped_queue_full: self.dropped_queue_full.load(Relaxed),
+            dropped_invalid: self.dropped_invalid.load(Relaxed),
+            dropped_no_identity: self.dropped_no_identity.load(Relaxed),
+            dropped_opted_out: self.dropped_opted_out.load(Relaxed),
+            dropped_closed: self.dropped_closed.load(Relaxed),
+        }
+    }
+}
+
+/// A snapshot of a tracker's counters.
+///
+/// Once the queue is drained, `emitted == delivered + failed + dropped()`: nothing
+/// disappears without a count. Opted-out emits are not `emitted`; they only count in
+/// `dropped_opted_out`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Events accepted by `emit` (plus `$identify` and `$groupidentify` events tally made).
+    pub emitted: u64,
+    /// Events a sink acknowledged.
+    pub delivered: u64,
+    /// Events whose delivery failed after every attempt.
+    pub failed: u64,
+    /// Delivery attempts retried.
+    pub retried: u64,
+    /// Catalog violations seen (an event can have several).
+    pub violations: u64,
+    /// Values the free-text scrub redacted.
+    pub redacted: u64,
+    /// Events dropped because the queue was full.
+    pub dropped_queue_full: u64,
+    /// Events dropped for breaking the catalog.
+    pub dropped_invalid: u64,
+    /// Events dropped because no identity was known and the catalog says `on_missing = "drop"`.
+    pub dropped_no_identity: u64,
+    /// Emits ignored because tracking is off (`DO_NOT_TRACK`, wrong environment).
+    pub dropped_opted_out: u64,
+    /// Events emitted after shutdown.
+    pub dropped_closed: u64,
+}
+
+impl Counts {
+    /// Every event dropped before delivery, whatever the reason (opted-out emits excluded).
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_invalid + self.dropped_no_identity + self.dropped_closed
+    }
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "emitted={} delivered={} failed={} retried={} violations={} redacted={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={}}}",
+            self.emitted,
+            self.delivered,
+            self.failed,
+            self.retried,
+            self.violations,
+            self.redacted,
+            self.dropped_queue_full,
+            self.dropped_invalid,
+            self.dropped_no_identity,
+            self.dropped_opted_out,
+            self.dropped_closed
+        )
+    }
+}

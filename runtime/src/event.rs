@@ -1,0 +1,132 @@
+//! [`Event`]: what a front door (macro, tracing layer, middleware) hands to the pipeline.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::identity::DistinctId;
+
+/// A property name: static for code-defined events, owned for dynamic ones.
+pub type PropertyName = Cow<'static, str>;
+
+/// Facts a front door measured about the event, for catalog properties declared with the
+/// matching `fill` (the middleware knows the status, the tracing layer the error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fact {
+    /// HTTP status or gRPC code (`fill = "status"`).
+    Status,
+    /// Request body size in bytes (`fill = "request_size"`).
+    RequestSize,
+    /// Response body size in bytes (`fill = "response_size"`).
+    ResponseSize,
+    /// The kind of error (`fill = "error_type"`).
+    ErrorType,
+    /// A sanitized error message (`fill = "error_message"`).
+    ErrorMessage,
+    /// Why a login failed (`fill = "failure_reason"`).
+    FailureReason,
+    /// How the user logged in (`fill = "login_method"`).
+    LoginMethod,
+}
+
+/// One event on its way to the pipeline.
+///
+/// Building one is cheap: the name and property names are usually `&'static str`, values are
+/// JSON values, and everything else (validation, identity, privacy, serialization) happens on
+/// the worker.
+///
+/// ```
+/// use tally_runtime::Event;
+/// let event = Event::new("project.created").with("project_id", "p-42").with("has_client", true);
+/// assert_eq!(event.name(), "project.created");
+/// assert_eq!(event.property("has_client"), Some(&serde_json::json!(true)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) properties: Vec<(PropertyName, Value)>,
+    pub(crate) facts: Vec<(Fact, Value)>,
+    pub(crate) distinct_id: Option<DistinctId>,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) timestamp: DateTime<Utc>,
+    pub(crate) context: Option<Arc<Context>>,
+}
+
+impl Event {
+    /// An event with a catalog name (without the wire namespace).
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_capacity(name, 0)
+    }
+
+    /// An event with room for `properties` properties.
+    pub fn with_capacity(name: impl Into<Cow<'static, str>>, properties: usize) -> Self {
+        Self {
+            name: name.into(),
+            properties: Vec::with_capacity(properties),
+            facts: Vec::new(),
+            distinct_id: None,
+            duration: None,
+            timestamp: Utc::now(),
+            context: None,
+        }
+    }
+
+    /// The catalog name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds a property (builder style). A later value for the same name wins.
+    pub fn with(mut self, name: impl Into<PropertyName>, value: impl Into<Value>) -> Self {
+        self.insert(name, value);
+        self
+    }
+
+    /// Adds a property. A later value for the same name wins.
+    pub fn insert(&mut self, name: impl Into<PropertyName>, value: impl Into<Value>) {
+        self.properties.push((name.into(), value.into()));
+    }
+
+    /// The value given for a property, if any (the last one wins).
+    pub fn property(&self, name: &str) -> Option<&Value> {
+        self.properties.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value)
+    }
+
+    /// The properties, in insertion order.
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.properties.iter().map(|(key, value)| (key.as_ref(), value))
+    }
+
+    /// Keys the event by this `distinct_id`, overriding the catalog's identity strategy.
+    pub fn with_distinct_id(mut self, distinct_id: DistinctId) -> Self {
+        self.distinct_id = Some(distinct_id);
+        self
+    }
+
+    /// Records how long the operation took, for a property declared with a duration `fill`.
+    pub fn with_duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// Records a fact measured by the front door (see [`Fact`]).
+    pub fn with_fact(mut self, fact: Fact, value: impl Into<Value>) -> Self {
+        self.facts.push((fact, value.into()));
+        self
+    }
+
+    /// Sets the request context explicitly (front doors normally take the current one).
+    pub fn with_context(mut self, context: Arc<Context>) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    pub(crate) fn fact(&self, fact: Fact) -> Option<&Value> {
+        self.facts.iter().rev().find(|(f, _)| *f == fact).map(|(_, value)| value)
+    }
+}

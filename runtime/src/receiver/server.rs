@@ -1,0 +1,94 @@
+//! The HTTP side: routes, reading bodies within the limit, answers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use super::Shared;
+use super::wire::{self, Refusal};
+
+/// The capture endpoints, each also served with a trailing slash.
+const ENDPOINTS: [&str; 5] = ["/batch", "/capture", "/e", "/track", "/i/v0/e"];
+
+/// How far past the limit an oversized body is still read (and discarded), so that the client
+/// gets to read the `413` instead of a reset connection while it is still sending.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new();
+    for endpoint in ENDPOINTS {
+        router = router.route(endpoint, post(capture)).route(&format!("{endpoint}/"), post(capture));
+    }
+    router.fallback(not_found).with_state(shared)
+}
+
+async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let number = shared.next_request();
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let limit = shared.config.max_body_bytes;
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(refusal) => {
+            shared.record(Vec::new(), vec![refusal.rejection(number, path, &[])]);
+            return answer(&refusal);
+        }
+    };
+    if let Some(status) = shared.take_failure() {
+        let detail = "failure injected by Receiver::fail_next";
+        let body = json!({"type": "server_error", "code": "injected_failure", "detail": detail, "attr": null});
+        return (status, Json(body)).into_response();
+    }
+    let request = wire::Request { number, path, query: parts.uri.query(), headers: &parts.headers, body: &body };
+    match wire::process(&shared.config, &request) {
+        Ok(outcome) => {
+            shared.record(outcome.events, outcome.dropped);
+            (StatusCode::OK, Json(json!({"status": 1}))).into_response()
+        }
+        Err(refused) => {
+            let response = answer(&refused.refusal);
+            shared.record(Vec::new(), vec![refused.rejection]);
+            response
+        }
+    }
+}
+
+async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let number = shared.next_request();
+    let refusal = Refusal::not_found(request.method().as_str(), request.uri().path());
+    shared.record(Vec::new(), vec![refusal.rejection(number, request.uri().path(), &[])]);
+    answer(&refusal)
+}
+
+fn answer(refusal: &Refusal) -> Response {
+    (refusal.status, Json(refusal.body())).into_response()
+}
+
+/// The whole body, or a `413` once it passes `limit` (the rest is read and discarded, up to
+/// [`DRAIN_BYTES`] more), or a `400` when the connection fails mid-body.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| Refusal::invalid(format!("could not read the body: {error}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            bytes.extend_from_slice(&data);
+        } else {
+            bytes = Vec::new();
+            if total > limit.saturating_add(DRAIN_BYTES) {
+                break;
+            }
+        }
+    }
+    if total > limit { Err(Refusal::too_large(limit)) } else { Ok(bytes) }
+}

@@ -1,0 +1,434 @@
+//! [`Tracker`]: the handle every front door emits through, and the process-wide default.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tally_catalog::Catalog;
+use tally_catalog::model::Privacy;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::counters::{Counters, Counts};
+use crate::event::Event;
+use crate::identity::Identity;
+use crate::pipeline::{Pipeline, Rejection, Special};
+use crate::privacy::Pseudonymizer;
+use crate::sink::{JsonLinesSink, Sink};
+use crate::validate::{ValidationMode, Violations};
+use crate::worker::{Message, Worker};
+
+/// Why an event was not accepted by [`Tracker::emit`]. Every case is also counted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The event breaks the catalog (strict mode only; other modes report on the worker).
+    Invalid(Violations),
+    /// No identity is known and the catalog drops such events (strict mode only).
+    NoIdentity,
+    /// The queue is full.
+    QueueFull,
+    /// The tracker is shut down.
+    Closed,
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Invalid(violations) => write!(f, "{violations}"),
+            EmitError::NoIdentity => f.write_str("no identity is known and the catalog drops such events"),
+            EmitError::QueueFull => f.write_str("the tally queue is full; the event was dropped"),
+            EmitError::Closed => f.write_str("the tracker is shut down"),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+/// Why a tracker could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The catalog pseudonymizes something and no key is configured.
+    MissingPseudonymizationKey {
+        /// What needs the key (`identity kind \`user\``, `property \`user_name\` of \`user.login\``).
+        needed_by: String,
+    },
+    /// The worker thread could not start.
+    Worker(std::io::Error),
+    /// A sink could not be created.
+    Sink(crate::sink::SinkError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::MissingPseudonymizationKey { needed_by } => write!(
+                f,
+                "the catalog pseudonymizes {needed_by} but no key is configured: set TALLY_KEY (or the \
+                 application-prefixed variable) or call Config::pseudonymization_key; tally never falls back \
+                 to a bare hash"
+            ),
+            BuildError::Worker(error) => write!(f, "cannot start the tally worker thread: {error}"),
+            BuildError::Sink(error) => write!(f, "cannot create the sink: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+struct Inner {
+    pipeline: Arc<Pipeline>,
+    sender: mpsc::Sender<Message>,
+    counters: Arc<Counters>,
+    enabled: bool,
+    mode: ValidationMode,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// A cheap-to-clone handle to one pipeline: a catalog, a configuration, a queue, a worker
+/// and its sinks.
+///
+/// `emit` only enqueues; the worker validates, enriches, scrubs, identifies and delivers.
+#[derive(Clone)]
+pub struct Tracker {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracker")
+            .field("catalog", &self.inner.pipeline.catalog().name())
+            .field("enabled", &self.inner.enabled)
+            .field("counts", &self.counts())
+            .finish()
+    }
+}
+
+/// Builds a [`Tracker`]; see [`Tracker::builder`].
+#[must_use]
+pub struct TrackerBuilder {
+    catalog: Catalog,
+    config: Config,
+    sinks: Vec<Box<dyn Sink>>,
+    process_identity: Identity,
+}
+
+impl TrackerBuilder {
+    /// Uses this configuration (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a sink. Without any, the tracker sends to PostHog when the configuration has an
+    /// API key, else writes JSON lines to stdout.
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Sets an identity known for the whole process (Teleport: the license's account).
+    pub fn process_identity(mut self, kind: &'static str, value: impl Into<String>) -> Self {
+        self.process_identity.set(kind, value);
+        self
+    }
+
+    /// Starts the worker and returns the handle.
+    pub fn build(self) -> Result<Tracker, BuildError> {
+        let TrackerBuilder { catalog, config, mut sinks, process_identity } = self;
+        let pseudonymizer = config.pseudonymization_key.as_ref().map(|key| Pseudonymizer::new(key.expose().as_bytes()));
+        if pseudonymizer.is_none()
+            && let Some(needed_by) = needs_key(&catalog)
+        {
+            return Err(BuildError::MissingPseudonymizationKey { needed_by });
+        }
+        if sinks.is_empty() {
+            sinks.push(default_sink(&config)?);
+        }
+        let counters = Arc::new(Counters::default());
+        let enabled = config.is_enabled();
+        let mode = config.validation;
+        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+        let batch_size = config.batch_size.max(1);
+        let max_attempts = config.max_attempts.max(1);
+        let pipeline =
+            Arc::new(Pipeline::new(Arc::new(catalog), config, pseudonymizer, process_identity, counters.clone()));
+        let worker = Worker {
+            receiver,
+            pipeline: pipeline.clone(),
+            sinks,
+            counters: counters.clone(),
+            batch_size,
+            max_attempts,
+        };
+        let handle = worker.spawn().map_err(BuildError::Worker)?;
+        ANY_TRACKER.store(true, Ordering::Release);
+        Ok(Tracker {
+            inner: Arc::new(Inner { pipeline, sender, counters, enabled, mode, worker: Mutex::new(Some(handle)) }),
+        })
+    }
+
+    /// Builds the tracker and makes it the process-wide default that the macros, the tracing
+    /// layer and the middleware use when no tracker is in scope. Keep the guard alive: dropping
+    /// it flushes and stops the tracker.
+    pub fn install(self) -> Result<TrackerGuard, InstallError> {
+        let tracker = self.build().map_err(InstallError::Build)?;
+        GLOBAL.set(tracker.clone()).map_err(|_| InstallError::AlreadyInstalled)?;
+        Ok(TrackerGuard { tracker: Some(tracker) })
+    }
+}
+
+/// Why [`TrackerBuilder::install`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InstallError {
+    /// The tracker could not be built.
+    Build(BuildError),
+    /// A default tracker is already installed in this process.
+    AlreadyInstalled,
+}
+
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstallError::Build(error) => write!(f, "{error}"),
+            InstallError::AlreadyInstalled => f.write_str("a default tally tracker is already installed"),
+        }
+    }
+}
+
+impl std::error::Error for InstallError {}
+
+fn needs_key(catalog: &Catalog) -> Option<String> {
+    let file = catalog.file();
+    if let Some((kind, _)) = file.identity.kinds.iter().find(|(_, kind)| kind.pseudonymize) {
+        return Some(format!("identity kind `{}`", kind.as_ref()));
+    }
+    let common = file.common.iter().map(|(name, p)| (name, p, "every event"));
+    let per_event = file
+        .events
+        .iter()
+        .flat_map(|(event, def)| def.properties.iter().map(move |(name, p)| (name, p, event.as_ref().as_str())));
+    common
+        .chain(per_event)
+        .find(|(_, property, _)| property.privacy == Privacy::Pseudonymize)
+        .map(|(name, _, event)| format!("property `{}` of `{event}`", name.as_ref()))
+}
+
+fn default_sink(config: &Config) -> Result<Box<dyn Sink>, BuildError> {
+    #[cfg(feature = "posthog")]
+    if let Some(key) = &config.api_key {
+        return Ok(Box::new(crate::sink::PostHogSink::new(key, config.host.as_deref()).map_err(BuildError::Sink)?));
+    }
+    let _ = config;
+    Ok(Box::new(JsonLinesSink::stdout()))
+}
+
+impl Tracker {
+    /// Starts building a tracker for this catalog.
+    pub fn builder(catalog: Catalog) -> TrackerBuilder {
+        TrackerBuilder { catalog, config: Config::default(), sinks: Vec::new(), process_identity: Identity::new() }
+    }
+
+    /// A tracker for tests: strict validation, events into `sink`, a fixed test key for
+    /// pseudonymization.
+    pub fn for_tests(catalog: Catalog, sink: impl Sink) -> Result<Tracker, BuildError> {
+        Tracker::builder(catalog)
+            .config(Config::default().validation(ValidationMode::Strict).pseudonymization_key("tally-test-key"))
+            .sink(sink)
+            .build()
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        self.inner.pipeline.catalog()
+    }
+
+    /// Whether events are tracked (not opted out, right environment).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    /// Hands an event to the pipeline. It takes the current [`Context`] unless it carries one.
+    ///
+    /// Only enqueues, except in strict mode, where the event is processed here so that a
+    /// violation reaches the caller. Never panics; every refusal is counted.
+    pub fn emit(&self, mut event: Event) -> Result<(), EmitError> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            Counters::add(&inner.counters.dropped_opted_out, 1);
+            return Ok(());
+        }
+        Counters::add(&inner.counters.emitted, 1);
+        if event.context.is_none() {
+            event.context = Context::current();
+        }
+        let message = if inner.mode == ValidationMode::Strict {
+            match inner.pipeline.process(event, None) {
+                Ok(wire) => Message::Ready(wire),
+                Err(Rejection::Invalid(violations)) => return Err(EmitError::Invalid(violations)),
+                Err(Rejection::NoIdentity) => return Err(EmitError::NoIdentity),
+            }
+        } else {
+            Message::Event(event, None)
+        };
+        self.enqueue(message)
+    }
+
+    /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
+    /// the anonymous id, so events from before the login join the same person.
+    pub fn identify(&self, anonymous: impl Into<String>, identity: Identity) -> Result<(), EmitError> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            Counters::add(&inner.counters.dropped_opted_out, 1);
+            return Ok(());
+        }
+        Counters::add(&inner.counters.emitted, 1);
+        let special = Special::Identify { anonymous: anonymous.into(), identity };
+        self.enqueue(Message::Event(Event::new("$identify"), Some(special)))
+    }
+
+    fn enqueue(&self, message: Message) -> Result<(), EmitError> {
+        match self.inner.sender.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                Counters::add(&self.inner.counters.dropped_queue_full, 1);
+                Err(EmitError::QueueFull)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Counters::add(&self.inner.counters.dropped_closed, 1);
+                Err(EmitError::Closed)
+            }
+        }
+    }
+
+    /// The counters now.
+    pub fn counts(&self) -> Counts {
+        self.inner.counters.snapshot()
+    }
+
+    /// Waits until every event emitted before this call is delivered, failed or dropped.
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.inner.sender.send(Message::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    /// Delivers everything accepted so far, shuts the sinks down and stops the worker, waiting
+    /// at most `deadline`. Returns the final counts; emits after this are counted as `closed`.
+    pub async fn shutdown(&self, deadline: Duration) -> Counts {
+        let (ack, done) = oneshot::channel();
+        let stop = async {
+            if self.inner.sender.send(Message::Shutdown(ack)).await.is_ok() {
+                let _ = done.await;
+            }
+        };
+        if tokio::time::timeout(deadline, stop).await.is_err() {
+            tracing::warn!(target: "tally::tracker", ?deadline, "shutdown deadline passed with events still queued");
+        }
+        self.counts()
+    }
+
+    /// Shutdown from synchronous code (no runtime on this thread), waiting at most `deadline`.
+    fn shutdown_blocking(&self, deadline: Duration) {
+        let (ack, done) = oneshot::channel();
+        let sent = self.inner.sender.blocking_send(Message::Shutdown(ack)).is_ok();
+        let handle = self.inner.worker.lock().ok().and_then(|mut worker| worker.take());
+        if !sent {
+            return;
+        }
+        match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(runtime) => {
+                let finished = runtime.block_on(async { tokio::time::timeout(deadline, done).await.is_ok() });
+                if finished && let Some(handle) = handle {
+                    let _ = handle.join();
+                }
+            }
+            Err(error) => tracing::warn!(target: "tally::tracker", %error, "cannot wait for the tally worker"),
+        }
+    }
+}
+
+/// Keeps the installed default tracker alive; flushes and stops it when dropped.
+///
+/// Dropping inside an async runtime never blocks the runtime's thread: the shutdown then runs
+/// on a helper thread. Prefer `guard.shutdown().await` in async code, which waits for it.
+#[must_use = "dropping the guard shuts the tracker down"]
+pub struct TrackerGuard {
+    tracker: Option<Tracker>,
+}
+
+impl TrackerGuard {
+    /// The installed tracker.
+    pub fn tracker(&self) -> Option<&Tracker> {
+        self.tracker.as_ref()
+    }
+
+    /// Shuts the tracker down, waiting at most `deadline`, and returns the final counts.
+    pub async fn shutdown(mut self, deadline: Duration) -> Counts {
+        match self.tracker.take() {
+            Some(tracker) => tracker.shutdown(deadline).await,
+            None => Counts::default(),
+        }
+    }
+}
+
+/// How long a dropped guard waits for the queue to drain.
+const DROP_DEADLINE: Duration = Duration::from_secs(5);
+
+impl Drop for TrackerGuard {
+    fn drop(&mut self) {
+        let Some(tracker) = self.tracker.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Inside a runtime: never block its thread.
+            let _ = std::thread::Builder::new()
+                .name("tally-shutdown".into())
+                .spawn(move || tracker.shutdown_blocking(DROP_DEADLINE));
+        } else {
+            tracker.shutdown_blocking(DROP_DEADLINE);
+        }
+    }
+}
+
+static GLOBAL: OnceLock<Tracker> = OnceLock::new();
+/// Set once any tracker exists: until then every front door returns at the cost of one load.
+static ANY_TRACKER: AtomicBool = AtomicBool::new(false);
+
+/// Whether an emit could go anywhere: false until the first tracker is built in this process.
+/// Front doors check it before building an event.
+#[inline]
+pub fn is_active() -> bool {
+    ANY_TRACKER.load(Ordering::Relaxed)
+}
+
+/// The tracker events go to here: the one set in the current [`Context`], else the installed
+/// default.
+pub fn current() -> Option<Tracker> {
+    if !is_active() {
+        return None;
+    }
+    Context::current().and_then(|context| context.get_tracker().cloned()).or_else(|| GLOBAL.get().cloned())
+}
+
+/// Emits through the current tracker; a no-op (`Ok`) when there is none.
+pub fn emit(event: Event) -> Result<(), EmitError> {
+    if !is_active() {
+        return Ok(());
+    }
+    let context = Context::current();
+    let tracker = context.as_ref().and_then(|c| c.get_tracker()).or_else(|| GLOBAL.get());
+    match tracker {
+        Some(tracker) => {
+            let event = match (event.context.is_none(), context.clone()) {
+                (true, Some(context)) => event.with_context(context),
+                _ => event,
+            };
+            tracker.emit(event)
+        }
+        None => Ok(()),
+    }
+}

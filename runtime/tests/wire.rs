@@ -1,0 +1,371 @@
+//! End to end: tracker → worker → posthog-rs → a PostHog-compatible receiver on loopback.
+//! Each test checks the exact wire JSON a seed catalog's rules call for.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tally_runtime::catalog::Catalog;
+use tally_runtime::receiver::{ReceivedEvent, Receiver, StatusCode};
+use tally_runtime::{
+    Config, Context, EmitError, Event, Fact, Identity, RequestInfo, Tracker, ValidationMode, Violation,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+const SHUTDOWN: Duration = Duration::from_secs(20);
+
+fn catalog(name: &str) -> Catalog {
+    let path = format!("{}/../examples/catalogs/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    Catalog::from_path(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn receiver_and_tracker(
+    name: &str,
+    config: Config,
+    build: impl FnOnce(tally_runtime::TrackerBuilder) -> tally_runtime::TrackerBuilder,
+) -> (Receiver, Tracker) {
+    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+    let config = config.api_key("phc_test").host(receiver.url());
+    let tracker = build(Tracker::builder(catalog(name)).config(config)).build().unwrap();
+    (receiver, tracker)
+}
+
+fn single(events: &[ReceivedEvent], name: &str) -> ReceivedEvent {
+    let found: Vec<_> = events.iter().filter(|e| e.event == name).collect();
+    assert_eq!(found.len(), 1, "expected one `{name}`, got {:?}", events.iter().map(|e| &e.event).collect::<Vec<_>>());
+    found[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teleport_login_is_keyed_by_account_with_hmac_user_name_and_set_once() {
+    // RFC 4231 test case 2: HMAC-SHA256(key = "Jefe", "what do ya want for nothing?").
+    let config = Config::default().pseudonymization_key("Jefe");
+    let (receiver, tracker) =
+        receiver_and_tracker("teleport", config, |b| b.process_identity("account", "acme-corp")).await;
+    Context::new()
+        .identity(Identity::new().with("user", "what do ya want for nothing?"))
+        .scope(async {
+            tracker.emit(Event::new("user.login").with("connector_type", "github")).unwrap();
+            tracker.emit(Event::new("user.login")).unwrap();
+        })
+        .await;
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(2, WAIT).await.unwrap();
+
+    let sso = &events[0];
+    assert_eq!(sso.event, "tp.user.login");
+    assert_eq!(sso.distinct_id, "tp.acme-corp");
+    assert_eq!(
+        sso.property("tp.user_name"),
+        Some(&json!("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"))
+    );
+    assert_eq!(sso.property("tp.connector_type"), Some(&json!("github")));
+    let set_once = sso.property("$set_once").unwrap();
+    let timestamp = set_once["tp.first_login"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(), "{timestamp}");
+    assert_eq!(set_once["tp.first_sso_login"], set_once["tp.first_login"]);
+    assert_eq!(sso.property("$lib"), Some(&json!("tally")));
+    assert_eq!(sso.property("$geoip_disable"), Some(&json!(true)));
+    assert!(!sso.raw.to_string().contains("what do ya want"), "raw user name left the process");
+
+    let local = &events[1];
+    assert!(local.property("$set_once").unwrap().get("tp.first_sso_login").is_none(), "no SSO, no first_sso_login");
+    assert!(local.property("tp.connector_type").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teleport_without_a_license_generates_no_event_and_counts_why() {
+    let config = Config::default().pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("teleport", config, |b| b).await;
+    Context::new()
+        .identity(Identity::new().with("user", "alice"))
+        .scope(async {
+            tracker.emit(Event::new("resource.create").with("resource_type", "kube")).unwrap();
+        })
+        .await;
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!(counts.dropped_no_identity, 1);
+    assert_eq!(counts.delivered, 0);
+    assert_eq!(receiver.requests(), 0, "nothing may reach PostHog without an account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pseudonymizing_catalog_without_a_key_is_a_startup_error() {
+    let error = Tracker::builder(catalog("teleport")).build().unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("identity kind `user`") || message.contains("user_name"), "{message}");
+    assert!(message.contains("no key"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_then_identified_links_with_identify() {
+    let (receiver, tracker) = receiver_and_tracker("authsome", Config::default(), |b| b).await;
+    let anonymous = "anon-3f2a";
+    Context::new()
+        .identity(Identity::new().anonymous(anonymous))
+        .scope(async {
+            tracker.emit(Event::new("account_login_failed").with_fact(Fact::FailureReason, "bad_password")).unwrap();
+        })
+        .await;
+    tracker.identify(anonymous, Identity::principal("pr_42")).unwrap();
+    Context::new()
+        .identity(Identity::principal("pr_42").anonymous(anonymous))
+        .scope(async {
+            tracker.emit(Event::new("account_logged_in")).unwrap();
+        })
+        .await;
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(3, WAIT).await.unwrap();
+    assert_eq!(single(&events, "account_login_failed").distinct_id, anonymous);
+    let identify = single(&events, "$identify");
+    assert_eq!(identify.distinct_id, "pr_42");
+    assert_eq!(identify.property("$anon_distinct_id"), Some(&json!(anonymous)));
+    let login = single(&events, "account_logged_in");
+    assert_eq!(login.distinct_id, "pr_42");
+    assert_eq!(login.property("principal_id"), Some(&json!("pr_42")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authsome_agent_events_are_keyed_by_handle_and_linked_to_the_principal() {
+    let (receiver, tracker) = receiver_and_tracker("authsome", Config::default(), |b| b).await;
+    let agent_event = tracker
+        .catalog()
+        .events()
+        .find(|(_, def)| {
+            def.category.as_ref().is_some_and(|c| c.as_ref() == "agent")
+                && def.properties.values().all(|p| !p.required || p.fill.is_some())
+        })
+        .map(|(name, _)| name.to_owned())
+        .expect("an agent event without hand-given required properties");
+    Context::new()
+        .identity(Identity::principal("pr_42").with("agent", "bot-7"))
+        .scope(async {
+            tracker.emit(Event::new(agent_event.clone())).unwrap();
+        })
+        .await;
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(1, WAIT).await.unwrap();
+    let event = single(&events, &agent_event);
+    assert_eq!(event.distinct_id, "bot-7");
+    assert_eq!(event.property("$set").unwrap()["principal_distinct_id"], json!("pr_42"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auterity_envelope_groups_and_ip_anonymization() {
+    let config = Config::default().environment("production").service("api").pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("auterity", config, |b| b).await;
+    let request = RequestInfo { client_ip: "203.0.113.77".parse().ok(), ..RequestInfo::default() };
+    let context = Context::new().identity(Identity::user("u-1")).group("organization", "org-9").request(request);
+    context
+        .scope(async {
+            let login = Event::new("user.login")
+                .with("device_type", "desktop")
+                .with("browser", "Firefox 130")
+                .with("ip_address", "198.51.100.23")
+                .with("session_id", "s-1")
+                .with_fact(Fact::LoginMethod, "password");
+            tracker.emit(login).unwrap();
+            tracker
+                .emit(
+                    Event::new("user.page_view")
+                        .with("page_path", "/workflows")
+                        .with("page_title", "Workflows")
+                        .with("referrer", "/")
+                        .with("time_on_page", 12)
+                        .with("viewport_size", "desktop"),
+                )
+                .unwrap();
+        })
+        .await;
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(3, WAIT).await.unwrap_or_else(|e| panic!("{e}; counts: {counts}"));
+    let login = single(&events, "user.login");
+    assert_eq!(login.distinct_id, "u-1");
+    assert_eq!(login.property("event_id"), Some(&json!(login.uuid.clone().unwrap())));
+    assert_eq!(login.property("event_name"), Some(&json!("user.login")));
+    assert_eq!(login.property("organization_id"), Some(&json!("org-9")));
+    assert_eq!(login.property("environment"), Some(&json!("production")));
+    assert_eq!(login.property("source"), Some(&json!("api")));
+    assert_eq!(login.property("version"), Some(&json!(tracker.catalog().version())));
+    assert_eq!(login.property("ip_address"), Some(&json!("198.51.100.0")));
+    assert_eq!(login.property("$groups"), Some(&json!({"organization": "org-9"})));
+    let group = single(&events, "$groupidentify");
+    assert_eq!(group.property("$group_type"), Some(&json!("organization")));
+    assert_eq!(group.property("$group_key"), Some(&json!("org-9")));
+    assert!(single(&events, "user.page_view").property("$groups").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timetracker_personless_system_event_request_id_and_privacy_rules() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    tracker
+        .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", 1024))
+        .unwrap();
+    Context::new()
+        .identity(Identity::user("u-5"))
+        .request_id("req-77")
+        .scope(async {
+            let timer = Event::new("timer.started")
+                .with("project_id", "p-1")
+                .with("task_id", Value::Null)
+                .with("description", "call ada@example.com about the invoice");
+            tracker.emit(timer).unwrap();
+            tracker
+                .emit(
+                    Event::new("project.created")
+                        .with("project_id", "p-2")
+                        .with("project_name", "Mail ada@example.com")
+                        .with("has_client", false),
+                )
+                .unwrap();
+        })
+        .await;
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(3, WAIT).await.unwrap();
+
+    let backup = single(&events, "system.backup_created");
+    assert_eq!(backup.property("$process_person_profile"), Some(&json!(false)));
+    assert!(chrono::DateTime::parse_from_rfc3339(backup.property("timestamp").unwrap().as_str().unwrap()).is_ok());
+
+    let timer = single(&events, "timer.started");
+    assert_eq!(timer.distinct_id, "u-5");
+    assert_eq!(timer.property("user_id"), Some(&json!("u-5")));
+    assert_eq!(timer.property("request_id"), Some(&json!("req-77")));
+    assert_eq!(timer.property("task_id"), Some(&Value::Null));
+    assert!(timer.property("description").is_none(), "descriptions never leave");
+    assert!(!timer.raw.to_string().contains("ada@example.com"));
+
+    let project = single(&events, "project.created");
+    assert_eq!(project.property("project_name"), Some(&json!("Mail [email]")));
+    assert_eq!(counts.redacted, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_not_track_sends_nothing() {
+    let config = Config::from_vars("", [("DO_NOT_TRACK", "1")]).pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
+    assert!(!tracker.is_enabled());
+    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!(counts.dropped_opted_out, 1);
+    assert_eq!(counts.emitted, 0);
+    assert_eq!(receiver.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authsome_tracks_only_in_prod_with_a_key_and_without_do_not_track() {
+    let vars = |env: &'static str, dnt: &'static str| {
+        Config::from_vars(
+            "AUTHSOME",
+            [("AUTHSOME_ENV", env), ("AUTHSOME_DO_NOT_TRACK", dnt), ("AUTHSOME_POSTHOG_API_KEY", "phc_x")],
+        )
+        .require_environment("prod")
+    };
+    assert!(vars("prod", "0").is_enabled());
+    assert!(!vars("dev", "0").is_enabled());
+    assert!(!vars("prod", "1").is_enabled());
+    assert_eq!(vars("prod", "0").api_key.map(|k| k.expose().to_owned()).as_deref(), Some("phc_x"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_mode_reports_violations_to_the_caller() {
+    let config = Config::default().validation(ValidationMode::Strict).pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
+    let context = Context::new().identity(Identity::user("u-1"));
+    let violations = |event: Event| match tracker.emit(event.with_context(context.clone().nested())) {
+        Err(EmitError::Invalid(v)) => v.violations,
+        other => panic!("expected a violation, got {other:?}"),
+    };
+    assert_eq!(
+        violations(Event::new("project.craeted")),
+        vec![Violation::UnknownEvent { event: "project.craeted".into(), suggestion: Some("project.created".into()) }]
+    );
+    let got =
+        violations(Event::new("project.created").with("project_id", 7).with("has_client", false).with("colour", "red"));
+    assert!(got.contains(&Violation::UnknownProperty("colour".into())), "{got:?}");
+    assert!(got.contains(&Violation::MissingProperty("project_name".into())), "{got:?}");
+    assert!(
+        got.iter().any(|v| matches!(v, Violation::WrongType { property, .. } if property == "project_id")),
+        "{got:?}"
+    );
+    let got = violations(Event::new("system.backup_created").with("backup_type", "weekly").with("size_bytes", 1));
+    assert_eq!(got, vec![Violation::NotInEnum { property: "backup_type".into(), value: "weekly".into() }]);
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!(counts.dropped_invalid, 3);
+    assert_eq!(receiver.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_mode_counts_and_flag_mode_delivers_with_violations() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    tracker.emit(Event::new("no.such_event")).unwrap();
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!((counts.emitted, counts.dropped_invalid, counts.violations), (1, 1, 1));
+    assert_eq!(receiver.requests(), 0);
+
+    let config = Config::default().validation(ValidationMode::Flag).pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
+    tracker.emit(Event::new("system.backup_created").with("backup_type", "weekly").with("size_bytes", 1)).unwrap();
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(1, WAIT).await.unwrap();
+    assert_eq!(
+        events[0].property("$tally_violations"),
+        Some(&json!(["property `backup_type`: `weekly` is not an allowed value"]))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_are_retried_and_counted() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    receiver.fail_next(1, StatusCode::BAD_REQUEST);
+    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    tracker.flush().await;
+    let counts = tracker.counts();
+    assert_eq!((counts.failed, counts.delivered), (1, 0), "a 400 is permanent: counted as failed, not retried");
+
+    receiver.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
+    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 2)).unwrap();
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!((counts.failed, counts.delivered), (1, 1), "{counts}");
+    let events = receiver.wait_for_events(1, WAIT).await.unwrap();
+    assert_eq!(events[0].property("size_bytes"), Some(&json!(2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_100k_is_delivered_before_shutdown_returns() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    const BURST: u64 = 100_000;
+    for i in 0..BURST {
+        tracker
+            .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", i))
+            .unwrap();
+    }
+    let counts = tracker.shutdown(Duration::from_secs(300)).await;
+    assert_eq!(counts.emitted, BURST);
+    assert_eq!(counts.dropped(), 0, "the default queue holds a 100k burst");
+    assert_eq!(counts.delivered + counts.failed + counts.dropped(), counts.emitted, "{counts}");
+    assert_eq!(counts.delivered, BURST, "{counts}");
+    assert_eq!(receiver.events().len() as u64, BURST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_drops_and_counts() {
+    let config = Config::default().queue_capacity(1).pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
+    let mut refused = 0u64;
+    for i in 0..10_000 {
+        if let Err(EmitError::QueueFull) =
+            tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", i))
+        {
+            refused += 1;
+        }
+    }
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert!(refused > 0, "a queue of one must overflow under a tight loop");
+    assert_eq!(counts.dropped_queue_full, refused);
+    assert_eq!(counts.delivered + counts.dropped(), counts.emitted, "{counts}");
+    assert_eq!(receiver.events().len() as u64, counts.delivered);
+}
