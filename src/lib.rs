@@ -1,1 +1,24 @@
-//! x
+//! # tally
+//!
+//! Product-analytics instrumentation for Rust. Your tracking plan lives in a catalog file in
+//! your repository; `#[track_event]`, a `tracing` layer and tower middleware turn code into
+//! catalog events, checked against the catalog; one pipeline validates them, scrubs personal
+//! data, keys them by one `distinct_id` strategy and delivers them to PostHog.
+//!
+//! Guides live in [`docs/`](https://github.com/tally-rs/tally/tree/main/docs):
+//! [getting started](https://github.com/tally-rs/tally/blob/main/docs/getting-started.md),
+//! [catalog reference](https://github.com/tally-rs/tally/blob/main/docs/catalog.md),
+//! [identity](https://github.com/tally-rs/tally/blob/main/docs/identity.md),
+//! [privacy](https://github.com/tally-rs/tally/blob/main/docs/privacy.md),
+//! [middleware](https://github.com/tally-rs/tally/blob/main/docs/middleware.md),
+//! [tracing](https://github.com/tally-rs/tally/blob/main/docs/tracing.md),
+//! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md),
+//! [PostHog setup](https://github.com/tally-rs/tally/blob/main/docs/posthog.md),
+//! [benchmarks](https://github.com/tally-rs/tally/blob/main/docs/benchmarks.md).
+
+pub use tally_catalog as catalog;
+pub use tally_runtime::{
+    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError, JsonLinesSink,
+    MemorySink, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation,
+    Violations, WireEvent, current, emit, is_active, privacy, sink,
+};
