@@ -22,3 +22,21 @@ pub use tally_runtime::{
     MemorySink, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation,
     Violations, WireEvent, current, emit, is_active, privacy, sink,
 };
+
+/// The tracing layer: spans and events carrying `tally.event` become catalog events.
+/// See [`TallyLayer`] for when each event fires.
+#[cfg(feature = "tracing-layer")]
+pub use tally_runtime::TallyLayer;
+
+/// A [`TallyLayer`] that emits to the current tracker (the request context's, else the
+/// installed default).
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let subscriber = tracing_subscriber::registry().with(tally::tracing_layer());
+/// # drop(subscriber);
+/// ```
+#[cfg(feature = "tracing-layer")]
+pub fn tracing_layer() -> TallyLayer {
+    TallyLayer::new()
+}

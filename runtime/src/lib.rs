@@ -45,6 +45,8 @@ pub mod privacy;
 pub mod receiver;
 pub mod sink;
 mod tracker;
+#[cfg(feature = "tracing-layer")]
+mod tracing_layer;
 mod validate;
 mod worker;
 
@@ -58,4 +60,6 @@ pub use tally_catalog as catalog;
 pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
+#[cfg(feature = "tracing-layer")]
+pub use tracing_layer::TallyLayer;
 pub use validate::{ValidationMode, Violation, Violations};

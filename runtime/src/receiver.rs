@@ -35,6 +35,7 @@
 //! | one event over [`MAX_EVENT_BYTES`] (1 MiB) | `200`, that event is dropped | the others as events, the big one as a [`Rejection`] |
 //! | `distinct_id` longer than [`MAX_DISTINCT_ID_CHARS`] (200) | `200` | the event, with the id truncated |
 //! | a failure injected with [`Receiver::fail_next`] | the injected status | nothing (counted in [`requests`](Receiver::requests) only) |
+//! | a capture endpoint with another method than `POST` | `405` | a [`Rejection`] |
 //! | any other path | `404` | a [`Rejection`] (a wrong host path shows up here) |
 //!
 //! # Example
@@ -649,7 +650,9 @@ impl Receiver {
     }
 
     /// Wait until at least `count` good events are stored, and return them all; without
-    /// polling or sleeping (it wakes on each store). Needs a Tokio runtime with time enabled.
+    /// polling or sleeping (it wakes on each store). Needs a Tokio runtime with time enabled;
+    /// under paused time (`start_paused`) the timeout elapses as soon as the runtime is idle,
+    /// even while an OS thread (posthog-rs's transport) is still sending: use real time there.
     ///
     /// # Errors
     ///

@@ -12,6 +12,16 @@ use crate::event::Event;
 use crate::pipeline::{Pipeline, Special};
 use crate::sink::{Sink, WireEvent};
 
+thread_local! {
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is a tally worker: what happens there (delivery, the HTTP
+/// client's logs) must never become events.
+pub(crate) fn on_worker_thread() -> bool {
+    ON_WORKER.get()
+}
+
 /// What travels through the queue.
 pub(crate) enum Message {
     /// An event to process here.
@@ -37,7 +47,10 @@ impl Worker {
     /// Starts the worker thread.
     pub(crate) fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        std::thread::Builder::new().name("tally-worker".into()).spawn(move || runtime.block_on(self.run()))
+        std::thread::Builder::new().name("tally-worker".into()).spawn(move || {
+            ON_WORKER.set(true);
+            runtime.block_on(self.run())
+        })
     }
 
     async fn run(mut self) {

@@ -310,8 +310,10 @@ async fn an_oversized_body_is_a_413_compressed_or_not() -> TestResult {
     assert_eq!(status, 413);
 
     assert!(receiver.events().is_empty());
-    let statuses: Vec<_> = receiver.rejected().into_iter().map(|r| r.status).collect();
+    let rejected = receiver.rejected();
+    let statuses: Vec<_> = rejected.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [StatusCode::PAYLOAD_TOO_LARGE, StatusCode::PAYLOAD_TOO_LARGE]);
+    assert!(rejected[0].body_excerpt.starts_with("{\"api_key\""), "{}", rejected[0].body_excerpt);
     Ok(())
 }
 
@@ -409,15 +411,18 @@ async fn reset_forgets_everything() -> TestResult {
 }
 
 #[tokio::test]
-async fn an_unknown_path_is_a_404_and_recorded() -> TestResult {
+async fn an_unknown_path_or_method_is_refused_and_recorded() -> TestResult {
     let receiver = Receiver::start().await?;
 
-    let (status, _) = post_json(&receiver, "/ingest/batch/", &json!({})).await?;
+    let (not_found, _) = post_json(&receiver, "/ingest/batch/", &json!({})).await?;
+    let wrong_method = reqwest::Client::new().get(format!("{}/batch/", receiver.url())).send().await?;
 
-    assert_eq!(status, 404);
+    assert_eq!((not_found, wrong_method.status().as_u16()), (404, 405));
+    assert_eq!(receiver.requests(), 2);
     let rejected = receiver.rejected();
     assert_eq!(rejected[0].path, "/ingest/batch/");
     assert!(rejected[0].reason.contains("POST /ingest/batch/"), "{}", rejected[0].reason);
+    assert_eq!(rejected[1].status, StatusCode::METHOD_NOT_ALLOWED);
     Ok(())
 }
 

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use http_body_util::BodyExt;
 use serde_json::json;
 
@@ -25,7 +25,7 @@ const DRAIN_BYTES: usize = 64 * 1024 * 1024;
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
     for endpoint in ENDPOINTS {
-        router = router.route(endpoint, post(capture)).route(&format!("{endpoint}/"), post(capture));
+        router = router.route(endpoint, any(capture)).route(&format!("{endpoint}/"), any(capture));
     }
     router.fallback(not_found).with_state(shared)
 }
@@ -34,11 +34,16 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let number = shared.next_request();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    if parts.method != Method::POST {
+        let refusal = Refusal::method_not_allowed(parts.method.as_str(), path);
+        shared.record(Vec::new(), vec![refusal.rejection(number, path, &[])]);
+        return answer(&refusal);
+    }
     let limit = shared.config.max_body_bytes;
     let body = match read_body(body, limit).await {
         Ok(body) => body,
-        Err(refusal) => {
-            shared.record(Vec::new(), vec![refusal.rejection(number, path, &[])]);
+        Err((refusal, head)) => {
+            shared.record(Vec::new(), vec![refusal.rejection(number, path, &head)]);
             return answer(&refusal);
         }
     };
@@ -73,22 +78,30 @@ fn answer(refusal: &Refusal) -> Response {
 }
 
 /// The whole body, or a `413` once it passes `limit` (the rest is read and discarded, up to
-/// [`DRAIN_BYTES`] more), or a `400` when the connection fails mid-body.
-async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
+/// [`DRAIN_BYTES`] more), or a `400` when the connection fails mid-body; a refusal comes with
+/// the start of the body.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, (Refusal, Vec<u8>)> {
     let mut bytes = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| Refusal::invalid(format!("could not read the body: {error}")))?;
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => return Err((Refusal::invalid(format!("could not read the body: {error}")), bytes)),
+        };
         let Ok(data) = frame.into_data() else { continue };
         total = total.saturating_add(data.len());
         if total <= limit {
             bytes.extend_from_slice(&data);
         } else {
-            bytes = Vec::new();
+            // Keep only what an excerpt shows: the body's first bytes.
+            bytes.truncate(wire::EXCERPT_BYTES);
+            let room = wire::EXCERPT_BYTES - bytes.len();
+            bytes.extend_from_slice(&data[..data.len().min(room)]);
+            bytes.shrink_to_fit();
             if total > limit.saturating_add(DRAIN_BYTES) {
                 break;
             }
         }
     }
-    if total > limit { Err(Refusal::too_large(limit)) } else { Ok(bytes) }
+    if total > limit { Err((Refusal::too_large(limit), bytes)) } else { Ok(bytes) }
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::{Config, MAX_DISTINCT_ID_CHARS, ReceivedEvent, Rejection};
 
 /// How much of a body a [`Rejection`] keeps.
-const EXCERPT_BYTES: usize = 1024;
+pub(super) const EXCERPT_BYTES: usize = 1024;
 
 /// Why a whole request is refused: the HTTP answer, in PostHog's error shape.
 #[derive(Debug)]
@@ -51,6 +51,12 @@ impl Refusal {
     pub(super) fn not_found(method: &str, path: &str) -> Self {
         let detail = format!("no capture endpoint at {method} {path}");
         Self::new(StatusCode::NOT_FOUND, "invalid_request", "not_found", detail)
+    }
+
+    /// `405`: a capture endpoint, but not `POST`.
+    pub(super) fn method_not_allowed(method: &str, path: &str) -> Self {
+        let detail = format!("{path} accepts POST, not {method}");
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "method_not_allowed", detail)
     }
 
     fn new(status: StatusCode, kind: &'static str, code: &'static str, detail: String) -> Self {

@@ -22,7 +22,7 @@ mod posthog;
 pub use jsonl::JsonLinesSink;
 pub use memory::{EventMatch, MemorySink};
 #[cfg(feature = "posthog")]
-pub use posthog::PostHogSink;
+pub use posthog::{DEFAULT_HOST, PostHogSink};
 
 /// An event as PostHog receives it: after validation, enrichment, privacy and identity.
 #[derive(Debug, Clone, PartialEq, Serialize)]

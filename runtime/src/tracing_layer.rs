@@ -1,0 +1,399 @@
+//! A `tracing_subscriber::Layer` that turns spans and events carrying `tally.event` into
+//! catalog events.
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//! let subscriber = tracing_subscriber::registry().with(tally_runtime::TallyLayer::new());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(tally.event = "workflow.execution_completed", workflow_id = "wf-1", duration = 412);
+//! });
+//! ```
+//!
+//! When each event fires:
+//! - **A tracing event** with `tally.event = "<name>"` emits that catalog event at once. Its
+//!   other fields become properties, converted to the catalog's declared types.
+//! - **A span** with `tally.event` emits its event when it closes, with those of its fields
+//!   the event declares (including fields recorded later with `Span::record`; other fields,
+//!   such as the arguments `#[instrument]` records, are ignored) and, when the catalog declares a duration
+//!   property (`fill = "duration_ms"`), the span's lifetime. If an ERROR event with an `error`
+//!   field happened inside it (what `#[instrument(err)]` records) and the span names
+//!   `tally.on_err = "<name>"`, that failure event is emitted instead.
+//! - **Inheritance**: fields of enclosing spans fill the event's declared properties (the
+//!   innermost wins, the event's own fields win over all); `tally.identity.<kind> = "…"` and
+//!   `tally.group.<type> = "…"` on a span set the identity and groups, on top of the request
+//!   [`Context`].
+//! - **Errors as events** (off by default, [`TallyLayer::errors_as_events`]): an ERROR-level
+//!   event inside a request becomes the catalog's `role = "error"` event, with the callsite as
+//!   its message: never the formatted message or field values, which may hold personal data.
+//!
+//! The layer ignores tracing output from tally itself, posthog-rs, reqwest, hyper, h2 and
+//! rustls, and everything on the tally worker thread, so delivery can never feed back into
+//! events. Events without `tally.event` cost one field-name lookup.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tally_catalog::model::{PropertyType, Role};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use crate::context::Context;
+use crate::event::{Event, Fact};
+use crate::identity::Identity;
+use crate::tracker::{self, Tracker};
+
+const EVENT_FIELD: &str = "tally.event";
+const ON_ERR_FIELD: &str = "tally.on_err";
+const IDENTITY_PREFIX: &str = "tally.identity.";
+const GROUP_PREFIX: &str = "tally.group.";
+
+/// Targets whose output never becomes events: tally's own and its HTTP stack's.
+const IGNORED_TARGETS: &[&str] = &["tally", "posthog_rs", "reqwest", "hyper", "hyper_util", "h2", "rustls", "tower"];
+
+/// The tally tracing layer. See the [module docs](self) for when events fire.
+#[derive(Clone, Default)]
+pub struct TallyLayer {
+    tracker: Option<Tracker>,
+    errors_as_events: bool,
+}
+
+impl fmt::Debug for TallyLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TallyLayer").field("explicit_tracker", &self.tracker.is_some()).finish()
+    }
+}
+
+impl TallyLayer {
+    /// A layer that emits to the current tracker (the context's, else the installed default).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A layer that emits to `tracker`.
+    pub fn with_tracker(tracker: Tracker) -> Self {
+        Self { tracker: Some(tracker), ..Self::default() }
+    }
+
+    /// Turns ERROR-level events inside a request into the catalog's error event.
+    pub fn errors_as_events(mut self, enabled: bool) -> Self {
+        self.errors_as_events = enabled;
+        self
+    }
+
+    fn tracker(&self) -> Option<Tracker> {
+        self.tracker.clone().or_else(tracker::current)
+    }
+}
+
+/// What the layer keeps per span (in the span's extensions).
+#[derive(Default)]
+struct SpanFields {
+    fields: Fields,
+    started: Option<Instant>,
+    failed: bool,
+}
+
+/// Field values collected by a visitor.
+#[derive(Default)]
+struct Fields {
+    event: Option<String>,
+    on_err: Option<String>,
+    properties: Vec<(&'static str, Value)>,
+    identity: Vec<(&'static str, String)>,
+    groups: Vec<(&'static str, String)>,
+    has_error: bool,
+}
+
+impl Fields {
+    /// Later values win.
+    fn merge(
+        &mut self,
+        properties: impl IntoIterator<Item = (&'static str, Value)>,
+        identity: impl IntoIterator<Item = (&'static str, String)>,
+        groups: impl IntoIterator<Item = (&'static str, String)>,
+    ) {
+        for (name, value) in properties {
+            self.properties.retain(|(n, _)| *n != name);
+            self.properties.push((name, value));
+        }
+        for (kind, value) in identity {
+            self.identity.retain(|(k, _)| *k != kind);
+            self.identity.push((kind, value));
+        }
+        for (group, key) in groups {
+            self.groups.retain(|(g, _)| *g != group);
+            self.groups.push((group, key));
+        }
+    }
+
+    fn set(&mut self, field: &Field, value: Value) {
+        let name = field.name();
+        let text = || match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if name == EVENT_FIELD {
+            self.event = Some(text());
+        } else if name == ON_ERR_FIELD {
+            self.on_err = Some(text());
+        } else if let Some(kind) = name.strip_prefix(IDENTITY_PREFIX) {
+            self.merge([], [(kind, text())], []);
+        } else if let Some(group) = name.strip_prefix(GROUP_PREFIX) {
+            self.merge([], [], [(group, text())]);
+        } else if name == "error" {
+            self.has_error = true;
+        } else if name != "message" {
+            self.merge([(name, value)], [], []);
+        }
+    }
+}
+
+impl Visit for Fields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.set(field, Value::from(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.set(field, Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.set(field, Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.set(field, Value::from(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.set(field, Value::from(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.set(field, Value::from(value.to_string()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.set(field, Value::from(format!("{value:?}")));
+    }
+}
+
+fn ignored(target: &str) -> bool {
+    IGNORED_TARGETS.iter().any(|ignored| {
+        target.strip_prefix(ignored).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    }) || crate::worker::on_worker_thread()
+}
+
+impl<S> Layer<S> for TallyLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if attrs.fields().is_empty() || ignored(attrs.metadata().target()) {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let mut data = SpanFields::default();
+        attrs.record(&mut data.fields);
+        if data.fields.event.is_some() {
+            data.started = Some(Instant::now());
+        }
+        span.extensions_mut().insert(data);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<SpanFields>() {
+            Some(data) => {
+                values.record(&mut data.fields);
+                if data.fields.event.is_some() && data.started.is_none() {
+                    data.started = Some(Instant::now());
+                }
+            }
+            None => {
+                let mut data = SpanFields::default();
+                values.record(&mut data.fields);
+                extensions.insert(data);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
+        let metadata = event.metadata();
+        let is_tally = metadata.fields().field(EVENT_FIELD).is_some();
+        let is_error = *metadata.level() == Level::ERROR;
+        if !is_tally && !is_error {
+            return; // the common case: one field-name lookup
+        }
+        if ignored(metadata.target()) {
+            return;
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if is_error && !is_tally {
+            if fields.has_error {
+                mark_failed(&ctx, event);
+            }
+            if self.errors_as_events {
+                self.error_event(event, &ctx);
+            }
+            return;
+        }
+        let Some(name) = fields.event.take() else { return };
+        let Some(tracker) = self.tracker() else { return };
+        let scope = ctx.event_scope(event);
+        let _ = tracker.emit(build(&tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(data) = span.extensions_mut().remove::<SpanFields>() else { return };
+        let SpanFields { mut fields, started, failed } = data;
+        let Some(event) = fields.event.take() else { return };
+        let name = match (failed, fields.on_err.take()) {
+            (true, Some(on_err)) => on_err,
+            _ => event,
+        };
+        let Some(tracker) = self.tracker() else { return };
+        // `#[instrument]` records every argument; only what the event declares is a property.
+        let def = tracker.catalog().event(&name);
+        fields.properties.retain(|(field, _)| def.is_some_and(|def| def.properties.contains_key(*field)));
+        let parents = span.parent().into_iter().flat_map(|parent| parent.scope().from_root());
+        let _ = tracker.emit(build(&tracker, name, fields, parents, started.map(|s| s.elapsed())));
+    }
+}
+
+impl TallyLayer {
+    fn error_event<S>(&self, event: &tracing::Event<'_>, ctx: &LayerContext<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        // Only inside a request: a context with a request id.
+        let Some(context) = Context::current().filter(|c| c.get_request_id().is_some()) else { return };
+        let Some(tracker) = self.tracker() else { return };
+        let Some(name) = tracker.catalog().role_event(Role::Error).map(str::to_owned) else { return };
+        let metadata = event.metadata();
+        let location = match (metadata.file(), metadata.line()) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            _ => metadata.name().to_owned(),
+        };
+        let mut error = Event::new(name)
+            .with_fact(Fact::ErrorType, metadata.target())
+            .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
+            .with_context(context);
+        if let Some(scope) = ctx.event_scope(event) {
+            error = inherit(error, &tracker, scope.from_root(), None, None);
+        }
+        let _ = tracker.emit(error);
+    }
+}
+
+/// Marks the nearest enclosing span that emits an event as failed.
+fn mark_failed<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(scope) = ctx.event_scope(event) else { return };
+    for span in scope {
+        let mut extensions = span.extensions_mut();
+        if let Some(data) = extensions.get_mut::<SpanFields>()
+            && data.fields.event.is_some()
+        {
+            data.failed = true;
+            return;
+        }
+    }
+}
+
+/// The catalog event for `name` from the collected fields and the enclosing spans.
+fn build<'a, S>(
+    tracker: &Tracker,
+    name: String,
+    fields: Fields,
+    ancestors: impl Iterator<Item = SpanRef<'a, S>>,
+    duration: Option<Duration>,
+) -> Event
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    let event = Event::with_capacity(name, fields.properties.len());
+    inherit(event, tracker, ancestors, Some(fields), duration)
+}
+
+/// Applies the ancestors' fields (root first, so the innermost wins), then the event's own,
+/// converted to the declared types; identities and groups go into a nested context.
+fn inherit<'a, S>(
+    mut event: Event,
+    tracker: &Tracker,
+    ancestors: impl Iterator<Item = SpanRef<'a, S>>,
+    own: Option<Fields>,
+    duration: Option<Duration>,
+) -> Event
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    let catalog = tracker.catalog();
+    let def = catalog.event(event.name());
+    let mut collected = Fields::default();
+    for span in ancestors {
+        let extensions = span.extensions();
+        let Some(data) = extensions.get::<SpanFields>() else { continue };
+        // Inherited fields only fill what the event declares.
+        let declared = data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(*name)));
+        collected.merge(declared.cloned(), data.fields.identity.iter().cloned(), data.fields.groups.iter().cloned());
+    }
+    if let Some(own) = own {
+        collected.merge(own.properties, own.identity, own.groups);
+    }
+    for (name, value) in collected.properties {
+        let ty = def.and_then(|def| def.properties.get(name)).map(|p| (*p.ty.as_ref(), p.items));
+        event.insert(Cow::Borrowed(name), convert(value, ty));
+    }
+    if let Some(duration) = duration {
+        event = event.with_duration(duration);
+    }
+    if !collected.identity.is_empty() || !collected.groups.is_empty() {
+        let mut identity = Identity::new();
+        for (kind, value) in collected.identity {
+            identity.set(kind, value);
+        }
+        let mut context = Context::new().identity(identity);
+        for (group, key) in collected.groups {
+            context = context.group(group, key);
+        }
+        event = event.with_context(context.nested());
+    }
+    event
+}
+
+/// Converts a recorded value to the declared type where that is lossless; anything else is
+/// left as is for validation to report.
+fn convert(value: Value, declared: Option<(PropertyType, Option<PropertyType>)>) -> Value {
+    let Some((ty, items)) = declared else { return value };
+    match (ty, value) {
+        (PropertyType::Integer, Value::String(s)) => s.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(s)),
+        (PropertyType::Integer, Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) && !n.is_i64() && !n.is_u64() => {
+            n.as_f64().map(|f| Value::from(f as i64)).unwrap_or(Value::Number(n))
+        }
+        (PropertyType::Number, Value::String(s)) => s.trim().parse::<f64>().map(Value::from).unwrap_or(Value::String(s)),
+        (PropertyType::Boolean, Value::String(s)) => match s.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(s),
+        },
+        (PropertyType::String | PropertyType::Enum | PropertyType::Uuid | PropertyType::Datetime, Value::Number(n)) => {
+            Value::String(n.to_string())
+        }
+        (PropertyType::String, Value::Bool(b)) => Value::String(b.to_string()),
+        (PropertyType::Array, Value::String(s)) => {
+            // `?vec` records as a Debug list; a single value becomes a one-item list.
+            match serde_json::from_str::<Value>(&s) {
+                Ok(Value::Array(list)) => {
+                    Value::Array(list.into_iter().map(|item| convert(item, items.map(|t| (t, None)))).collect())
+                }
+                _ => Value::Array(vec![convert(Value::String(s), items.map(|t| (t, None)))]),
+            }
+        }
+        (_, value) => value,
+    }
+}
