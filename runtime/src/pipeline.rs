@@ -116,6 +116,8 @@ impl Pipeline {
             match property.fill.as_ref().and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), &event, id, &context))
             {
                 Some(value) => {
+                    // Filled values are checked like given ones: a fill is no licence to break the plan.
+                    validate::check_value(name.as_ref(), property, &value, &mut violations);
                     properties.insert(name.as_ref().clone(), value);
                 }
                 None if property.required => violations.push(Violation::MissingProperty(name.as_ref().clone())),

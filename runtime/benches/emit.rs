@@ -1,0 +1,140 @@
+//! The emit path and delivery throughput, tally against posthog-rs on the same machine.
+//!
+//! `cargo bench -p tally-runtime --features receiver --bench emit`
+
+use std::time::Duration;
+
+use divan::Bencher;
+use tally_runtime::catalog::Catalog;
+use tally_runtime::receiver::Receiver;
+use tally_runtime::{Config, Event, Tracker};
+
+fn main() {
+    divan::main();
+}
+
+const CATALOG: &str = r#"
+[catalog]
+name = "bench"
+version = "1.0.0"
+[identity]
+person = "user"
+on_missing = "personless"
+kinds.user = { description = "The user." }
+[events."project.created"]
+description = "A project was created."
+trigger = "After commit."
+properties.project_id = { type = "string", description = "Id." }
+properties.project_name = { type = "string", description = "Name." }
+properties.has_client = { type = "boolean", description = "Client?" }
+properties.member_count = { type = "integer", description = "Members." }
+properties.budget = { type = "number", description = "Budget." }
+"#;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
+}
+
+fn tracker(receiver: &Receiver, queue: usize) -> Tracker {
+    let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
+    let config = Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(queue);
+    Tracker::builder(catalog).config(config).build().unwrap()
+}
+
+fn five_properties(i: u64) -> Event {
+    Event::with_capacity("project.created", 5)
+        .with("project_id", "p-42")
+        .with("project_name", "Apollo")
+        .with("has_client", true)
+        .with("member_count", i)
+        .with("budget", 1250.5)
+}
+
+async fn posthog(receiver: &Receiver) -> posthog_rs::Client {
+    let options = posthog_rs::ClientOptionsBuilder::default()
+        .api_key("phc_bench".to_owned())
+        .host(receiver.url())
+        .max_queue_size(1 << 24)
+        .build()
+        .unwrap();
+    posthog_rs::client(options).await
+}
+
+/// What the caller pays to hand over a 5-property event. The queue is large enough that no
+/// emit in the run hits the full-queue fast path.
+#[divan::bench(sample_count = 200, sample_size = 500)]
+fn emit_tally(bencher: Bencher) {
+    let rt = runtime();
+    let receiver = rt.block_on(Receiver::start()).unwrap();
+    let tracker = tracker(&receiver, 1 << 24);
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i += 1;
+        tracker.emit(five_properties(i)).unwrap();
+    });
+    assert_eq!(tracker.counts().dropped_queue_full, 0, "the benchmark must not measure drops");
+    rt.block_on(tracker.shutdown(Duration::from_secs(120)));
+}
+
+/// posthog-rs: `Event::new` + 5 `insert_prop` + `capture`.
+#[divan::bench(sample_count = 200, sample_size = 500)]
+fn emit_posthog_rs(bencher: Bencher) {
+    let rt = runtime();
+    let receiver = rt.block_on(Receiver::start()).unwrap();
+    let client = rt.block_on(posthog(&receiver));
+    let mut i = 0u64;
+    bencher.bench_local(|| {
+        i += 1;
+        let mut event = posthog_rs::Event::new("project.created", "u-1");
+        event.insert_prop("project_id", "p-42").unwrap();
+        event.insert_prop("project_name", "Apollo").unwrap();
+        event.insert_prop("has_client", true).unwrap();
+        event.insert_prop("member_count", i).unwrap();
+        event.insert_prop("budget", 1250.5).unwrap();
+        client.capture(event);
+    });
+    rt.block_on(client.shutdown());
+}
+
+const DELIVERED: u64 = 20_000;
+
+/// Emit 20 000 events and wait until the receiver has stored all of them.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn deliver_tally(bencher: Bencher) {
+    let rt = runtime();
+    bencher.counter(divan::counter::ItemsCount::new(DELIVERED)).bench_local(|| {
+        rt.block_on(async {
+            let receiver = Receiver::start().await.unwrap();
+            let tracker = tracker(&receiver, 1 << 20);
+            for i in 0..DELIVERED {
+                tracker.emit(five_properties(i)).unwrap();
+            }
+            tracker.shutdown(Duration::from_secs(120)).await;
+            receiver.wait_for_events(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
+        })
+    });
+}
+
+/// The same 20 000 events through posthog-rs's own queue and worker.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn deliver_posthog_rs(bencher: Bencher) {
+    let rt = runtime();
+    bencher.counter(divan::counter::ItemsCount::new(DELIVERED)).bench_local(|| {
+        rt.block_on(async {
+            let receiver = Receiver::start().await.unwrap();
+            let client = posthog(&receiver).await;
+            for i in 0..DELIVERED {
+                let mut event = posthog_rs::Event::new("project.created", "u-1");
+                event.insert_prop("member_count", i).unwrap();
+                event.insert_prop("project_id", "p-42").unwrap();
+                event.insert_prop("project_name", "Apollo").unwrap();
+                event.insert_prop("has_client", true).unwrap();
+                event.insert_prop("budget", 1250.5).unwrap();
+                client.capture(event);
+            }
+            client.flush().await;
+            receiver.wait_for_events(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
+            client.shutdown().await;
+        })
+    });
+}
