@@ -3,10 +3,22 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+/// Keeps the emit path's counter on its own cache line, away from the worker's.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Padded(pub(crate) AtomicU64);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) emitted: AtomicU64,
-    pub(crate) delivered: AtomicU64,
+    pub(crate) emitted: Padded,
+    pub(crate) delivered: Padded,
     pub(crate) failed: AtomicU64,
     pub(crate) retried: AtomicU64,
     pub(crate) violations: AtomicU64,

@@ -167,7 +167,11 @@ impl Visit for Fields {
         self.set(field, Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.set(field, Value::from(value));
+        if field.name() == EVENT_FIELD {
+            self.event = Some(value.to_owned()); // the hot field: one allocation, not two
+        } else {
+            self.set(field, Value::from(value));
+        }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.set(field, Value::from(value.to_string()));
@@ -228,7 +232,7 @@ where
         if ignored(metadata.target()) {
             return;
         }
-        let mut fields = Fields::default();
+        let mut fields = Fields { properties: Vec::with_capacity(metadata.fields().len()), ..Fields::default() };
         event.record(&mut fields);
         if is_error && !is_tally {
             if fields.has_error {
@@ -334,7 +338,9 @@ where
 {
     let catalog = tracker.catalog();
     let def = catalog.event(event.name());
+    // The event's own fields come last, so they win; start from them when no span adds any.
     let mut collected = Fields::default();
+    let mut own = own;
     for span in ancestors {
         let extensions = span.extensions();
         let Some(data) = extensions.get::<SpanFields>() else { continue };
@@ -342,8 +348,12 @@ where
         let declared = data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(*name)));
         collected.merge(declared.cloned(), data.fields.identity.iter().cloned(), data.fields.groups.iter().cloned());
     }
-    if let Some(own) = own {
-        collected.merge(own.properties, own.identity, own.groups);
+    if let Some(own) = own.take() {
+        if collected.properties.is_empty() && collected.identity.is_empty() && collected.groups.is_empty() {
+            collected = own;
+        } else {
+            collected.merge(own.properties, own.identity, own.groups);
+        }
     }
     for (name, value) in collected.properties {
         let ty = def.and_then(|def| def.properties.get(name)).map(|p| (*p.ty.as_ref(), p.items));

@@ -43,6 +43,9 @@ pub(crate) struct Worker {
     pub(crate) max_attempts: u32,
 }
 
+/// Batches on the wire at once: one in flight while the next is being processed.
+const IN_FLIGHT: usize = 2;
+
 impl Worker {
     /// Starts the worker thread.
     pub(crate) fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
@@ -53,19 +56,22 @@ impl Worker {
         })
     }
 
-    async fn run(mut self) {
-        let mut messages = Vec::with_capacity(self.batch_size);
-        let mut pending: Vec<WireEvent> = Vec::with_capacity(self.batch_size);
+    async fn run(self) {
+        let Worker { mut receiver, pipeline, sinks, counters, batch_size, max_attempts } = self;
+        let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut messages = Vec::with_capacity(batch_size);
+        let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
         let mut acks = Vec::new();
         let mut stopping = false;
         while !stopping {
-            if self.receiver.recv_many(&mut messages, self.batch_size).await == 0 {
+            if receiver.recv_many(&mut messages, batch_size).await == 0 {
                 stopping = true; // every tracker handle is gone
             }
             for message in messages.drain(..) {
                 match message {
                     Message::Event(event, special) => {
-                        if let Ok(wire) = self.pipeline.process(event, special) {
+                        if let Ok(wire) = pipeline.process(event, special) {
                             pending.extend(wire);
                         }
                     }
@@ -76,17 +82,21 @@ impl Worker {
                         stopping = true;
                     }
                 }
-                if pending.len() >= self.batch_size {
-                    self.deliver(&mut pending).await;
+                if pending.len() >= batch_size {
+                    send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
                 }
             }
             // Natural batching: deliver when the queue runs dry, or when someone waits.
-            if !pending.is_empty() && (self.receiver.is_empty() || !acks.is_empty() || stopping) {
-                self.deliver(&mut pending).await;
+            if !pending.is_empty() && (receiver.is_empty() || !acks.is_empty() || stopping) {
+                send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
+            }
+            if !acks.is_empty() || stopping {
+                // Batches go out in order; an ack means everything before it is settled.
+                while in_flight.join_next().await.is_some() {}
             }
             if stopping {
-                self.receiver.close();
-                for sink in &self.sinks {
+                receiver.close();
+                for sink in &delivery.sinks {
                     sink.shutdown().await;
                 }
             }
@@ -95,11 +105,28 @@ impl Worker {
             }
         }
     }
+}
 
+/// Starts delivering a batch, first waiting for a slot when `IN_FLIGHT` batches are out.
+async fn send(delivery: &Arc<Delivery>, in_flight: &mut tokio::task::JoinSet<()>, batch: Vec<WireEvent>) {
+    while in_flight.len() >= IN_FLIGHT {
+        in_flight.join_next().await;
+    }
+    let delivery = delivery.clone();
+    in_flight.spawn(async move { delivery.deliver(batch).await });
+}
+
+/// The sinks and what delivery counts.
+struct Delivery {
+    sinks: Vec<Box<dyn Sink>>,
+    counters: Arc<Counters>,
+    max_attempts: u32,
+}
+
+impl Delivery {
     /// Sends a batch to every sink, retrying retryable failures with backoff; the batch counts
     /// as delivered when every sink took it.
-    async fn deliver(&self, pending: &mut Vec<WireEvent>) {
-        let batch = std::mem::take(pending);
+    async fn deliver(&self, batch: Vec<WireEvent>) {
         let mut all_ok = true;
         for sink in &self.sinks {
             let mut attempt = 1;
@@ -122,8 +149,6 @@ impl Worker {
         }
         let counter = if all_ok { &self.counters.delivered } else { &self.counters.failed };
         Counters::add(counter, batch.len() as u64);
-        *pending = batch;
-        pending.clear();
     }
 }
 
