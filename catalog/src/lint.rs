@@ -119,7 +119,7 @@ fn event_allows<'a>(file: &'a CatalogFile, event: &'a Event) -> Vec<&'a Allow> {
 }
 
 /// Every property with the allows in scope: the common ones, then each event's.
-fn properties<'a>(file: &'a CatalogFile) -> Vec<(&'a crate::model::Name, &'a Property, Vec<&'a Allow>)> {
+fn properties(file: &CatalogFile) -> Vec<(&crate::model::Name, &Property, Vec<&Allow>)> {
     let common = file.common.iter().map(|(name, p)| (name, p, vec![&p.allow]));
     let per_event = file.events.values().flat_map(|event| {
         event.properties.iter().map(move |(name, p)| {

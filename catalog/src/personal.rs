@@ -40,7 +40,8 @@ impl fmt::Display for PersonalKind {
 /// Deliberately word-based: `user_name` is a name, `model_name` is not; `access_token` is a
 /// token, `input_tokens` and `cost_per_token` are counts.
 pub fn classify(name: &str) -> Option<PersonalKind> {
-    let lower = name.to_ascii_lowercase();
+    // `customerEmail` and `customer_email` are the same words.
+    let lower = crate::naming::normalize(name);
     let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let has = |candidates: &[&str]| words.iter().any(|word| candidates.contains(word));
     let last = words.last().copied().unwrap_or_default();
@@ -91,6 +92,10 @@ mod tests {
             ("user_name", PersonalKind::PersonName),
             ("username", PersonalKind::PersonName),
             ("description", PersonalKind::FreeText),
+            ("customerEmail", PersonalKind::Email),
+            ("ipAddress", PersonalKind::IpAddress),
+            ("authToken", PersonalKind::Token),
+            ("userName", PersonalKind::PersonName),
         ] {
             assert_eq!(classify(name), Some(kind), "{name}");
         }
@@ -108,6 +113,9 @@ mod tests {
             "zip",
             "shipping",
             "user_id",
+            "userId",
+            "inputTokens",
+            "modelName",
         ] {
             assert_eq!(classify(name), None, "{name}");
         }
