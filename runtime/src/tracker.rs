@@ -278,6 +278,45 @@ impl Tracker {
         self.enqueue(message)
     }
 
+    /// Accepts an event posted by a front end (Teleport's `tp.ui.*` clicks): only events the
+    /// catalog marks `origin = "client"`, named as on the wire or in the catalog, with their
+    /// properties likewise. It is processed here, whatever the validation mode, so that the
+    /// endpoint can answer `400` with the violations; nothing a client sends can panic.
+    pub fn emit_client(&self, name: &str, properties: serde_json::Map<String, serde_json::Value>) -> Result<(), EmitError> {
+        let inner = &*self.inner;
+        if !inner.enabled {
+            Counters::add(&inner.counters.dropped_opted_out, 1);
+            return Ok(());
+        }
+        Counters::add(&inner.counters.emitted, 1);
+        let catalog = inner.pipeline.catalog();
+        let namespace = catalog.namespace();
+        let local = name.strip_prefix(namespace).filter(|_| !namespace.is_empty()).unwrap_or(name);
+        let is_client = catalog.event(local).is_some_and(|def| def.origin == tally_catalog::model::Origin::Client);
+        if !is_client {
+            Counters::add(&inner.counters.dropped_invalid, 1);
+            Counters::add(&inner.counters.violations, 1);
+            let violation = crate::validate::Violation::NotAClientEvent(name.to_owned());
+            return Err(EmitError::Invalid(Violations { event: name.to_owned(), violations: vec![violation] }));
+        }
+        let mut event = Event::with_capacity(local.to_owned(), properties.len());
+        for (key, value) in properties {
+            let key = match key.strip_prefix(namespace).filter(|_| !namespace.is_empty()) {
+                Some(stripped) => stripped.to_owned(),
+                None => key,
+            };
+            event.insert(key, value);
+        }
+        if event.context.is_none() {
+            event.context = Context::current();
+        }
+        match inner.pipeline.process(event, None) {
+            Ok(wire) => self.enqueue(Message::Ready(wire)),
+            Err(Rejection::Invalid(violations)) => Err(EmitError::Invalid(violations)),
+            Err(Rejection::NoIdentity) => Err(EmitError::NoIdentity),
+        }
+    }
+
     /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
     /// the anonymous id, so events from before the login join the same person.
     pub fn identify(&self, anonymous: impl Into<String>, identity: Identity) -> Result<(), EmitError> {

@@ -66,6 +66,8 @@ pub enum Violation {
     },
     /// A value for an `anonymize_ip` property that is not an IP address (it was removed).
     NotAnIp(String),
+    /// A front end sent an event the catalog does not mark `origin = "client"`.
+    NotAClientEvent(String),
 }
 
 impl fmt::Display for Violation {
@@ -89,6 +91,7 @@ impl fmt::Display for Violation {
                 write!(f, "property `{property}` is {length} long, over its max_length {max}")
             }
             Violation::NotAnIp(p) => write!(f, "property `{p}` is not an IP address"),
+            Violation::NotAClientEvent(e) => write!(f, "`{e}` is not an event a client may send"),
         }
     }
 }

@@ -369,3 +369,27 @@ async fn a_full_queue_drops_and_counts() {
     assert_eq!(counts.delivered + counts.dropped(), counts.emitted, "{counts}");
     assert_eq!(receiver.events().len() as u64, counts.delivered);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_end_events_are_accepted_only_for_client_origin_and_validated() {
+    let config = Config::default().pseudonymization_key("k");
+    let (receiver, tracker) = receiver_and_tracker("teleport", config, |b| b.process_identity("account", "acme")).await;
+    let props = |value: Value| value.as_object().cloned().unwrap();
+    tracker.emit_client("tp.ui.banner.click", props(json!({"tp.alert": "upgrade-to-paid-plan"}))).unwrap();
+    tracker.emit_client("ui.onboard.getStarted.click", props(json!({}))).unwrap();
+    let refused = |name: &str, body: Value| match tracker.emit_client(name, props(body)) {
+        Err(EmitError::Invalid(v)) => v.violations,
+        other => panic!("expected a refusal for {name}, got {other:?}"),
+    };
+    assert_eq!(refused("tp.user.login", json!({})), vec![Violation::NotAClientEvent("tp.user.login".into())]);
+    assert_eq!(refused("tp.ui.nope", json!({})), vec![Violation::NotAClientEvent("tp.ui.nope".into())]);
+    assert_eq!(refused("tp.ui.banner.click", json!({"tp.alert": ""})), vec![Violation::Empty("alert".into())]);
+    assert_eq!(refused("tp.ui.banner.click", json!({"alert": 3})).len(), 1);
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!((counts.delivered, counts.dropped_invalid), (2, 4), "{counts}");
+    let events = receiver.wait_for_events(2, WAIT).await.unwrap();
+    assert_eq!(events[0].event, "tp.ui.banner.click");
+    assert_eq!(events[0].distinct_id, "tp.acme");
+    assert_eq!(events[0].property("tp.alert"), Some(&json!("upgrade-to-paid-plan")));
+    assert_eq!(events[1].event, "tp.ui.onboard.getStarted.click");
+}

@@ -1,0 +1,105 @@
+//! What every example shares: serving an axum app on loopback, the `--serve` flag, the
+//! tracker's configuration and the closing report. Included with `#[path]` by the examples and
+//! by their integration tests.
+#![allow(dead_code)] // each example uses a different part
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tally::{Config, Counts, Tracker};
+
+/// Where an example's files are.
+pub(crate) fn example_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
+/// A seed catalog by name.
+pub(crate) fn catalog(name: &str) -> tally::catalog::Catalog {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/catalogs").join(format!("{name}.toml"));
+    match tally::catalog::Catalog::from_path(&path) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The configuration an example runs with: the environment (`POSTHOG_API_KEY`,
+/// `POSTHOG_HOST`, `DO_NOT_TRACK`, `TALLY_KEY`), plus a clearly-marked demo key when no
+/// pseudonymization key is set, so the demo runs on a fresh machine.
+pub(crate) fn config_from_env() -> Config {
+    let config = Config::from_env();
+    if config.pseudonymization_key.is_some() {
+        return config;
+    }
+    eprintln!("note: TALLY_KEY is not set; pseudonymizing with a demo key (never do this in production)");
+    config.pseudonymization_key("tally-demo-key-not-for-production")
+}
+
+/// Whether the example should keep serving after its scripted session (`--serve`).
+pub(crate) fn keep_serving() -> bool {
+    std::env::args().any(|arg| arg == "--serve")
+}
+
+/// A running app on 127.0.0.1 with an ephemeral port.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `app` (with the peer address available to the middleware's client-IP logic).
+    pub(crate) async fn start(app: axum::Router) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Server { addr, stop, task })
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Serves until Ctrl-C when `--serve` was given, then stops.
+    pub(crate) async fn finish(self) {
+        if keep_serving() {
+            eprintln!("serving on http://{} — Ctrl-C to stop", self.addr);
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// An HTTP client that keeps cookies, as a browser would (the anonymous-id cookie).
+pub(crate) fn client() -> reqwest::Client {
+    match reqwest::Client::builder().cookie_store(true).build() {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("cannot build the HTTP client: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Shuts the tracker down (delivering everything) and returns the final counters.
+pub(crate) async fn finish(tracker: &Tracker) -> Counts {
+    tracker.shutdown(Duration::from_secs(30)).await
+}
+
+/// The closing report on stderr, so stdout stays pure JSON lines.
+pub(crate) fn report(counts: &Counts) {
+    eprintln!("\ncounters: {counts}");
+}
