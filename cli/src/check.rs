@@ -85,7 +85,9 @@ fn check(path: &Path) -> Checked {
         }
     };
     match Catalog::parse(path, text) {
-        Ok(catalog) => Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false },
+        Ok(catalog) => {
+            Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false }
+        }
         Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false },
     }
 }
@@ -98,7 +100,11 @@ fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> 
     let mut out = String::new();
     for (path, checked) in results {
         for diagnostic in &checked.diagnostics {
-            let _ = writeln!(out, "{diagnostic}");
+            if checked.unreadable {
+                output::stderr(&format!("error: {}\n", diagnostic.message));
+            } else {
+                let _ = writeln!(out, "{diagnostic}");
+            }
         }
         let own_errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
         let own_warnings = checked.diagnostics.len() - own_errors;
@@ -136,7 +142,8 @@ fn explain(rule: &str) -> Result<ExitCode, CliError> {
         Severity::Warning => "warning",
     };
     if rule.is_empty() {
-        let mut out = String::from("Lint rules (default severity; override under [lints], suppress per item with allow):\n");
+        let mut out =
+            String::from("Lint rules (default severity; override under [lints], suppress per item with allow):\n");
         for rule in RULES {
             let _ = writeln!(out, "  {:<32} {:<8} {}", rule.id, severity(rule.severity), rule.summary);
         }

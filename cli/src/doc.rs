@@ -123,7 +123,8 @@ pub(crate) fn link(text: &str) -> Option<(&str, &str, &str)> {
 
 /// Builds the documentation of `catalog`, read from `source` (named in the page).
 pub(crate) fn build(catalog: &Catalog, source: &Path) -> Document {
-    let mut builder = Builder { catalog, blocks: Vec::new(), slugs: HashMap::new(), sections: Vec::new() };
+    let mut builder =
+        Builder { catalog, blocks: Vec::new(), slugs: HashMap::new(), sections: Vec::new(), anchors: HashMap::new() };
     builder.run(source);
     Document { title: format!("{} — tracking plan", catalog.name()), blocks: builder.blocks }
 }
@@ -134,6 +135,8 @@ struct Builder<'a> {
     slugs: HashMap<String, usize>,
     /// The level-2 headings, for the contents list: (text, id).
     sections: Vec<(String, String)>,
+    /// Each event's anchor, once its section is built.
+    anchors: HashMap<String, String>,
 }
 
 impl<'a> Builder<'a> {
@@ -245,9 +248,8 @@ impl<'a> Builder<'a> {
         if !namespace.is_empty() {
             let example = catalog.events().next().map(|(name, event)| {
                 let property = event.properties.keys().next().map(|p| p.as_ref().as_str());
-                let property = property
-                    .map(|p| format!(", its property `{p}` as `{namespace}{p}`"))
-                    .unwrap_or_default();
+                let property =
+                    property.map(|p| format!(", its property `{p}` as `{namespace}{p}`")).unwrap_or_default();
                 format!(": the catalog's `{name}` is sent as `{namespace}{name}`{property}")
             });
             self.paragraph(&format!(
@@ -306,7 +308,9 @@ impl<'a> Builder<'a> {
                     text.push_str(&format!(": {}", one_line(description)));
                 }
                 if kind.pseudonymize {
-                    text.push_str(" The value is replaced by its keyed hash (HMAC-SHA256) before it leaves the process.");
+                    text.push_str(
+                        " The value is replaced by its keyed hash (HMAC-SHA256) before it leaves the process.",
+                    );
                 }
                 if !kind.link.is_empty() {
                     let links: Vec<String> = kind.link.iter().map(|l| code(l.as_ref())).collect();
@@ -330,9 +334,8 @@ impl<'a> Builder<'a> {
                  identity are keyed by one.",
             ),
         }
-        self.paragraph(&format!("**When the identity is unknown** ({}): {}", on_missing_key(strategy.on_missing), {
-            on_missing_sentence(strategy.on_missing)
-        }));
+        let (key, sentence) = (on_missing_key(strategy.on_missing), on_missing_sentence(strategy.on_missing));
+        self.paragraph(&format!("**When the identity is unknown** ({key}): {sentence}"));
 
         if !keyed.is_empty() && !strategy.kinds.is_empty() {
             self.heading(3, "Which identity keys which events");
@@ -348,11 +351,8 @@ impl<'a> Builder<'a> {
                     keyed.iter().filter(|(k, _)| *k == kind).map(|(_, name)| self.wire_code(name)).collect();
                 let (label, format) = match &kind {
                     Some(kind) => {
-                        let format = strategy
-                            .kinds
-                            .get(kind.as_str())
-                            .map(distinct_id_format)
-                            .unwrap_or_else(|| code("{id}"));
+                        let format =
+                            strategy.kinds.get(kind.as_str()).map(distinct_id_format).unwrap_or_else(|| code("{id}"));
                         (code(kind), format)
                     }
                     None => ("none".into(), on_missing_short(strategy.on_missing).into()),
@@ -542,6 +542,15 @@ impl<'a> Builder<'a> {
             index.rows.push(Row { cells: vec![label, category, cell(Some(&summary))], search: Some(search) });
         }
         self.blocks.insert(index_at, Block::Table(index));
+        self.anchors = anchors.into_iter().map(|(name, id)| (name.to_owned(), id)).collect();
+    }
+
+    /// A link to an event's section (or its wire name in code when it has none).
+    fn event_link(&self, name: &str) -> String {
+        match self.anchors.get(name) {
+            Some(id) => format!("[{}](#{id})", self.wire_code(name)),
+            None => self.wire_code(name),
+        }
     }
 
     /// One event's section; returns its anchor.
@@ -565,9 +574,7 @@ impl<'a> Builder<'a> {
             }
             blocks.push(Block::Note(text));
         }
-        blocks.push(Block::Paragraph(
-            event.description.as_deref().map_or_else(|| "No description.".into(), |d| one_line(d)),
-        ));
+        blocks.push(Block::Paragraph(event.description.as_deref().map_or_else(|| "No description.".into(), one_line)));
         if let Some(trigger) = &event.trigger {
             blocks.push(Block::Paragraph(format!("**Trigger:** {}", one_line(trigger))));
         }
@@ -613,14 +620,18 @@ impl<'a> Builder<'a> {
             blocks.push(Block::Paragraph(format!("**Properties:** none{common}.")));
         } else {
             let common = if catalog.file().common.is_empty() { "" } else { " (besides the common ones)" };
-            blocks.push(Block::Paragraph(format!("**Properties**{common}:")));
+            blocks.push(Block::Paragraph(format!("**Properties{common}:**")));
             let table = self.property_table(event.properties.iter().map(|(n, p)| (n.as_ref().as_str(), p)));
             blocks.push(Block::Table(table));
         }
         if !event.set.is_empty() || !event.set_once.is_empty() {
             blocks.push(Block::Paragraph("**Person properties:**".into()));
             let mut table = Table::new(&["person property", "set with", "value", "when", "description"]);
-            let all = event.set.iter().map(|(n, p)| (n, p, "$set")).chain(event.set_once.iter().map(|(n, p)| (n, p, "$set_once")));
+            let all = event
+                .set
+                .iter()
+                .map(|(n, p)| (n, p, "$set"))
+                .chain(event.set_once.iter().map(|(n, p)| (n, p, "$set_once")));
             for (person, property, how) in all {
                 table.row(self.person_row(person.as_ref(), property, how));
             }
@@ -738,7 +749,7 @@ impl<'a> Builder<'a> {
             if let Some(description) = &funnel.description {
                 self.paragraph(&one_line(description));
             }
-            let steps = funnel.steps.iter().map(|step| self.wire_code(step.as_ref())).collect();
+            let steps = funnel.steps.iter().map(|step| self.event_link(step.as_ref())).collect();
             self.blocks.push(Block::Numbered(steps));
         }
     }
@@ -881,9 +892,8 @@ fn privacy_treatment(privacy: Privacy) -> &'static str {
 /// A property's type with its constraints, e.g. ``enum: `github`, `saml` `` or `string, non-empty`.
 pub(crate) fn type_label(property: &Property) -> String {
     let ty = *property.ty.as_ref();
-    let values = || {
-        property.values.as_ref().map(|values| values.iter().map(|v| code(v)).collect::<Vec<_>>().join(", "))
-    };
+    let values =
+        || property.values.as_ref().map(|values| values.iter().map(|v| code(v)).collect::<Vec<_>>().join(", "));
     let mut label = match ty {
         PropertyType::Enum => match values() {
             Some(values) => format!("enum: {values}"),

@@ -69,8 +69,8 @@ pub(crate) fn markdown(document: &Document) -> String {
     text
 }
 
-fn blocks(out: &mut String, blocks: &[Block]) {
-    for block in blocks {
+fn blocks(out: &mut String, all: &[Block]) {
+    for block in all {
         match block {
             Block::Heading { level, text, .. } => {
                 out.push_str(&"#".repeat(usize::from(*level)));

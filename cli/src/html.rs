@@ -45,6 +45,8 @@ const SCRIPT: &str = r#"
     count.textContent = words.length ? shown + ' of ' + events + ' events' : events + ' events';
   }
   input.addEventListener('input', apply);
+  var query = new URLSearchParams(window.location.search).get('q');
+  if (query) { input.value = query; }
   apply();
 })();
 "#;
@@ -67,8 +69,8 @@ pub(crate) fn page(document: &Document) -> String {
     out
 }
 
-fn blocks(out: &mut String, blocks: &[Block]) {
-    for block in blocks {
+fn blocks(out: &mut String, all: &[Block]) {
+    for block in all {
         match block {
             Block::Heading { level, text, id } => {
                 out.push_str(&format!("<h{level} id=\"{}\">{}</h{level}>\n", escape(id), inline(text)));
@@ -174,7 +176,10 @@ mod tests {
 
     #[test]
     fn inline_markup() {
-        assert_eq!(inline("a `<b>` **c** [`d`](#d)"), "a <code>&lt;b&gt;</code> <strong>c</strong> <a href=\"#d\"><code>d</code></a>");
+        assert_eq!(
+            inline("a `<b>` **c** [`d`](#d)"),
+            "a <code>&lt;b&gt;</code> <strong>c</strong> <a href=\"#d\"><code>d</code></a>"
+        );
         assert_eq!(inline("unclosed ` tick"), "unclosed ` tick");
         assert_eq!(inline("**open"), "<strong>open</strong>");
     }

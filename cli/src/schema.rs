@@ -176,18 +176,17 @@ fn property_schema(property: &Property) -> Value {
         _ => value_schema(*property.ty.as_ref(), property.items, property.values.as_deref()),
     };
     let ty = *property.ty.as_ref();
-    let is_string = matches!(schema.get("type"), Some(Value::String(t)) if t == "string");
+    let hashed = property.privacy == Privacy::Pseudonymize;
+    let is_string = !hashed && matches!(schema.get("type"), Some(Value::String(t)) if t == "string");
     if property.non_empty {
-        if ty == PropertyType::Array {
+        if ty == PropertyType::Array && !hashed {
             schema.insert("minItems".into(), json!(1));
         } else if is_string {
             schema.insert("minLength".into(), json!(1));
         }
     }
-    if let Some(max) = property.max_length
-        && property.privacy != Privacy::Pseudonymize
-    {
-        if ty == PropertyType::Array {
+    if let Some(max) = property.max_length {
+        if ty == PropertyType::Array && !hashed {
             schema.insert("maxItems".into(), json!(max));
         } else if is_string {
             schema.insert("maxLength".into(), json!(max));
