@@ -1,0 +1,225 @@
+//! Auterity's analytics (seed 003): the base envelope on every event (`fill`s in the catalog's
+//! `[common]`), `api.request_*` and `system.error_occurred` from the middleware, workflow, AI
+//! and integration events through the tracing layer, `security.login_attempt` for failed
+//! logins, the organization as a PostHog group, and invalid events dropped and counted.
+
+use std::time::Instant;
+
+use axum::extract::{Path, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+use tally::middleware::{LoginOutcome, Resolution, TrackLayer};
+use tally::{Config, Counts, FutureExt, Identity, Tracker};
+use tracing::Instrument;
+
+use crate::support;
+
+/// An API client, as the app's own API-key check found it.
+#[derive(Clone)]
+struct ApiClient {
+    key_id: String,
+    user: String,
+    organization: String,
+}
+
+/// The app's authentication: `Authorization: Bearer <api key>`.
+async fn authenticate(mut request: Request, next: Next) -> Response {
+    let key = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()?.strip_prefix("Bearer "));
+    if key == Some("ak_live_7f3a") {
+        let client = ApiClient { key_id: "key_7f3a".into(), user: "u-ada".into(), organization: "org-dealer-9".into() };
+        request.extensions_mut().insert(client);
+    }
+    next.run(request).await
+}
+
+/// Who the API client is, for everything emitted during the request.
+fn resolve(parts: &Parts, resolution: &mut Resolution) {
+    if let Some(client) = parts.extensions.get::<ApiClient>() {
+        resolution.identity(Identity::user(&client.user));
+        resolution.group("organization", client.organization.clone());
+        resolution.property("api_key_id", client.key_id.clone());
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(Json(form): Json<LoginForm>) -> Response {
+    if form.password == "correct" {
+        let outcome = LoginOutcome::success(Identity::user(&form.user), "password").session_id("s-42");
+        (StatusCode::OK, Extension(outcome)).into_response()
+    } else {
+        // The middleware emits `security.login_attempt`, the catalog's `login_failed` event.
+        (StatusCode::UNAUTHORIZED, Extension(LoginOutcome::failure("invalid_credentials"))).into_response()
+    }
+}
+
+#[derive(Debug)]
+struct NodeError;
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("node timed out")
+    }
+}
+
+/// One AI node: the request and its completion, as tracing events.
+fn ai_node(workflow_id: &str, execution_id: &str) {
+    tracing::info!(
+        tally.event = "ai.model_requested",
+        request_id = "air-1", workflow_id, execution_id,
+        model_provider = "anthropic", model_name = "claude-3", task_type = "analysis",
+        input_tokens = 812, estimated_cost = 0.012, priority_level = "medium",
+    );
+    tracing::info!(
+        tally.event = "ai.model_completed",
+        request_id = "air-1", workflow_id, execution_id,
+        model_provider = "anthropic", model_name = "claude-3",
+        actual_cost = 0.011, input_tokens = 812, output_tokens = 240, processing_time = 930.0,
+    );
+}
+
+/// A workflow execution: `workflow.execution_completed` when its span closes, or
+/// `workflow.execution_failed` when it returns an error (`#[instrument(err)]`).
+#[tracing::instrument(
+    skip_all,
+    fields(
+        tally.event = "workflow.execution_completed",
+        tally.on_err = "workflow.execution_failed",
+        workflow_id = %workflow_id, execution_id = %execution_id,
+        actual_duration = tracing::field::Empty, nodes_executed = tracing::field::Empty,
+        data_processed = 48_213, cost_incurred = 0.011, output_data_size = 2_048,
+        failure_reason = tracing::field::Empty, error_message = tracing::field::Empty,
+        execution_duration = tracing::field::Empty, retry_attempt = 0,
+    ),
+    err
+)]
+async fn execute(workflow_id: String, execution_id: String, fail: bool) -> Result<(), NodeError> {
+    let started = Instant::now();
+    tracing::info!(
+        tally.event = "workflow.execution_started",
+        workflow_id = %workflow_id, execution_id = %execution_id,
+        triggered_by = "api", trigger_type = "api", input_data_size = 1_024,
+        estimated_duration = 3.5, priority_level = "high", execution_environment = "production",
+    );
+    ai_node(&workflow_id, &execution_id);
+    let span = tracing::Span::current();
+    let seconds = started.elapsed().as_secs_f64();
+    if fail {
+        span.record("failure_reason", "node_error");
+        span.record("error_message", "the AI node timed out");
+        span.record("execution_duration", seconds);
+        return Err(NodeError);
+    }
+    span.record("actual_duration", seconds);
+    span.record("nodes_executed", 3);
+    Ok(())
+}
+
+async fn run_workflow(Path(workflow): Path<String>, body: Option<Json<Value>>) -> StatusCode {
+    let fail = body.is_some_and(|Json(b)| b["simulate_failure"] == json!(true));
+    let execution = format!("exec-{}", uuid::Uuid::now_v7().simple());
+    match execute(workflow, execution, fail).await {
+        Ok(()) => StatusCode::ACCEPTED,
+        Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// An integration sync runs in the background; the request context travels with it.
+async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
+    let work = async move {
+        tracing::info!(
+            tally.event = "integration.sync_started",
+            integration_id = %integration, integration_type = "crm", provider = "salesforce",
+            sync_type = "incremental", estimated_records = 120, trigger_type = "manual",
+        );
+        tracing::info!(
+            tally.event = "integration.sync_completed",
+            integration_id = %integration, integration_type = "crm", provider = "salesforce",
+            records_processed = 118, records_created = 4, records_updated = 110, records_failed = 4,
+            sync_duration = 2.4, data_volume = 96_000,
+        );
+        // A bug: `cron` is not one of the catalog's trigger types. Dropped and counted.
+        tracing::info!(
+            tally.event = "integration.sync_started",
+            integration_id = %integration, integration_type = "crm", provider = "salesforce",
+            sync_type = "incremental", estimated_records = 0, trigger_type = "cron",
+        );
+    };
+    let _ = tokio::spawn(work.in_current_context().in_current_span()).await;
+    StatusCode::ACCEPTED
+}
+
+async fn broken() -> StatusCode {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+/// The service, its events going to `tracker`.
+pub(crate) fn app(tracker: Tracker) -> Router {
+    Router::new()
+        .route("/login", post(login))
+        .route("/api/workflows/{id}/executions", post(run_workflow))
+        .route("/api/integrations/{id}/sync", post(sync_integration))
+        .route("/api/reports/broken", get(broken))
+        .layer(TrackLayer::new_for_http().tracker(tracker).identity(resolve))
+        .layer(axum::middleware::from_fn(authenticate))
+}
+
+/// The tracing subscriber: logs on stderr, and the tally layer.
+pub(crate) fn init_tracing() {
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(tracing_subscriber::filter::LevelFilter::WARN))
+        .with(tally::tracing_layer())
+        .try_init();
+}
+
+/// Runs the service and the scripted session; returns the final counters.
+pub(crate) async fn run(config: Config) -> Counts {
+    init_tracing();
+    let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
+    let config = Config { environment: config.environment.or(Some("development".into())), ..config };
+    let tracker = match Tracker::builder(support::catalog("auterity")).config(config).build() {
+        Ok(tracker) => tracker,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(1);
+        }
+    };
+    let server = match support::Server::start(app(tracker.clone())).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("cannot start the server: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = session(&server).await {
+        eprintln!("the scripted session failed: {error}");
+    }
+    server.finish().await;
+    support::finish(&tracker).await
+}
+
+async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
+    let browser = support::client();
+    browser.post(server.url("/login")).json(&json!({"user": "u-ada", "password": "wrong"})).send().await?;
+    browser.post(server.url("/login")).json(&json!({"user": "u-ada", "password": "correct"})).send().await?;
+    let api = support::client();
+    let key = "ak_live_7f3a";
+    api.post(server.url("/api/workflows/wf-service-1/executions")).bearer_auth(key).send().await?;
+    api.post(server.url("/api/workflows/wf-service-2/executions"))
+        .bearer_auth(key)
+        .json(&json!({"simulate_failure": true}))
+        .send()
+        .await?;
+    api.post(server.url("/api/integrations/int-sf/sync")).bearer_auth(key).send().await?;
+    api.get(server.url("/api/reports/broken")).bearer_auth(key).send().await?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Auterity's analytics with tally: `cargo run --example auterity [-- --serve]`.
+
+#[path = "../support/mod.rs"]
+mod support;
+mod app;
+
+#[tokio::main]
+async fn main() {
+    let counts = app::run(support::config_from_env()).await;
+    support::report(&counts);
+}
