@@ -17,6 +17,16 @@
 //! [benchmarks](https://github.com/tally-rs/tally/blob/main/docs/benchmarks.md).
 
 pub use tally_catalog as catalog;
+/// Tower middleware for axum and tonic: login, API-request and error events, and the request
+/// context. See [`middleware::TrackLayer`].
+#[cfg(feature = "middleware")]
+pub use tally_middleware as middleware;
+pub use tally_macros::{track, track_event};
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use tally_runtime::{
     BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError, JsonLinesSink,
     MemorySink, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation,
@@ -39,4 +49,19 @@ pub use tally_runtime::TallyLayer;
 #[cfg(feature = "tracing-layer")]
 pub fn tracing_layer() -> TallyLayer {
     TallyLayer::new()
+}
+
+/// The guides under `docs/`, compiled as doctests so that their code keeps working.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../docs/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../docs/tracing.md")]
+    struct Tracing;
+    #[doc = include_str!("../docs/identity.md")]
+    struct Identity;
+    #[doc = include_str!("../docs/privacy.md")]
+    struct Privacy;
+    #[doc = include_str!("../docs/posthog.md")]
+    struct PostHog;
 }
