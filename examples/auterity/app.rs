@@ -186,20 +186,8 @@ pub(crate) async fn run(config: Config) -> Counts {
     init_tracing();
     let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
     let config = Config { environment: config.environment.or(Some("development".into())), ..config };
-    let tracker = match Tracker::builder(support::catalog("auterity")).config(config).build() {
-        Ok(tracker) => tracker,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    };
-    let server = match support::Server::start(app(tracker.clone())).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot start the server: {error}");
-            std::process::exit(1);
-        }
-    };
+    let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).config(config));
+    let server = support::serve(app(tracker.clone())).await;
     if let Err(error) = session(&server).await {
         eprintln!("the scripted session failed: {error}");
     }

@@ -238,20 +238,8 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 pub(crate) async fn run(config: Config) -> Counts {
     let decision = telemetry(&config);
     eprintln!("telemetry: {decision:?}");
-    let tracker = match Tracker::builder(support::catalog("authsome")).config(config_for(config)).build() {
-        Ok(tracker) => tracker,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    };
-    let server = match support::Server::start(app(tracker.clone())).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot start the server: {error}");
-            std::process::exit(1);
-        }
-    };
+    let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).config(config_for(config)));
+    let server = support::serve(app(tracker.clone())).await;
     if let Err(error) = session(&server).await {
         eprintln!("the scripted session failed: {error}");
     }

@@ -94,6 +94,22 @@ pub(crate) fn client() -> reqwest::Client {
     }
 }
 
+/// Builds the tracker, or explains why not and exits.
+pub(crate) fn tracker(builder: tally::TrackerBuilder) -> Tracker {
+    builder.build().unwrap_or_else(|error| {
+        eprintln!("{error}");
+        std::process::exit(1)
+    })
+}
+
+/// Serves the app on loopback, or explains why not and exits.
+pub(crate) async fn serve(app: axum::Router) -> Server {
+    Server::start(app).await.unwrap_or_else(|error| {
+        eprintln!("cannot start the server: {error}");
+        std::process::exit(1)
+    })
+}
+
 /// Shuts the tracker down (delivering everything) and returns the final counters.
 pub(crate) async fn finish(tracker: &Tracker) -> Counts {
     tracker.shutdown(Duration::from_secs(30)).await

@@ -163,20 +163,8 @@ pub(crate) async fn run(config: tally::Config, license: &Path) -> Counts {
         }
         None => eprintln!("no valid license at {}: no event will be generated", license.display()),
     }
-    let tracker = match builder.build() {
-        Ok(tracker) => tracker,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    };
-    let server = match support::Server::start(app(tracker.clone())).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot start the server: {error}");
-            std::process::exit(1);
-        }
-    };
+    let tracker = support::tracker(builder);
+    let server = support::serve(app(tracker.clone())).await;
     if let Err(error) = session(&server).await {
         eprintln!("the scripted session failed: {error}");
     }
