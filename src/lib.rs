@@ -64,4 +64,6 @@ mod guides {
     struct Privacy;
     #[doc = include_str!("../docs/posthog.md")]
     struct PostHog;
+    #[doc = include_str!("../docs/macros.md")]
+    struct Macros;
 }

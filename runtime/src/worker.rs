@@ -18,6 +18,7 @@ thread_local! {
 
 /// Whether the current thread is a tally worker: what happens there (delivery, the HTTP
 /// client's logs) must never become events.
+#[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
 pub(crate) fn on_worker_thread() -> bool {
     ON_WORKER.get()
 }

@@ -1,0 +1,6 @@
+#![deny(deprecated)]
+
+#[tally::track_event("project.removed", project_id = id)]
+fn remove(id: &str) {}
+
+fn main() {}
