@@ -74,15 +74,27 @@ impl std::fmt::Display for NodeError {
 fn ai_node(workflow_id: &str, execution_id: &str) {
     tracing::info!(
         tally.event = "ai.model_requested",
-        request_id = "air-1", workflow_id, execution_id,
-        model_provider = "anthropic", model_name = "claude-3", task_type = "analysis",
-        input_tokens = 812, estimated_cost = 0.012, priority_level = "medium",
+        request_id = "air-1",
+        workflow_id,
+        execution_id,
+        model_provider = "anthropic",
+        model_name = "claude-3",
+        task_type = "analysis",
+        input_tokens = 812,
+        estimated_cost = 0.012,
+        priority_level = "medium",
     );
     tracing::info!(
         tally.event = "ai.model_completed",
-        request_id = "air-1", workflow_id, execution_id,
-        model_provider = "anthropic", model_name = "claude-3",
-        actual_cost = 0.011, input_tokens = 812, output_tokens = 240, processing_time = 930.0,
+        request_id = "air-1",
+        workflow_id,
+        execution_id,
+        model_provider = "anthropic",
+        model_name = "claude-3",
+        actual_cost = 0.011,
+        input_tokens = 812,
+        output_tokens = 240,
+        processing_time = 930.0,
     );
 }
 
@@ -176,7 +188,11 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 pub(crate) fn init_tracing() {
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(tracing_subscriber::filter::LevelFilter::WARN))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+        )
         .with(tally::tracing_layer())
         .try_init();
 }

@@ -1,8 +1,8 @@
 //! Auterity's analytics with tally: `cargo run --example auterity [-- --serve]`.
 
+mod app;
 #[path = "../support/mod.rs"]
 mod support;
-mod app;
 
 #[tokio::main]
 async fn main() {

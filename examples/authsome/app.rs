@@ -83,7 +83,10 @@ async fn authenticate(State(registry): State<Registry>, mut request: Request, ne
     if let Some(principal) = cookie(&request, "session").and_then(|s| registry.sessions.lock().ok()?.get(&s).cloned()) {
         request.extensions_mut().insert(Principal(principal));
     }
-    let bearer = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned));
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned));
     if let Some(agent) = bearer.and_then(|token| registry.tokens.lock().ok()?.get(&token).cloned()) {
         request.extensions_mut().insert(agent);
     }
@@ -112,7 +115,8 @@ async fn register(State(registry): State<Registry>, Json(form): Json<Credentials
     // The new principal identifies this request from here on; the email does not leave.
     Context::new().identity(Identity::principal(&principal)).sync_scope(|| {
         let _ = tally::emit(Event::new("account_registered"));
-        let _ = tally::emit(Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")));
+        let _ =
+            tally::emit(Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")));
     });
     let cookie = session_cookie(&registry, &principal);
     // Registration also logs in: the middleware merges the visitor into the principal.
@@ -133,7 +137,8 @@ async fn login(State(registry): State<Registry>, Json(form): Json<Credentials>) 
 }
 
 async fn logout(principal: Option<Extension<Principal>>) -> Response {
-    let outcome = LogoutOutcome::new().identity(Identity::principal(principal.map(|p| p.0.0.clone()).unwrap_or_default()));
+    let outcome =
+        LogoutOutcome::new().identity(Identity::principal(principal.map(|p| p.0.0.clone()).unwrap_or_default()));
     ([(header::SET_COOKIE, "session=; Max-Age=0; Path=/")], Extension(outcome), StatusCode::OK).into_response()
 }
 
@@ -146,7 +151,11 @@ async fn claim_identity(principal: Option<Extension<Principal>>, Json(body): Jso
     if principal.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::emit(Event::new("identity_claimed").with("identity_handle", body.handle.as_str()).with("did", format!("did:web:authsome.dev:{}", body.handle)));
+    let _ = tally::emit(
+        Event::new("identity_claimed")
+            .with("identity_handle", body.handle.as_str())
+            .with("did", format!("did:web:authsome.dev:{}", body.handle)),
+    );
     StatusCode::OK
 }
 
@@ -183,7 +192,11 @@ async fn auth_session(agent: Option<Extension<Agent>>, Json(body): Json<Provider
     if agent.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let event = if body.ok { Event::new("auth_session_completed") } else { Event::new("auth_session_failed").with("reason", "consent_denied") };
+    let event = if body.ok {
+        Event::new("auth_session_completed")
+    } else {
+        Event::new("auth_session_failed").with("reason", "consent_denied")
+    };
     let _ = tally::emit(event.with("provider", body.provider));
     StatusCode::OK
 }

@@ -5,9 +5,9 @@
 //! `AUTHSOME_DO_NOT_TRACK=1` nothing is recorded at all. The dashboard for these events is in
 //! `examples/authsome/dashboard.json` (`tally dashboard examples/catalogs/authsome.toml`).
 
+mod app;
 #[path = "../support/mod.rs"]
 mod support;
-mod app;
 
 #[tokio::main]
 async fn main() {

@@ -185,7 +185,8 @@ async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
     for kind in ["ssh", "kube", "db"] {
         post("/sessions", json!({"type": kind})).await?;
     }
-    post("/ui-events", json!({"event": "tp.ui.banner.click", "properties": {"tp.alert": "upgrade-to-paid-plan"}})).await?;
+    post("/ui-events", json!({"event": "tp.ui.banner.click", "properties": {"tp.alert": "upgrade-to-paid-plan"}}))
+        .await?;
     post("/ui-events", json!({"event": "tp.user.login"})).await?; // refused: not a client event
     post("/ui-events", json!({"event": "tp.ui.onboard.addFirstResource.click"})).await?;
 

@@ -3,9 +3,9 @@
 //! Without `POSTHOG_API_KEY` the events print as JSON lines; `-- --license /nonexistent` shows
 //! that without a license no event is generated (see the counters).
 
+mod app;
 #[path = "../support/mod.rs"]
 mod support;
-mod app;
 
 #[tokio::main]
 async fn main() {

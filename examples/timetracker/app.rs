@@ -50,7 +50,8 @@ struct LoginForm {
 /// `auth.login_failed` from this outcome.
 async fn login(State(store): State<Store>, Json(form): Json<LoginForm>) -> Response {
     if form.password != "s3cret" {
-        return (StatusCode::UNAUTHORIZED, Extension(LoginOutcome::failure("invalid_password").method("local"))).into_response();
+        return (StatusCode::UNAUTHORIZED, Extension(LoginOutcome::failure("invalid_password").method("local")))
+            .into_response();
     }
     let session = uuid::Uuid::now_v7().simple().to_string();
     let user = format!("u-{}", form.username.len()); // the internal id, never the username
@@ -202,7 +203,9 @@ pub(crate) fn app(tracker: Tracker) -> Router {
         .route("/invoices", post(create_invoice))
         .route("/admin/users/{user}/role", post(change_role))
         .route("/debug/crash", get(crash))
-        .layer(TrackLayer::new_for_http().tracker(tracker).identity(FromExtension::<User>::new(|u| Identity::user(&u.0))))
+        .layer(
+            TrackLayer::new_for_http().tracker(tracker).identity(FromExtension::<User>::new(|u| Identity::user(&u.0))),
+        )
         .layer(axum::middleware::from_fn_with_state(store.clone(), authenticate))
         .with_state(store)
 }

@@ -1,8 +1,8 @@
 //! TimeTracker's event schema with `#[track_event]`: `cargo run --example timetracker [-- --serve]`.
 
+mod app;
 #[path = "../support/mod.rs"]
 mod support;
-mod app;
 
 #[tokio::main]
 async fn main() {
