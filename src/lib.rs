@@ -17,20 +17,20 @@
 //! [benchmarks](https://github.com/tally-rs/tally/blob/main/docs/benchmarks.md).
 
 pub use tally_catalog as catalog;
+pub use tally_macros::{track, track_event};
 /// Tower middleware for axum and tonic: login, API-request and error events, and the request
 /// context. See [`middleware::TrackLayer`].
 #[cfg(feature = "middleware")]
 pub use tally_middleware as middleware;
-pub use tally_macros::{track, track_event};
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use tally_runtime::{
-    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError, JsonLinesSink,
-    MemorySink, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation,
-    Violations, WireEvent, current, emit, is_active, privacy, sink,
+    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError,
+    JsonLinesSink, MemorySink, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard,
+    ValidationMode, Violation, Violations, WireEvent, current, emit, is_active, privacy, sink,
 };
 
 /// The tracing layer: spans and events carrying `tally.event` become catalog events.

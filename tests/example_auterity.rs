@@ -1,10 +1,10 @@
 //! `examples/auterity` against a PostHog-compatible receiver on loopback: seed 003's envelope,
 //! middleware and tracing events, groups and dropped-and-counted invalid events on the wire.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
 #[path = "../examples/auterity/app.rs"]
 mod app;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
@@ -20,7 +20,11 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
         .environment("production")
         .pseudonymization_key("auterity-test-key");
     let counts = app::run(config).await;
-    assert_eq!((counts.dropped_invalid, counts.violations), (1, 1), "the `cron` trigger is dropped and counted: {counts}");
+    assert_eq!(
+        (counts.dropped_invalid, counts.violations),
+        (1, 1),
+        "the `cron` trigger is dropped and counted: {counts}"
+    );
     assert_eq!(counts.delivered + counts.dropped(), counts.emitted, "{counts}");
     let events = receiver.wait_for_events(counts.delivered as usize, Duration::from_secs(20)).await.unwrap();
 
@@ -28,7 +32,12 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
     for event in events.iter().filter(|e| !e.event.starts_with('$')) {
         assert_eq!(event.property("event_id"), Some(&json!(event.uuid.clone().unwrap())), "{}", event.event);
         assert_eq!(event.property("event_name"), Some(&json!(event.event)));
-        assert!(event.property("timestamp").and_then(|t| t.as_str()).is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()));
+        assert!(
+            event
+                .property("timestamp")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
+        );
         assert_eq!(event.property("version"), Some(&json!(catalog_version)));
         assert_eq!(event.property("source"), Some(&json!("auterity-api")));
         assert_eq!(event.property("environment"), Some(&json!("production")));
@@ -38,9 +47,18 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
     }
     let named = |name: &'static str| events.iter().filter(move |e| e.event == name);
     for expected in [
-        "security.login_attempt", "user.login", "workflow.execution_started", "workflow.execution_completed",
-        "workflow.execution_failed", "ai.model_requested", "ai.model_completed", "integration.sync_started",
-        "integration.sync_completed", "api.request_completed", "api.request_failed", "system.error_occurred",
+        "security.login_attempt",
+        "user.login",
+        "workflow.execution_started",
+        "workflow.execution_completed",
+        "workflow.execution_failed",
+        "ai.model_requested",
+        "ai.model_completed",
+        "integration.sync_started",
+        "integration.sync_completed",
+        "api.request_completed",
+        "api.request_failed",
+        "system.error_occurred",
     ] {
         assert!(named(expected).next().is_some(), "{expected} missing");
     }
@@ -56,7 +74,10 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
         assert_eq!(request.property("organization_id"), Some(&json!("org-dealer-9")));
         assert_eq!(request.property("$groups"), Some(&json!({"organization": "org-dealer-9"})));
         assert_ne!(request.property("api_key_id"), Some(&json!("key_7f3a")), "the key id is pseudonymized");
-        assert!(request.property("endpoint").unwrap().as_str().unwrap().contains('{'), "a route template, never the raw path");
+        assert!(
+            request.property("endpoint").unwrap().as_str().unwrap().contains('{'),
+            "a route template, never the raw path"
+        );
     }
     let failed = named("api.request_failed").next().unwrap();
     assert_eq!(failed.property("response_status"), Some(&json!(500)));
@@ -67,6 +88,9 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
     let execution_failed = named("workflow.execution_failed").next().unwrap();
     assert_eq!(execution_failed.property("failure_reason"), Some(&json!("node_error")));
     assert_eq!(execution_failed.property("workflow_id"), Some(&json!("wf-service-2")));
-    assert!(named("integration.sync_completed").all(|e| e.distinct_id == "u-ada"), "the context follows the spawned sync");
+    assert!(
+        named("integration.sync_completed").all(|e| e.distinct_id == "u-ada"),
+        "the context follows the spawned sync"
+    );
     assert_eq!(named("$groupidentify").count(), 1, "one $groupidentify per group per process");
 }

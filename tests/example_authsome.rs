@@ -1,10 +1,10 @@
 //! `examples/authsome` against a PostHog-compatible receiver on loopback: the rules of seed
 //! 002's issue #428 on the wire.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
 #[path = "../examples/authsome/app.rs"]
 mod app;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
@@ -45,10 +45,22 @@ async fn principals_key_account_events_handles_key_agent_events_and_identify_lin
     let principal = registered.distinct_id.clone();
     assert!(principal.starts_with("pr_"), "{principal}");
     assert_eq!(registered.property("principal_id"), Some(&json!(principal)));
-    for account_event in ["principal_registered", "account_logged_in", "identity_claimed", "connection_made_global", "account_logged_out"] {
+    for account_event in [
+        "principal_registered",
+        "account_logged_in",
+        "identity_claimed",
+        "connection_made_global",
+        "account_logged_out",
+    ] {
         assert!(named(account_event).all(|e| e.distinct_id == principal), "{account_event} is keyed by the principal");
     }
-    for agent_event in ["identity_registered", "provider_registered", "auth_session_completed", "auth_session_failed", "credentials_resolved"] {
+    for agent_event in [
+        "identity_registered",
+        "provider_registered",
+        "auth_session_completed",
+        "auth_session_failed",
+        "credentials_resolved",
+    ] {
         let event = named(agent_event).next().unwrap_or_else(|| panic!("{agent_event} missing"));
         assert_eq!(event.distinct_id, "ada-ci-bot", "{agent_event} is keyed by the handle");
         assert_eq!(event.property("identity_handle"), Some(&json!("ada-ci-bot")));

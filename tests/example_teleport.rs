@@ -1,10 +1,10 @@
 //! `examples/teleport` against a PostHog-compatible receiver on loopback: seed 000's rules on
 //! the wire.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
 #[path = "../examples/teleport/app.rs"]
 mod app;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
@@ -29,7 +29,14 @@ async fn every_event_is_keyed_by_the_license_account_and_user_names_are_hmacs() 
     assert_eq!(counts.dropped_invalid, 1, "the server event posted by the UI is refused: {counts}");
 
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    for expected in ["tp.user.login", "tp.user.login_failed", "tp.sso.create", "tp.resource.create", "tp.session.start", "tp.ui.banner.click"] {
+    for expected in [
+        "tp.user.login",
+        "tp.user.login_failed",
+        "tp.sso.create",
+        "tp.resource.create",
+        "tp.session.start",
+        "tp.ui.banner.click",
+    ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     assert!(events.iter().all(|e| e.distinct_id == "tp.acme-corp"), "the person is the account");

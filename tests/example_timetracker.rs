@@ -1,10 +1,10 @@
 //! `examples/timetracker` against a PostHog-compatible receiver on loopback: seed 001's rules
 //! on the wire.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
 #[path = "../examples/timetracker/app.rs"]
 mod app;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
@@ -32,8 +32,7 @@ async fn annotated_handlers_emit_the_schema_with_request_ids_and_the_privacy_rul
         assert!(!raw.contains("about the invoice"), "a timer description left the process");
         assert!(!raw.contains("s3cret") && !raw.contains("guess"), "a password left the process");
     }
-    let request_ids: std::collections::HashSet<_> =
-        events.iter().filter_map(|e| e.property("request_id")).collect();
+    let request_ids: std::collections::HashSet<_> = events.iter().filter_map(|e| e.property("request_id")).collect();
     assert_eq!(request_ids.len(), 16, "one request id per request");
 
     let find = |name: &str| events.iter().find(|e| e.event == name).unwrap_or_else(|| panic!("{name} missing"));
@@ -52,7 +51,10 @@ async fn annotated_handlers_emit_the_schema_with_request_ids_and_the_privacy_rul
     assert_eq!(find("project.updated").property("fields_changed"), Some(&json!(["name", "budget"])));
     assert_eq!(find("admin.user_role_changed").property("user_id"), Some(&json!("u-9")), "the affected user");
     let error = find("system.error");
-    assert_eq!((error.property("endpoint"), error.property("error_type")), (Some(&json!("/debug/crash")), Some(&json!("server_error"))));
+    assert_eq!(
+        (error.property("endpoint"), error.property("error_type")),
+        (Some(&json!("/debug/crash")), Some(&json!("server_error")))
+    );
     assert_eq!(find("system.backup_created").property("$process_person_profile"), Some(&json!(false)));
     assert_eq!(counts.redacted, 1);
 }

@@ -1,14 +1,36 @@
 use divan::Bencher;
 use tally_runtime::Event;
-fn main() { divan::main(); }
+fn main() {
+    divan::main();
+}
 #[divan::bench(sample_count = 200, sample_size = 2000)]
-fn now(b: Bencher) { b.bench_local(|| chrono::Utc::now()); }
+fn now(b: Bencher) {
+    b.bench_local(|| chrono::Utc::now());
+}
 #[divan::bench(sample_count = 200, sample_size = 2000)]
-fn build(b: Bencher) { let mut i = 0u64; b.bench_local(|| { i += 1; Event::with_capacity("project.created", 5).with("project_id", "p-42").with("project_name", "Apollo").with("has_client", true).with("member_count", i).with("budget", 1250.5) }); }
+fn build(b: Bencher) {
+    let mut i = 0u64;
+    b.bench_local(|| {
+        i += 1;
+        Event::with_capacity("project.created", 5)
+            .with("project_id", "p-42")
+            .with("project_name", "Apollo")
+            .with("has_client", true)
+            .with("member_count", i)
+            .with("budget", 1250.5)
+    });
+}
 #[divan::bench(sample_count = 200, sample_size = 2000)]
 fn mpsc_try_send(b: Bencher) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<[u64; 24]>(1 << 24);
-    std::thread::spawn(move || rt.block_on(async move { let mut v = Vec::new(); while rx.recv_many(&mut v, 512).await > 0 { v.clear(); } }));
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let mut v = Vec::new();
+            while rx.recv_many(&mut v, 512).await > 0 {
+                v.clear();
+            }
+        })
+    });
     b.bench_local(|| tx.try_send([0; 24]).unwrap());
 }

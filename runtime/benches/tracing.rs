@@ -37,16 +37,26 @@ fn plain_event_without_layer(bencher: Bencher) {
 #[divan::bench(sample_count = 500, sample_size = 2000)]
 fn plain_event_with_layer(bencher: Bencher) {
     let (_rt, _receiver, tracker) = setup();
-    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker)));
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker)));
     bencher.bench_local(five_fields);
 }
 
 #[divan::bench(sample_count = 200, sample_size = 500)]
 fn tally_event_through_tracing(bencher: Bencher) {
     let (rt, _receiver, tracker) = setup();
-    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker.clone())));
+    let guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker.clone())),
+    );
     bencher.bench_local(|| {
-        tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-1", nodes = 5, cost = 0.25, trigger = "manual", organization_id = "org-1");
+        tracing::info!(
+            tally.event = "workflow.ran",
+            workflow_id = "wf-1",
+            nodes = 5,
+            cost = 0.25,
+            trigger = "manual",
+            organization_id = "org-1"
+        );
     });
     drop(guard);
     assert_eq!(tracker.counts().dropped_queue_full, 0);

@@ -44,9 +44,9 @@ pub mod privacy;
 #[cfg(feature = "receiver")]
 pub mod receiver;
 pub mod sink;
-mod tracker;
 #[cfg(feature = "tracing-layer")]
 mod tracing_layer;
+mod tracker;
 mod validate;
 mod worker;
 
@@ -57,9 +57,9 @@ pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
 pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
 pub use tally_catalog as catalog;
+#[cfg(feature = "tracing-layer")]
+pub use tracing_layer::TallyLayer;
 pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
-#[cfg(feature = "tracing-layer")]
-pub use tracing_layer::TallyLayer;
 pub use validate::{ValidationMode, Violation, Violations};

@@ -182,9 +182,10 @@ impl Visit for Fields {
 }
 
 fn ignored(target: &str) -> bool {
-    IGNORED_TARGETS.iter().any(|ignored| {
-        target.strip_prefix(ignored).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    }) || crate::worker::on_worker_thread()
+    IGNORED_TARGETS
+        .iter()
+        .any(|ignored| target.strip_prefix(ignored).is_some_and(|rest| rest.is_empty() || rest.starts_with("::")))
+        || crate::worker::on_worker_thread()
 }
 
 impl<S> Layer<S> for TallyLayer
@@ -345,7 +346,8 @@ where
         let extensions = span.extensions();
         let Some(data) = extensions.get::<SpanFields>() else { continue };
         // Inherited fields only fill what the event declares.
-        let declared = data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(*name)));
+        let declared =
+            data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(*name)));
         collected.merge(declared.cloned(), data.fields.identity.iter().cloned(), data.fields.groups.iter().cloned());
     }
     if let Some(own) = own.take() {
@@ -381,11 +383,17 @@ where
 fn convert(value: Value, declared: Option<(PropertyType, Option<PropertyType>)>) -> Value {
     let Some((ty, items)) = declared else { return value };
     match (ty, value) {
-        (PropertyType::Integer, Value::String(s)) => s.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(s)),
-        (PropertyType::Integer, Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) && !n.is_i64() && !n.is_u64() => {
+        (PropertyType::Integer, Value::String(s)) => {
+            s.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(s))
+        }
+        (PropertyType::Integer, Value::Number(n))
+            if n.as_f64().is_some_and(|f| f.fract() == 0.0) && !n.is_i64() && !n.is_u64() =>
+        {
             n.as_f64().map(|f| Value::from(f as i64)).unwrap_or(Value::Number(n))
         }
-        (PropertyType::Number, Value::String(s)) => s.trim().parse::<f64>().map(Value::from).unwrap_or(Value::String(s)),
+        (PropertyType::Number, Value::String(s)) => {
+            s.trim().parse::<f64>().map(Value::from).unwrap_or(Value::String(s))
+        }
         (PropertyType::Boolean, Value::String(s)) => match s.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),

@@ -282,7 +282,11 @@ impl Tracker {
     /// catalog marks `origin = "client"`, named as on the wire or in the catalog, with their
     /// properties likewise. It is processed here, whatever the validation mode, so that the
     /// endpoint can answer `400` with the violations; nothing a client sends can panic.
-    pub fn emit_client(&self, name: &str, properties: serde_json::Map<String, serde_json::Value>) -> Result<(), EmitError> {
+    pub fn emit_client(
+        &self,
+        name: &str,
+        properties: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), EmitError> {
         let inner = &*self.inner;
         if !inner.enabled {
             Counters::add(&inner.counters.dropped_opted_out, 1);

@@ -56,7 +56,8 @@ async fn an_event_with_tally_event_becomes_the_catalog_event_with_typed_properti
 async fn a_span_emits_on_close_with_late_recorded_fields_and_its_duration() {
     let (receiver, tracker) = setup().await;
     let _guard = tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone())));
-    let span = tracing::info_span!("run", tally.event = "workflow.ran", workflow_id = "wf-2", nodes = tracing::field::Empty);
+    let span =
+        tracing::info_span!("run", tally.event = "workflow.ran", workflow_id = "wf-2", nodes = tracing::field::Empty);
     span.in_scope(|| tracing::info!("working"));
     span.record("nodes", 7);
     assert_eq!(receiver.requests(), 0);
@@ -87,7 +88,11 @@ async fn nested_spans_pass_identity_groups_and_declared_fields_down() {
     assert_eq!(ran[0].property("organization_id"), Some(&json!("org-2")), "the innermost span wins");
     assert_eq!(ran[1].property("organization_id"), Some(&json!("org-1")));
     assert!(ran[0].property("http.route").is_none(), "undeclared span fields are not inherited");
-    assert_eq!(ran[0].property("$groups"), Some(&json!({"organization": "org-2"})), "the group property keys the group");
+    assert_eq!(
+        ran[0].property("$groups"),
+        Some(&json!({"organization": "org-2"})),
+        "the group property keys the group"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +126,10 @@ async fn instrument_err_switches_to_the_failure_event() {
     run_workflow("wf-bad", true).await.unwrap_err();
     let events = delivered(&receiver, &tracker, 2).await;
     assert_eq!((events[0].event.as_str(), events[0].property("workflow_id")), ("workflow.ran", Some(&json!("wf-ok"))));
-    assert_eq!((events[1].event.as_str(), events[1].property("workflow_id")), ("workflow.failed", Some(&json!("wf-bad"))));
+    assert_eq!(
+        (events[1].event.as_str(), events[1].property("workflow_id")),
+        ("workflow.failed", Some(&json!("wf-bad")))
+    );
     assert!(events[1].property("duration_ms").is_some());
 }
 
