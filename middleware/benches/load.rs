@@ -1,0 +1,255 @@
+//! Load benchmark on loopback: an axum hello-world without the layer vs with it, the layer
+//! emitting one event per request (`api.request_completed`) through a real PostHog sink
+//! (posthog-rs) to a PostHog-compatible receiver on loopback, run alternately in one session.
+//!
+//! ```text
+//! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
+//!     [--sink receiver|null|none] [--sample 1.0] [--in-process]
+//! cargo bench -p tally-middleware --bench load -- --micro
+//! ```
+//!
+//! The load comes from `wrk` when it is on the PATH (`apt-get install wrk`), else from an
+//! in-process hyper client sending a fixed number of requests. Results: docs/benchmarks.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use http_body_util::{BodyExt, Empty};
+use tally_middleware::TrackLayer;
+use tally_runtime::catalog::Catalog;
+use tally_runtime::receiver::Receiver;
+use tally_runtime::{Config, Tracker};
+
+struct Options {
+    /// What the layer emits to: `receiver` (the benchmark), `null` (a sink that discards), or
+    /// `none` (no tracker: the layer's own cost).
+    sink: String,
+    /// `TrackLayer::sample_rate` for `request_completed` (default 1.0: one event per request).
+    sample: f64,
+    secs: u64,
+    rounds: usize,
+    connections: usize,
+    in_process: bool,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok());
+    Options {
+        sink: args
+            .iter()
+            .position(|a| a == "--sink")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or("receiver".into()),
+        sample: args
+            .iter()
+            .position(|a| a == "--sample")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.0),
+        secs: value("--secs").unwrap_or(5),
+        rounds: value("--rounds").unwrap_or(5) as usize,
+        connections: value("--connections").unwrap_or(32) as usize,
+        in_process: args.iter().any(|a| a == "--in-process") || Command::new("wrk").arg("--version").output().is_err(),
+    }
+}
+
+async fn hello() -> &'static str {
+    "Hello, World!"
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    addr
+}
+
+/// Requests per second and requests completed, from `wrk`.
+async fn wrk(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u64) {
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("wrk")
+            .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), &format!("http://{addr}/")])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected wrk output:\n{text}"));
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    (rps, requests)
+}
+
+/// Requests per second and requests completed, from an in-process hyper client sending a fixed
+/// number of requests (`secs` × 20 000) over `connections` keep-alive connections.
+async fn in_process(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u64) {
+    let total = secs * 20_000;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(connections)
+        .build_http::<Empty<bytes::Bytes>>();
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let (client, next) = (client.clone(), next.clone());
+            let uri: http::Uri = format!("http://{addr}/").parse().unwrap();
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let response = client.get(uri.clone()).await.unwrap();
+                    let _ = response.into_body().collect().await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    (total as f64 / start.elapsed().as_secs_f64(), total)
+}
+
+/// Discards every batch (`--sink null`): the pipeline's cost without delivery.
+struct NullSink;
+
+impl tally_runtime::Sink for NullSink {
+    fn send<'a>(
+        &'a self,
+        _batch: &'a [tally_runtime::WireEvent],
+    ) -> tally_runtime::sink::SinkFuture<'a, Result<(), tally_runtime::SinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `--micro`: the layer's own cost per request, without sockets: a million requests through a
+/// `service_fn`, bare, with the layer and no tracker, and with the layer emitting to a sink that
+/// discards (the request path only: the tracker's worker runs on its own thread).
+fn micro() {
+    use tower::{Layer, Service, ServiceExt};
+    const N: u32 = 1_000_000;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
+        let tracker = Tracker::builder(catalog).sink(NullSink).build().unwrap();
+        let handler = tower::service_fn(|_: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("Hello, World!")))
+        });
+        async fn run<S>(name: &str, mut service: S)
+        where
+            S: Service<http::Request<String>, Error = std::convert::Infallible>,
+        {
+            let start = Instant::now();
+            for _ in 0..N {
+                let request = http::Request::builder().uri("/hello").body(String::new()).unwrap();
+                let _ = service.ready().await.unwrap().call(request).await;
+            }
+            println!("{name:<28} {:>6.0} ns/request", start.elapsed().as_nanos() as f64 / f64::from(N));
+        }
+        run("bare", handler).await;
+        run("layer, no tracker", TrackLayer::new_for_http().layer(handler)).await;
+        run("layer, emitting (null sink)", TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler)).await;
+        tracker.shutdown(Duration::from_secs(60)).await;
+    });
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--micro") {
+        return micro();
+    }
+    let options = options();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let receiver = Receiver::builder().api_key("phc_bench").start().await.unwrap();
+        let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
+        let config = Config::default().api_key("phc_bench").host(receiver.url());
+        let tracker = match options.sink.as_str() {
+            "null" => Tracker::builder(catalog).sink(NullSink).build().unwrap(),
+            _ => Tracker::builder(catalog).config(config).build().unwrap(),
+        };
+        let layer = match options.sink.as_str() {
+            "none" => TrackLayer::new_for_http(),
+            _ => TrackLayer::new_for_http().tracker(tracker.clone()).sample_rate(options.sample),
+        };
+
+        let bare = serve(Router::new().route("/", get(hello))).await;
+        let tracked = serve(Router::new().route("/", get(hello)).layer(layer)).await;
+
+        let load = |addr, secs| async move {
+            if options.in_process { in_process(addr, secs, options.connections).await } else { wrk(addr, secs, options.connections).await }
+        };
+        eprintln!(
+            "sink: {}, sample rate {}; load: {}, {} connections, {} s per run, {} rounds, {} cores",
+            options.sink,
+            options.sample,
+            if options.in_process { "in-process hyper client" } else { "wrk -t1" },
+            options.connections,
+            options.secs,
+            options.rounds,
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+        );
+        // Warm-up.
+        load(bare, 1).await;
+        load(tracked, 1).await;
+        tracker.flush().await;
+        receiver.reset();
+        let before = tracker.counts();
+
+        let (mut bare_rps, mut tracked_rps) = (Vec::new(), Vec::new());
+        let mut tracked_requests = 0;
+        for round in 0..options.rounds {
+            // Alternate which goes first, so drift favours neither.
+            let order = if round % 2 == 0 { [false, true] } else { [true, false] };
+            for with_layer in order {
+                if with_layer {
+                    let (rps, requests) = load(tracked, options.secs).await;
+                    tracker.flush().await;
+                    let delivered = receiver.events().len();
+                    receiver.reset();
+                    tracked_requests += requests;
+                    eprintln!("round {round}: with layer    {rps:>10.0} req/s  ({requests} requests, {delivered} events at the receiver)");
+                    tracked_rps.push(rps);
+                } else {
+                    let (rps, requests) = load(bare, options.secs).await;
+                    eprintln!("round {round}: without layer {rps:>10.0} req/s  ({requests} requests)");
+                    bare_rps.push(rps);
+                }
+            }
+        }
+        let counts = tracker.shutdown(Duration::from_secs(60)).await;
+        let (bare, with) = (median(&mut bare_rps), median(&mut tracked_rps));
+        println!("without layer (median): {bare:.0} req/s");
+        println!("with layer    (median): {with:.0} req/s");
+        println!("ratio: {:.2}x", with / bare);
+        println!(
+            "events: {} emitted, {} delivered, {} dropped, for {} requests with the layer",
+            counts.emitted - before.emitted,
+            counts.delivered - before.delivered,
+            counts.dropped() - before.dropped(),
+            tracked_requests
+        );
+    });
+}

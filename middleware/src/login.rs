@@ -1,0 +1,300 @@
+//! Login and logout: how their outcome reaches the middleware, and what it then emits.
+//!
+//! The handler (or the application's authentication layer, inside the tally layer) reports the
+//! outcome as a response extension: [`LoginOutcome::success`] with the identity that logged in
+//! and the method, [`LoginOutcome::failure`] with a reason, or [`LogoutOutcome`]. Or, without
+//! touching the handler, [`AuthRoutes`] derives it from the route and the response status.
+//! A [`DetectLogin`] hook decides; the layer's default is [`OutcomeExtensions`].
+//!
+//! When the response head arrives, the layer emits:
+//!
+//! - on success: `$identify` (when the request had an anonymous id, which the person absorbs),
+//!   then the catalog's `login` event, keyed by the identity that logged in. The pipeline
+//!   applies the event's person properties (`$set_once first_login`, …).
+//! - on failure: the catalog's `login_failed` event with the reason and the method, keyed as
+//!   any request without a known person (the catalog's `on_missing`). The reason and method are
+//!   `&'static str`: codes, never the attempted user name or any other personal data.
+//! - on logout: the catalog's `logout` event keyed by the request's identity (the one logging
+//!   out); identity resolvers may react (the anonymous cookie is renewed).
+
+use std::borrow::Cow;
+
+use http::{Method, StatusCode, response};
+use tally_runtime::{Context, Identity};
+
+/// The outcome of a login attempt, as a response extension.
+///
+/// ```
+/// use tally_middleware::LoginOutcome;
+/// use tally_runtime::Identity;
+///
+/// // in an axum handler: `(Extension(outcome), Redirect::to("/"))`
+/// let ok = LoginOutcome::success(Identity::user("u-7"), "password").session_id("s-1");
+/// let bad = LoginOutcome::failure("invalid_credentials").method("password");
+/// # let _ = (ok, bad);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    kind: LoginKind,
+    method: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+enum LoginKind {
+    Success { identity: Identity, session_id: Option<String> },
+    Failure { reason: &'static str },
+}
+
+impl LoginOutcome {
+    /// A successful login of `identity` through `method` (`password`, `sso`, `oidc`, … as the
+    /// catalog's `login_method` property allows).
+    pub fn success(identity: Identity, method: &'static str) -> Self {
+        Self { kind: LoginKind::Success { identity, session_id: None }, method: Some(method) }
+    }
+
+    /// A rejected login attempt, for `reason` (`invalid_credentials`, `mfa_failed`, …).
+    pub fn failure(reason: &'static str) -> Self {
+        Self { kind: LoginKind::Failure { reason }, method: None }
+    }
+
+    /// The method used or attempted.
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// The id (never the token) of the session the login opened, for the login event.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        if let LoginKind::Success { session_id, .. } = &mut self.kind {
+            *session_id = Some(id.into());
+        }
+        self
+    }
+
+    /// Whether the login succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self.kind, LoginKind::Success { .. })
+    }
+
+    /// The identity that logged in, for a success.
+    pub fn identity(&self) -> Option<&Identity> {
+        match &self.kind {
+            LoginKind::Success { identity, .. } => Some(identity),
+            LoginKind::Failure { .. } => None,
+        }
+    }
+
+    /// The failure reason, for a failure.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self.kind {
+            LoginKind::Failure { reason } => Some(reason),
+            LoginKind::Success { .. } => None,
+        }
+    }
+
+    /// The method.
+    pub fn login_method(&self) -> Option<&'static str> {
+        self.method
+    }
+
+    pub(crate) fn session(&self) -> Option<&str> {
+        match &self.kind {
+            LoginKind::Success { session_id, .. } => session_id.as_deref(),
+            LoginKind::Failure { .. } => None,
+        }
+    }
+}
+
+/// A logout, as a response extension.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutOutcome {
+    identity: Option<Identity>,
+}
+
+impl LogoutOutcome {
+    /// A logout of the request's identity.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A logout of this identity (when the request's own is already gone).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    pub(crate) fn who(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+}
+
+/// A login or a logout.
+#[derive(Debug, Clone)]
+pub enum AuthEvent {
+    /// A login attempt.
+    Login(LoginOutcome),
+    /// A logout.
+    Logout(LogoutOutcome),
+}
+
+/// What a [`DetectLogin`] hook sees of the request.
+#[derive(Debug)]
+pub struct RequestView<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) route: &'a str,
+    pub(crate) context: &'a Context,
+}
+
+impl RequestView<'_> {
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        self.method
+    }
+
+    /// The route template (or the layer's constant for an unknown route).
+    pub fn route(&self) -> &str {
+        self.route
+    }
+
+    /// The request context (identities, session, request id).
+    pub fn context(&self) -> &Context {
+        self.context
+    }
+}
+
+/// Decides whether a response reports a login or a logout. Called once per request when the
+/// response head arrives (not for a panic or a service error). Implemented by
+/// [`OutcomeExtensions`] (the default), [`AuthRoutes`], closures
+/// `Fn(&RequestView, &mut response::Parts) -> Option<AuthEvent>`, `()` (never), and pairs
+/// (the first that answers wins).
+pub trait DetectLogin: Send + Sync + 'static {
+    /// The login or logout this response reports, if any. It may take extensions out of the
+    /// response.
+    fn detect(&self, request: &RequestView<'_>, response: &mut response::Parts) -> Option<AuthEvent>;
+}
+
+impl DetectLogin for () {
+    fn detect(&self, _request: &RequestView<'_>, _response: &mut response::Parts) -> Option<AuthEvent> {
+        None
+    }
+}
+
+impl<F> DetectLogin for F
+where
+    F: Fn(&RequestView<'_>, &mut response::Parts) -> Option<AuthEvent> + Send + Sync + 'static,
+{
+    fn detect(&self, request: &RequestView<'_>, response: &mut response::Parts) -> Option<AuthEvent> {
+        self(request, response)
+    }
+}
+
+impl<A: DetectLogin, B: DetectLogin> DetectLogin for (A, B) {
+    fn detect(&self, request: &RequestView<'_>, response: &mut response::Parts) -> Option<AuthEvent> {
+        self.0.detect(request, response).or_else(|| self.1.detect(request, response))
+    }
+}
+
+/// Reads (and removes) a [`LoginOutcome`] or [`LogoutOutcome`] response extension.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutcomeExtensions;
+
+impl DetectLogin for OutcomeExtensions {
+    fn detect(&self, _request: &RequestView<'_>, response: &mut response::Parts) -> Option<AuthEvent> {
+        if let Some(login) = response.extensions.remove::<LoginOutcome>() {
+            return Some(AuthEvent::Login(login));
+        }
+        response.extensions.remove::<LogoutOutcome>().map(AuthEvent::Logout)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AuthRoute {
+    method: Method,
+    route: Cow<'static, str>,
+    login_method: Option<&'static str>,
+}
+
+/// Login and logout by route and status, for handlers that report nothing themselves.
+///
+/// For a login route: a `2xx` or `3xx` response is a success, of the identity in an
+/// [`Identity`] response extension if the handler set one, else of the request's own identity
+/// (for an authentication layer that already resolved it); `401` fails with
+/// `invalid_credentials`, `403` with `forbidden`, `429` with `rate_limited`, any other `4xx`
+/// with `rejected`. A `5xx` is a server error, not a login failure. For a logout route, a
+/// `2xx` or `3xx` response is a logout.
+///
+/// ```
+/// use http::Method;
+/// use tally_middleware::AuthRoutes;
+/// let routes = AuthRoutes::new().login(Method::POST, "/login", "password").logout(Method::POST, "/logout");
+/// # let _ = routes;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AuthRoutes {
+    logins: Vec<AuthRoute>,
+    logouts: Vec<AuthRoute>,
+}
+
+impl AuthRoutes {
+    /// No routes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `method route` (a route template) is a login through `login_method`.
+    pub fn login(mut self, method: Method, route: impl Into<Cow<'static, str>>, login_method: &'static str) -> Self {
+        self.logins.push(AuthRoute { method, route: route.into(), login_method: Some(login_method) });
+        self
+    }
+
+    /// `method route` is a logout.
+    pub fn logout(mut self, method: Method, route: impl Into<Cow<'static, str>>) -> Self {
+        self.logouts.push(AuthRoute { method, route: route.into(), login_method: None });
+        self
+    }
+}
+
+fn matches(route: &AuthRoute, request: &RequestView<'_>) -> bool {
+    route.method == *request.method && route.route == request.route
+}
+
+fn succeeded(status: StatusCode) -> bool {
+    status.is_success() || status.is_redirection()
+}
+
+impl DetectLogin for AuthRoutes {
+    fn detect(&self, request: &RequestView<'_>, response: &mut response::Parts) -> Option<AuthEvent> {
+        let status = response.status;
+        if let Some(login) = self.logins.iter().find(|r| matches(r, request)) {
+            let method = login.login_method.unwrap_or("unknown");
+            if succeeded(status) {
+                let identity = match response.extensions.remove::<Identity>() {
+                    Some(identity) => identity,
+                    None => known_identity(request.context),
+                };
+                return Some(AuthEvent::Login(LoginOutcome::success(identity, method)));
+            }
+            let reason = match status.as_u16() {
+                401 => "invalid_credentials",
+                403 => "forbidden",
+                429 => "rate_limited",
+                400..=499 => "rejected",
+                _ => return None,
+            };
+            return Some(AuthEvent::Login(LoginOutcome::failure(reason).method(method)));
+        }
+        if self.logouts.iter().any(|r| matches(r, request)) && succeeded(status) {
+            return Some(AuthEvent::Logout(LogoutOutcome::new()));
+        }
+        None
+    }
+}
+
+/// The request's identities without the anonymous id.
+fn known_identity(context: &Context) -> Identity {
+    context
+        .identities()
+        .iter()
+        .filter(|(kind, _)| *kind != Identity::ANONYMOUS)
+        .fold(Identity::new(), |identity, (kind, value)| identity.with(kind.to_owned(), value))
+}

@@ -1,0 +1,223 @@
+//! Turning a request's outcome into catalog role events. The middleware only sets facts (status,
+//! sizes, error type, …), the duration and the context; the pipeline fills the catalog's
+//! properties from them, so nothing here names a catalog property.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::HeaderName;
+use tally_runtime::catalog::model::Role;
+use tally_runtime::{Context, Event, Fact, Identity, Tracker};
+
+use crate::classify::Outcome;
+use crate::client_ip::ClientIp;
+use crate::login::{LoginOutcome, LogoutOutcome};
+
+/// A role's event: the catalog's, another name, or none.
+#[derive(Debug, Clone)]
+pub(crate) enum RoleName {
+    Catalog,
+    Named(Cow<'static, str>),
+    Off,
+}
+
+/// The layer's settings, shared by every service it makes.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) tracker: Option<Tracker>,
+    pub(crate) roles: [RoleName; 7],
+    pub(crate) received: bool,
+    /// Requests whose id hashes below this are sampled (`u64::MAX`: all).
+    pub(crate) sample_threshold: u64,
+    pub(crate) request_id_header: HeaderName,
+    pub(crate) client_ip: ClientIp,
+    pub(crate) unmatched_route: Cow<'static, str>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tracker: None,
+            roles: std::array::from_fn(|_| RoleName::Catalog),
+            received: false,
+            sample_threshold: u64::MAX,
+            request_id_header: crate::request_id::X_REQUEST_ID,
+            client_ip: ClientIp::socket(),
+            unmatched_route: Cow::Borrowed(UNMATCHED_ROUTE),
+        }
+    }
+}
+
+/// The route reported when no template is known.
+pub(crate) const UNMATCHED_ROUTE: &str = "<unmatched>";
+
+fn role_index(role: Role) -> usize {
+    Role::ALL.iter().position(|r| *r == role).unwrap_or(0)
+}
+
+impl Settings {
+    pub(crate) fn set_role(&mut self, role: Role, name: RoleName) {
+        if let Some(slot) = self.roles.get_mut(role_index(role)) {
+            *slot = name;
+        }
+    }
+
+    /// The event that plays `role` for this tracker's catalog, if any.
+    fn event_name(&self, tracker: &Tracker, role: Role) -> Option<Cow<'static, str>> {
+        match self.roles.get(role_index(role))? {
+            RoleName::Off => None,
+            RoleName::Named(name) => Some(name.clone()),
+            RoleName::Catalog => tracker.catalog().role_event(role).map(|name| Cow::Owned(name.to_owned())),
+        }
+    }
+
+    /// Whether a request with this id is sampled (deterministic: the same id, the same answer).
+    pub(crate) fn sampled(&self, request_id: &str) -> bool {
+        self.sample_threshold == u64::MAX || fnv1a(request_id.as_bytes()) < self.sample_threshold
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // FNV's low bits are weak for short similar inputs: mix once more.
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^ (hash >> 33)
+}
+
+/// One request's events: what is known from the request, emitted once the outcome is.
+pub(crate) struct Recorder {
+    pub(crate) tracker: Tracker,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) context: Arc<Context>,
+    pub(crate) start: Instant,
+    pub(crate) request_size: Option<u64>,
+    pub(crate) sampled: bool,
+}
+
+impl Recorder {
+    fn emit(&self, event: Event) {
+        if let Err(error) = self.tracker.emit(event) {
+            // Counted by the tracker; logged for whoever debugs a catalog mismatch.
+            tracing::debug!(target: "tally::middleware", %error, "event not accepted");
+        }
+    }
+
+    fn event(&self, role: Role) -> Option<Event> {
+        let name = self.settings.event_name(&self.tracker, role)?;
+        Some(Event::new(name).with_context(self.context.clone()))
+    }
+
+    /// `request_received`, when enabled and sampled.
+    pub(crate) fn received(&self) {
+        if !(self.settings.received && self.sampled) {
+            return;
+        }
+        if let Some(mut event) = self.event(Role::RequestReceived) {
+            if let Some(size) = self.request_size {
+                event = event.with_fact(Fact::RequestSize, size);
+            }
+            self.emit(event);
+        }
+    }
+
+    /// `request_completed` (sampled) or `request_failed`, plus `error` for a server error.
+    pub(crate) fn finish(&self, outcome: &Outcome, response_size: Option<u64>) {
+        let failure = outcome.failure_info();
+        if failure.is_none() && !self.sampled {
+            return;
+        }
+        let elapsed = self.start.elapsed();
+        let role = if failure.is_some() { Role::RequestFailed } else { Role::RequestCompleted };
+        if let Some(mut event) = self.event(role) {
+            event = event.with_duration(elapsed).with_fact(Fact::Status, outcome.status());
+            if let Some(size) = self.request_size {
+                event = event.with_fact(Fact::RequestSize, size);
+            }
+            if let Some(size) = response_size {
+                event = event.with_fact(Fact::ResponseSize, size);
+            }
+            if let Some(failure) = failure {
+                event = event
+                    .with_fact(Fact::ErrorType, failure.error_type().to_owned())
+                    .with_fact(Fact::ErrorMessage, failure.message().to_owned());
+            }
+            self.emit(event);
+        }
+        if let Some(failure) = failure.filter(|f| f.is_server_error())
+            && let Some(event) = self.event(Role::Error)
+        {
+            self.emit(
+                event
+                    .with_duration(elapsed)
+                    .with_fact(Fact::Status, outcome.status())
+                    .with_fact(Fact::ErrorType, failure.error_type().to_owned())
+                    .with_fact(Fact::ErrorMessage, failure.message().to_owned()),
+            );
+        }
+    }
+
+    /// `$identify` and `login`, or `login_failed`. After a successful login, the request's own
+    /// remaining events (`request_completed`, …) are keyed by the identity that logged in.
+    pub(crate) fn login(&mut self, outcome: &LoginOutcome) {
+        match outcome.identity() {
+            Some(identity) => {
+                if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
+                    && let Err(error) = self.tracker.identify(anonymous, identity.clone())
+                {
+                    tracing::debug!(target: "tally::middleware", %error, "$identify not accepted");
+                }
+                let mut context = (*self.context).clone().identity(identity.clone());
+                if let Some(session) = outcome.session() {
+                    context = context.session_id(session);
+                }
+                self.context = Arc::new(context);
+                let Some(mut event) = self.event(Role::Login) else { return };
+                if let Some(method) = outcome.login_method() {
+                    event = event.with_fact(Fact::LoginMethod, method);
+                }
+                self.emit(event);
+            }
+            None => {
+                let Some(mut event) = self.event(Role::LoginFailed) else { return };
+                if let Some(reason) = outcome.reason() {
+                    event = event.with_fact(Fact::FailureReason, reason);
+                }
+                if let Some(method) = outcome.login_method() {
+                    event = event.with_fact(Fact::LoginMethod, method);
+                }
+                self.emit(event);
+            }
+        }
+    }
+
+    /// `logout`.
+    pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
+        let Some(name) = self.settings.event_name(&self.tracker, Role::Logout) else { return };
+        let context = match outcome.who() {
+            Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
+            None => self.context.clone(),
+        };
+        self.emit(Event::new(name).with_context(context));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_is_deterministic_and_close_to_the_rate() {
+        let settings = Settings { sample_threshold: (u64::MAX as f64 * 0.25) as u64, ..Settings::default() };
+        let ids: Vec<String> = (0..4000).map(|_| crate::request_id::generate()).collect();
+        let kept = ids.iter().filter(|id| settings.sampled(id)).count();
+        assert!((800..1200).contains(&kept), "{kept} of 4000 at 25%");
+        assert!(ids.iter().all(|id| settings.sampled(id) == settings.sampled(id)));
+        assert!(Settings::default().sampled("anything"));
+    }
+}
