@@ -116,8 +116,11 @@ impl Pipeline {
             match property.fill.as_ref().and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), &event, id, &context))
             {
                 Some(value) => {
-                    // Filled values are checked like given ones: a fill is no licence to break the plan.
-                    validate::check_value(name.as_ref(), property, &value, &mut violations);
+                    // Values from outside (facts, context, identities) are checked like given
+                    // ones; what the pipeline makes itself (ids, times, durations) is well-formed.
+                    if property.fill.as_ref().is_some_and(|fill| comes_from_outside(fill.as_ref())) {
+                        validate::check_value(name.as_ref(), property, &value, &mut violations);
+                    }
                     properties.insert(name.as_ref().clone(), value);
                 }
                 None if property.required => violations.push(Violation::MissingProperty(name.as_ref().clone())),
@@ -292,7 +295,7 @@ impl Pipeline {
             (OnMissing::Drop, _) => Err(Rejection::NoIdentity),
             (OnMissing::Anonymous, Some(anonymous)) => Ok((anonymous, false)),
             (OnMissing::Personless, Some(anonymous)) => Ok((anonymous, true)),
-            (_, None) => Ok((DistinctId::new(Uuid::now_v7().to_string()), true)),
+            (_, None) => Ok((DistinctId::new(Uuid::from_bytes(random_id()).to_string()), true)),
         }
     }
 
@@ -370,7 +373,7 @@ impl Pipeline {
                 library_properties(&mut properties);
                 Counters::add(&self.counters.emitted, 1);
                 out.push(WireEvent {
-                    uuid: Uuid::now_v7(),
+                    uuid: new_event_id(event),
                     event: "$groupidentify".into(),
                     distinct_id: distinct_id.to_string(),
                     timestamp: event.timestamp,
@@ -384,6 +387,9 @@ impl Pipeline {
 
 /// The properties under their wire names: the namespace before every name but PostHog's `$` ones.
 fn namespaced(namespace: &str, properties: Map<String, Value>) -> Map<String, Value> {
+    if namespace.is_empty() {
+        return properties;
+    }
     properties
         .into_iter()
         .map(|(name, value)| {
@@ -423,6 +429,13 @@ fn is_free_text(def: &EventDef, catalog: &Catalog, name: &str) -> bool {
     })
 }
 
+fn comes_from_outside(fill: &Fill) -> bool {
+    !matches!(
+        fill,
+        Fill::EventId | Fill::EventName | Fill::Timestamp | Fill::CatalogVersion | Fill::DurationMs | Fill::DurationSecs
+    )
+}
+
 fn library_properties(properties: &mut Map<String, Value>) {
     properties.insert("$lib".into(), Value::String("tally".into()));
     properties.insert("$lib_version".into(), Value::String(env!("CARGO_PKG_VERSION").into()));
@@ -432,9 +445,40 @@ fn library_properties(properties: &mut Map<String, Value>) {
 /// A UUID v7 for the event's emit time. Generated once, on the worker, and kept in the wire
 /// event, so every retry carries the same id and PostHog deduplicates.
 fn new_event_id(event: &Event) -> Uuid {
-    let nanos = event.timestamp.timestamp_subsec_nanos();
-    let seconds = event.timestamp.timestamp().max(0) as u64;
-    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))
+    let millis = event.timestamp.timestamp_millis().max(0) as u64;
+    uuid::Builder::from_unix_timestamp_millis(millis, &random_bytes()).into_uuid()
+}
+
+/// A random id for a personless event (a v4-shaped UUID from the fast generator).
+fn random_id() -> [u8; 16] {
+    let (a, b) = (random_bytes(), random_bytes());
+    let mut id = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], b[0], b[1], b[2], b[3], b[4], b[5]];
+    id[6] = (id[6] & 0x0f) | 0x40; // version 4
+    id[8] = (id[8] & 0x3f) | 0x80; // RFC 4122 variant
+    id
+}
+
+/// 10 random bytes for a UUID v7 from a per-thread wyrand generator, seeded once from the OS:
+/// the OS generator costs a system call per UUID, and uniqueness only needs distinct seeds.
+fn random_bytes() -> [u8; 10] {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(u64::from_le_bytes(seed()));
+    }
+    fn seed() -> [u8; 8] {
+        let random = Uuid::new_v4().into_bytes();
+        [random[0], random[1], random[2], random[3], random[4], random[5], random[7], random[9]]
+    }
+    fn wyrand(state: &Cell<u64>) -> u64 {
+        let next = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(next);
+        let t = u128::from(next) * u128::from(next ^ 0xe703_7ed1_a0b4_28db);
+        (t as u64) ^ ((t >> 64) as u64)
+    }
+    STATE.with(|state| {
+        let (a, b) = (wyrand(state).to_le_bytes(), wyrand(state).to_le_bytes());
+        [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], b[0], b[1]]
+    })
 }
 
 fn timestamp(event: &Event) -> String {

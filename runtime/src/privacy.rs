@@ -99,11 +99,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         pattern(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*", "[token]", |_| true),
         pattern(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "[token]", |_| true),
         pattern(r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "[ip]", |m| m.parse::<std::net::Ipv4Addr>().is_ok()),
-        pattern(
-            r"(?i)\b(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})\b|(?i)\b(?:[0-9a-f]{1,4}:){1,6}:[0-9a-f]{1,4}\b",
-            "[ip]",
-            |m| m.parse::<std::net::Ipv6Addr>().is_ok(),
-        ),
+        // Greedy over hex digits and colons, then parsed: the longest candidate wins, so
+        // `2001:db8::1` is not cut at `2001:db8::` (itself a valid address).
+        pattern(r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", "[ip]", |m| m.parse::<std::net::Ipv6Addr>().is_ok()),
         pattern(r"\b\d(?:[ -]?\d){12,18}\b", "[card]", luhn),
     ]
 });
@@ -184,6 +182,7 @@ mod tests {
             ("jwt eyJhbGciOi.eyJzdWIi.c2ln", "jwt [token]", 1),
             ("from 2001:db8::1 via 192.168.0.1", "from [ip] via [ip]", 2),
             ("version 1.2.3 at 12:30", "version 1.2.3 at 12:30", 0),
+            ("at 12:30:45 from ::1 and fe80::1:2", "at 12:30:45 from [ip] and [ip]", 2),
             ("plain text", "plain text", 0),
         ];
         for (input, expected, count) in cases {
