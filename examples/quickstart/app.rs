@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tally::middleware::{AnonymousCookie, FromExtension, LoginOutcome, LogoutOutcome, TrackLayer};
-use tally::{Config, Counts, Event, Identity, Tracker};
+use tally::{Config, Counts, Identity, Tracker};
 
 use crate::support;
 
@@ -52,12 +52,13 @@ async fn login(State(sessions): State<Sessions>, body: String) -> Response {
         .into_response()
 }
 
+/// `todo.created` is checked against `examples/quickstart/catalog.toml` at compile time and
+/// keyed by the same user as the layer's events: the layer opened the request context.
+#[tally::track_event("todo.created", title_length = title.chars().count() as i64, when = user.is_some())]
 async fn create_todo(user: Option<Extension<User>>, title: String) -> StatusCode {
     if user.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    // Keyed by the same user as the layer's events: the layer opened the request context.
-    let _ = tally::emit(Event::new("todo.created").with("title_length", title.chars().count()));
     StatusCode::CREATED
 }
 
