@@ -1,6 +1,8 @@
 //! `examples/auterity` against a PostHog-compatible receiver on loopback: seed 003's envelope,
 //! middleware and tracing events, groups and dropped-and-counted invalid events on the wire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 #[path = "../examples/auterity/app.rs"]
 mod app;
 #[path = "../examples/support/mod.rs"]

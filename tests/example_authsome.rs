@@ -1,6 +1,8 @@
 //! `examples/authsome` against a PostHog-compatible receiver on loopback: the rules of seed
 //! 002's issue #428 on the wire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 #[path = "../examples/authsome/app.rs"]
 mod app;
 #[path = "../examples/support/mod.rs"]

@@ -1,6 +1,8 @@
 //! `examples/quickstart` against a PostHog-compatible receiver on loopback: the middleware's
 //! events and the handler's event under one distinct_id after the login.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 #[path = "../examples/quickstart/app.rs"]
 mod app;
 #[path = "../examples/support/mod.rs"]

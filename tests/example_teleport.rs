@@ -1,6 +1,8 @@
 //! `examples/teleport` against a PostHog-compatible receiver on loopback: seed 000's rules on
 //! the wire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 #[path = "../examples/teleport/app.rs"]
 mod app;
 #[path = "../examples/support/mod.rs"]

@@ -1,6 +1,8 @@
 //! `examples/timetracker` against a PostHog-compatible receiver on loopback: seed 001's rules
 //! on the wire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 #[path = "../examples/timetracker/app.rs"]
 mod app;
 #[path = "../examples/support/mod.rs"]

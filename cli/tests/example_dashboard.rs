@@ -1,5 +1,7 @@
 //! The Authsome example ships the dashboard its issue asks for; it must match the catalog.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use assert_cmd::Command;
 
 #[test]

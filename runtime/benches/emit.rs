@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p tally-runtime --features receiver --bench emit`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use std::time::Duration;
 
 use divan::Bencher;

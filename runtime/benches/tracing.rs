@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p tally-runtime --features receiver --bench tracing`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use std::time::Duration;
 
 use divan::Bencher;

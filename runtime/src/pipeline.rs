@@ -432,7 +432,12 @@ fn is_free_text(def: &EventDef, catalog: &Catalog, name: &str) -> bool {
 fn comes_from_outside(fill: &Fill) -> bool {
     !matches!(
         fill,
-        Fill::EventId | Fill::EventName | Fill::Timestamp | Fill::CatalogVersion | Fill::DurationMs | Fill::DurationSecs
+        Fill::EventId
+            | Fill::EventName
+            | Fill::Timestamp
+            | Fill::CatalogVersion
+            | Fill::DurationMs
+            | Fill::DurationSecs
     )
 }
 

@@ -1,6 +1,8 @@
 //! The feedback-loop guard, with a global subscriber so that the worker thread's own tracing
 //! (a sink that logs, posthog-rs, reqwest) reaches the layer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

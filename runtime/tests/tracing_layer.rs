@@ -1,6 +1,8 @@
 //! The tracing layer through a real subscriber stack (fmt + EnvFilter + tally), delivering to
 //! a PostHog-compatible receiver on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use std::time::Duration;
 
 use serde_json::json;

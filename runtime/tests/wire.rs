@@ -1,6 +1,8 @@
 //! End to end: tracker → worker → posthog-rs → a PostHog-compatible receiver on loopback.
 //! Each test checks the exact wire JSON a seed catalog's rules call for.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
