@@ -45,7 +45,7 @@ pub mod privacy;
 pub mod receiver;
 pub mod sink;
 #[cfg(feature = "tracing-layer")]
-mod tracing_layer;
+pub mod tracing_layer;
 mod tracker;
 mod validate;
 mod worker;

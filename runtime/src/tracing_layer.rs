@@ -55,7 +55,7 @@ const GROUP_PREFIX: &str = "tally.group.";
 /// Targets whose output never becomes events: tally's own and its HTTP stack's.
 const IGNORED_TARGETS: &[&str] = &["tally", "posthog_rs", "reqwest", "hyper", "hyper_util", "h2", "rustls", "tower"];
 
-/// The tally tracing layer. See the [module docs](self) for when events fire.
+/// The tally tracing layer. See the [module docs](crate::tracing_layer) for when events fire.
 #[derive(Clone, Default)]
 pub struct TallyLayer {
     tracker: Option<Tracker>,
