@@ -44,8 +44,9 @@ pub(crate) struct Worker {
     pub(crate) max_attempts: u32,
 }
 
-/// Batches on the wire at once: one in flight while the next is being processed.
-const IN_FLIGHT: usize = 2;
+/// Batches on the wire at once. One keeps delivery in emit order while the next batch is
+/// processed during the previous one's round trip.
+const IN_FLIGHT: usize = 1;
 
 impl Worker {
     /// Starts the worker thread.

@@ -395,3 +395,35 @@ async fn front_end_events_are_accepted_only_for_client_origin_and_validated() {
     assert_eq!(events[0].property("tp.alert"), Some(&json!("upgrade-to-paid-plan")));
     assert_eq!(events[1].event, "tp.ui.onboard.getStarted.click");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pseudonymized_identity_stays_pseudonymized_when_a_property_copies_it() {
+    let catalog = Catalog::parse(
+        "inline.toml",
+        r#"
+        [catalog]
+        name = "inline"
+        version = "1.0.0"
+        [identity]
+        person = "member"
+        kinds.member = { description = "A member's login.", personal = true, pseudonymize = true }
+        [events."page.viewed"]
+        description = "A page was viewed."
+        trigger = "On each page view."
+        properties.member = { type = "string", fill = "identity.member", description = "Who viewed it.", allow = { personal-data-unclassified = "hashed by its identity kind" } }
+        "#,
+    )
+    .unwrap();
+    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+    let config = Config::default().api_key("phc_test").host(receiver.url()).pseudonymization_key("Jefe");
+    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    Context::new()
+        .identity(Identity::new().with("member", "what do ya want for nothing?"))
+        .scope(async { tracker.emit(Event::new("page.viewed")).unwrap() })
+        .await;
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(1, WAIT).await.unwrap();
+    let hmac = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    assert_eq!(events[0].distinct_id, hmac);
+    assert_eq!(events[0].property("member"), Some(&json!(hmac)), "hashed once, never raw");
+}
