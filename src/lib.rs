@@ -66,4 +66,6 @@ mod guides {
     struct PostHog;
     #[doc = include_str!("../docs/macros.md")]
     struct Macros;
+    #[doc = include_str!("../docs/getting-started.md")]
+    struct GettingStarted;
 }
