@@ -113,7 +113,10 @@ impl Pipeline {
             if properties.contains_key(name.as_ref().as_str()) {
                 continue;
             }
-            match property.fill.as_ref().and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), property.privacy, &event, id, &context))
+            match property
+                .fill
+                .as_ref()
+                .and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), property.privacy, &event, id, &context))
             {
                 Some(value) => {
                     // Values from outside (facts, context, identities) are checked like given
@@ -300,7 +303,15 @@ impl Pipeline {
     }
 
     /// The value of a `fill` source, if known.
-    fn fill(&self, fill: &Fill, name: &str, privacy: Privacy, event: &Event, id: Uuid, context: &Context) -> Option<Value> {
+    fn fill(
+        &self,
+        fill: &Fill,
+        name: &str,
+        privacy: Privacy,
+        event: &Event,
+        id: Uuid,
+        context: &Context,
+    ) -> Option<Value> {
         let text = |s: Option<&str>| s.map(|s| Value::String(s.to_owned()));
         let request = context.request_info();
         match fill {
@@ -330,7 +341,8 @@ impl Pipeline {
                 let raw = context.identities().get(kind).or_else(|| self.process_identity.get(kind))?;
                 // A pseudonymized identity stays pseudonymized wherever it is copied to, unless
                 // the property hashes it itself (once is enough).
-                let hashed_by_kind = self.kind(kind).is_some_and(|k| k.pseudonymize) && privacy != Privacy::Pseudonymize;
+                let hashed_by_kind =
+                    self.kind(kind).is_some_and(|k| k.pseudonymize) && privacy != Privacy::Pseudonymize;
                 match (&self.pseudonymizer, hashed_by_kind) {
                     (Some(p), true) => Some(Value::String(p.pseudonymize(raw))),
                     (None, true) => None,
