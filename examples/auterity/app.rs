@@ -203,12 +203,7 @@ pub(crate) async fn run(config: Config) -> Counts {
     let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
     let config = Config { environment: config.environment.or(Some("development".into())), ..config };
     let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).config(config));
-    let server = support::serve(app(tracker.clone())).await;
-    if let Err(error) = session(&server).await {
-        eprintln!("the scripted session failed: {error}");
-    }
-    server.finish().await;
-    support::finish(&tracker).await
+    support::drive(&tracker, app(tracker.clone()), session).await
 }
 
 async fn session(server: &support::Server) -> Result<(), reqwest::Error> {

@@ -252,12 +252,7 @@ pub(crate) async fn run(config: Config) -> Counts {
     let decision = telemetry(&config);
     eprintln!("telemetry: {decision:?}");
     let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).config(config_for(config)));
-    let server = support::serve(app(tracker.clone())).await;
-    if let Err(error) = session(&server).await {
-        eprintln!("the scripted session failed: {error}");
-    }
-    server.finish().await;
-    support::finish(&tracker).await
+    support::drive(&tracker, app(tracker.clone()), session).await
 }
 
 async fn session(server: &support::Server) -> Result<(), reqwest::Error> {

@@ -101,33 +101,9 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
-    let catalog_path = support::example_dir("quickstart").join("catalog.toml");
-    let catalog = match tally::catalog::Catalog::from_path(&catalog_path) {
-        Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    };
-    let tracker = match Tracker::builder(catalog).config(config).build() {
-        Ok(tracker) => tracker,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    };
-    let server = match support::Server::start(app(tracker.clone())).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot start the server: {error}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(error) = session(&server).await {
-        eprintln!("the scripted session failed: {error}");
-    }
-    server.finish().await;
-    support::finish(&tracker).await
+    let catalog = support::load(&support::example_dir("quickstart").join("catalog.toml"));
+    let tracker = support::tracker(Tracker::builder(catalog).config(config));
+    support::drive(&tracker, app(tracker.clone()), session).await
 }
 
 async fn session(server: &support::Server) -> Result<(), reqwest::Error> {

@@ -14,16 +14,17 @@ pub(crate) fn example_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
 }
 
-/// A seed catalog by name.
+/// A seed catalog by name (`examples/catalogs/<name>.toml`).
 pub(crate) fn catalog(name: &str) -> tally::catalog::Catalog {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/catalogs").join(format!("{name}.toml"));
-    match tally::catalog::Catalog::from_path(&path) {
-        Ok(catalog) => catalog,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(1);
-        }
-    }
+    load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/catalogs").join(format!("{name}.toml")))
+}
+
+/// A catalog file, or its errors (`file:line:col: …`) and exit.
+pub(crate) fn load(path: &std::path::Path) -> tally::catalog::Catalog {
+    tally::catalog::Catalog::from_path(path).unwrap_or_else(|error| {
+        eprintln!("{error}");
+        std::process::exit(1)
+    })
 }
 
 /// The configuration an example runs with: the environment (`POSTHOG_API_KEY`,
@@ -108,6 +109,21 @@ pub(crate) async fn serve(app: axum::Router) -> Server {
         eprintln!("cannot start the server: {error}");
         std::process::exit(1)
     })
+}
+
+/// Serves `app`, drives the scripted `session` against it over HTTP, keeps serving with
+/// `--serve`, then shuts the tracker down and returns its final counters.
+pub(crate) async fn drive(
+    tracker: &Tracker,
+    app: axum::Router,
+    session: impl AsyncFnOnce(&Server) -> Result<(), reqwest::Error>,
+) -> Counts {
+    let server = serve(app).await;
+    if let Err(error) = session(&server).await {
+        eprintln!("the scripted session failed: {error}");
+    }
+    server.finish().await;
+    finish(tracker).await
 }
 
 /// Shuts the tracker down (delivering everything) and returns the final counters.

@@ -164,12 +164,7 @@ pub(crate) async fn run(config: tally::Config, license: &Path) -> Counts {
         None => eprintln!("no valid license at {}: no event will be generated", license.display()),
     }
     let tracker = support::tracker(builder);
-    let server = support::serve(app(tracker.clone())).await;
-    if let Err(error) = session(&server).await {
-        eprintln!("the scripted session failed: {error}");
-    }
-    server.finish().await;
-    support::finish(&tracker).await
+    support::drive(&tracker, app(tracker.clone()), session).await
 }
 
 /// What a few users do in a day.
