@@ -257,12 +257,10 @@ impl Tracker {
     /// Only enqueues, except in strict mode, where the event is processed here so that a
     /// violation reaches the caller. Never panics; every refusal is counted.
     pub fn emit(&self, mut event: Event) -> Result<(), EmitError> {
-        let inner = &*self.inner;
-        if !inner.enabled {
-            Counters::add(&inner.counters.dropped_opted_out, 1);
+        if !self.admit() {
             return Ok(());
         }
-        Counters::add(&inner.counters.emitted, 1);
+        let inner = &*self.inner;
         if event.context.is_none() {
             event.context = Context::current();
         }
@@ -287,12 +285,10 @@ impl Tracker {
         name: &str,
         properties: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), EmitError> {
-        let inner = &*self.inner;
-        if !inner.enabled {
-            Counters::add(&inner.counters.dropped_opted_out, 1);
+        if !self.admit() {
             return Ok(());
         }
-        Counters::add(&inner.counters.emitted, 1);
+        let inner = &*self.inner;
         let catalog = inner.pipeline.catalog();
         let namespace = catalog.namespace();
         let local = name.strip_prefix(namespace).filter(|_| !namespace.is_empty()).unwrap_or(name);
@@ -324,14 +320,22 @@ impl Tracker {
     /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
     /// the anonymous id, so events from before the login join the same person.
     pub fn identify(&self, anonymous: impl Into<String>, identity: Identity) -> Result<(), EmitError> {
-        let inner = &*self.inner;
-        if !inner.enabled {
-            Counters::add(&inner.counters.dropped_opted_out, 1);
+        if !self.admit() {
             return Ok(());
         }
-        Counters::add(&inner.counters.emitted, 1);
         let special = Special::Identify { anonymous: anonymous.into(), identity };
         self.enqueue(Message::Event(Event::new("$identify"), Some(special)))
+    }
+
+    /// Counts an emit: as `emitted` when tracking is on, else as `dropped_opted_out` (false).
+    fn admit(&self) -> bool {
+        let counters = &self.inner.counters;
+        if self.inner.enabled {
+            Counters::add(&counters.emitted, 1);
+        } else {
+            Counters::add(&counters.dropped_opted_out, 1);
+        }
+        self.inner.enabled
     }
 
     fn enqueue(&self, message: Message) -> Result<(), EmitError> {
@@ -454,7 +458,12 @@ pub fn current() -> Option<Tracker> {
     if !is_active() {
         return None;
     }
-    Context::current().and_then(|context| context.get_tracker().cloned()).or_else(|| GLOBAL.get().cloned())
+    resolve(Context::current().as_ref()).cloned()
+}
+
+/// The context's tracker, else the installed default.
+fn resolve(context: Option<&Arc<Context>>) -> Option<&Tracker> {
+    context.and_then(|context| context.get_tracker()).or_else(|| GLOBAL.get())
 }
 
 /// Emits through the current tracker; a no-op (`Ok`) when there is none.
@@ -463,15 +472,9 @@ pub fn emit(event: Event) -> Result<(), EmitError> {
         return Ok(());
     }
     let context = Context::current();
-    let tracker = context.as_ref().and_then(|c| c.get_tracker()).or_else(|| GLOBAL.get());
-    match tracker {
-        Some(tracker) => {
-            let event = match (event.context.is_none(), context.clone()) {
-                (true, Some(context)) => event.with_context(context),
-                _ => event,
-            };
-            tracker.emit(event)
-        }
-        None => Ok(()),
+    let Some(tracker) = resolve(context.as_ref()) else { return Ok(()) };
+    match (event.context.is_none(), context.clone()) {
+        (true, Some(context)) => tracker.emit(event.with_context(context)),
+        _ => tracker.emit(event),
     }
 }
