@@ -153,8 +153,8 @@ async fn claim_identity(principal: Option<Extension<Principal>>, Json(body): Jso
     }
     let _ = tally::emit(
         Event::new("identity_claimed")
-            .with("identity_handle", body.handle.as_str())
-            .with("did", format!("did:web:authsome.dev:{}", body.handle)),
+            .with("did", format!("did:web:authsome.dev:{}", body.handle))
+            .with("identity_handle", body.handle),
     );
     StatusCode::OK
 }

@@ -72,7 +72,7 @@ async fn login(State(state): State<AppState>, Json(form): Json<LoginForm>) -> Re
     }
     let mut login = Event::new("user.login");
     if let Some(connector) = &form.connector {
-        login.insert("connector_type", connector.as_str());
+        login.insert("connector_type", connector);
     }
     // The user is not in the request context yet: this login is what identifies them.
     Context::new().identity(Identity::new().with("user", &form.user)).sync_scope(|| tally::emit(login).ok());

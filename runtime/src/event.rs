@@ -2,13 +2,11 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+use std::time::{Duration, SystemTime};
 
 use crate::context::Context;
 use crate::identity::DistinctId;
+use crate::value::PropertyValue;
 
 /// A property name: static for code-defined events, owned for dynamic ones.
 pub type PropertyName = Cow<'static, str>;
@@ -37,24 +35,31 @@ pub enum Fact {
 /// One event on its way to the pipeline.
 ///
 /// Building one is cheap: the name and property names are usually `&'static str`, values are
-/// JSON values, and everything else (validation, identity, privacy, serialization) happens on
-/// the worker.
+/// [`PropertyValue`]s (literal text is not copied), and everything else (validation,
+/// identity, privacy, serialization) happens on the worker.
 ///
 /// ```
 /// use tally_runtime::Event;
 /// let event = Event::new("project.created").with("project_id", "p-42").with("has_client", true);
 /// assert_eq!(event.name(), "project.created");
-/// assert_eq!(event.property("has_client"), Some(&serde_json::json!(true)));
+/// assert_eq!(event.property("has_client"), Some(&true.into()));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Event {
     pub(crate) name: Cow<'static, str>,
-    pub(crate) properties: Vec<(PropertyName, Value)>,
-    pub(crate) facts: Vec<(Fact, Value)>,
-    pub(crate) distinct_id: Option<DistinctId>,
-    pub(crate) duration: Option<Duration>,
-    pub(crate) timestamp: DateTime<Utc>,
+    pub(crate) properties: Vec<(PropertyName, PropertyValue)>,
+    pub(crate) timestamp: SystemTime,
     pub(crate) context: Option<Arc<Context>>,
+    /// What only some front doors set, boxed to keep the event small: it is moved at every
+    /// builder call and into the queue.
+    details: Option<Box<Details>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Details {
+    facts: Vec<(Fact, PropertyValue)>,
+    distinct_id: Option<DistinctId>,
+    duration: Option<Duration>,
 }
 
 impl Event {
@@ -68,11 +73,10 @@ impl Event {
         Self {
             name: name.into(),
             properties: Vec::with_capacity(properties),
-            facts: Vec::new(),
-            distinct_id: None,
-            duration: None,
-            timestamp: Utc::now(),
+            // `SystemTime`, not a calendar type: the conversion waits for the worker.
+            timestamp: SystemTime::now(),
             context: None,
+            details: None,
         }
     }
 
@@ -82,41 +86,41 @@ impl Event {
     }
 
     /// Adds a property (builder style). A later value for the same name wins.
-    pub fn with(mut self, name: impl Into<PropertyName>, value: impl Into<Value>) -> Self {
+    pub fn with(mut self, name: impl Into<PropertyName>, value: impl Into<PropertyValue>) -> Self {
         self.insert(name, value);
         self
     }
 
     /// Adds a property. A later value for the same name wins.
-    pub fn insert(&mut self, name: impl Into<PropertyName>, value: impl Into<Value>) {
+    pub fn insert(&mut self, name: impl Into<PropertyName>, value: impl Into<PropertyValue>) {
         self.properties.push((name.into(), value.into()));
     }
 
     /// The value given for a property, if any (the last one wins).
-    pub fn property(&self, name: &str) -> Option<&Value> {
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
         self.properties.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value)
     }
 
     /// The properties, in insertion order.
-    pub fn properties(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &PropertyValue)> {
         self.properties.iter().map(|(key, value)| (key.as_ref(), value))
     }
 
     /// Keys the event by this `distinct_id`, overriding the catalog's identity strategy.
     pub fn with_distinct_id(mut self, distinct_id: DistinctId) -> Self {
-        self.distinct_id = Some(distinct_id);
+        self.details().distinct_id = Some(distinct_id);
         self
     }
 
     /// Records how long the operation took, for a property declared with a duration `fill`.
     pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
+        self.details().duration = Some(duration);
         self
     }
 
     /// Records a fact measured by the front door (see [`Fact`]).
-    pub fn with_fact(mut self, fact: Fact, value: impl Into<Value>) -> Self {
-        self.facts.push((fact, value.into()));
+    pub fn with_fact(mut self, fact: Fact, value: impl Into<PropertyValue>) -> Self {
+        self.details().facts.push((fact, value.into()));
         self
     }
 
@@ -126,7 +130,20 @@ impl Event {
         self
     }
 
-    pub(crate) fn fact(&self, fact: Fact) -> Option<&Value> {
-        self.facts.iter().rev().find(|(f, _)| *f == fact).map(|(_, value)| value)
+    pub(crate) fn fact(&self, fact: Fact) -> Option<&PropertyValue> {
+        let facts = &self.details.as_ref()?.facts;
+        facts.iter().rev().find(|(f, _)| *f == fact).map(|(_, value)| value)
+    }
+
+    pub(crate) fn distinct_id(&self) -> Option<&DistinctId> {
+        self.details.as_ref()?.distinct_id.as_ref()
+    }
+
+    pub(crate) fn duration(&self) -> Option<Duration> {
+        self.details.as_ref()?.duration
+    }
+
+    fn details(&mut self) -> &mut Details {
+        self.details.get_or_insert_default()
     }
 }

@@ -41,6 +41,7 @@ mod event;
 mod identity;
 mod pipeline;
 pub mod privacy;
+mod queue;
 #[cfg(feature = "receiver")]
 pub mod receiver;
 pub mod sink;
@@ -48,6 +49,7 @@ pub mod sink;
 pub mod tracing_layer;
 mod tracker;
 mod validate;
+mod value;
 mod worker;
 
 pub use config::{Config, Secret};
@@ -63,3 +65,4 @@ pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
 pub use validate::{ValidationMode, Violation, Violations};
+pub use value::PropertyValue;

@@ -17,6 +17,7 @@ use crate::identity::{DistinctId, Identity};
 use crate::privacy::{self, Pseudonymizer};
 use crate::sink::WireEvent;
 use crate::validate::{self, ValidationMode, Violation, Violations};
+use crate::value::PropertyValue;
 
 /// Why the pipeline did not produce an event.
 #[derive(Debug)]
@@ -82,7 +83,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, event: Event) -> Result<Vec<WireEvent>, Rejection> {
+    fn catalog_event(&self, mut event: Event) -> Result<Vec<WireEvent>, Rejection> {
         let catalog = &*self.catalog;
         let Some(def) = catalog.event(&event.name) else {
             let violation = Violation::UnknownEvent {
@@ -98,14 +99,15 @@ impl Pipeline {
         let mut properties = Map::new();
 
         // Given properties: validated, then privacy-treated.
-        for (name, value) in &event.properties {
+        for (name, value) in std::mem::take(&mut event.properties) {
             let Some(property) = def.properties.get(name.as_ref()).or_else(|| catalog.file().common.get(name.as_ref()))
             else {
-                violations.push(Violation::UnknownProperty(name.to_string()));
+                violations.push(Violation::UnknownProperty(name.into_owned()));
                 continue;
             };
-            validate::check_value(name, property, value, &mut violations);
-            properties.insert(name.to_string(), value.clone());
+            let value = value.into_json();
+            validate::check_value(&name, property, &value, &mut violations);
+            properties.insert(name.into_owned(), value);
         }
         // Declared properties not given: filled, or missing.
         let declared = catalog.file().common.iter().chain(def.properties.iter());
@@ -167,7 +169,7 @@ impl Pipeline {
 
         // Identity.
         let keyed_by = catalog.identity_of(def);
-        let (distinct_id, personless) = match &event.distinct_id {
+        let (distinct_id, personless) = match event.distinct_id() {
             Some(explicit) => (explicit.clone(), false),
             None => self.resolve_identity(keyed_by, &context)?,
         };
@@ -233,7 +235,7 @@ impl Pipeline {
                 uuid: id,
                 event: catalog.wire_name(&event.name),
                 distinct_id: distinct_id.to_string(),
-                timestamp: event.timestamp,
+                timestamp: event.timestamp.into(),
                 properties: wire,
             },
         );
@@ -254,7 +256,7 @@ impl Pipeline {
             uuid: new_event_id(event),
             event: "$identify".into(),
             distinct_id: distinct_id.to_string(),
-            timestamp: event.timestamp,
+            timestamp: event.timestamp.into(),
             properties,
         }])
     }
@@ -298,7 +300,7 @@ impl Pipeline {
             (OnMissing::Drop, _) => Err(Rejection::NoIdentity),
             (OnMissing::Anonymous, Some(anonymous)) => Ok((anonymous, false)),
             (OnMissing::Personless, Some(anonymous)) => Ok((anonymous, true)),
-            (_, None) => Ok((DistinctId::new(Uuid::from_bytes(random_id()).to_string()), true)),
+            (_, None) => Ok((DistinctId::new(Uuid::new_v4().to_string()), true)),
         }
     }
 
@@ -324,19 +326,19 @@ impl Pipeline {
             Fill::Service => text(self.config.service.as_deref()),
             Fill::RequestId => text(context.get_request_id()),
             Fill::SessionId => text(context.get_session_id()),
-            Fill::DurationMs => event.duration.map(|d| json!(d.as_millis() as u64)),
-            Fill::DurationSecs => event.duration.map(|d| json!(d.as_secs_f64())),
+            Fill::DurationMs => event.duration().map(|d| json!(d.as_millis() as u64)),
+            Fill::DurationSecs => event.duration().map(|d| json!(d.as_secs_f64())),
             Fill::Method => text(request.method.as_deref()),
             Fill::Route => text(request.route.as_deref()),
             Fill::UserAgent => text(request.user_agent.as_deref()),
             Fill::ClientIp => request.client_ip.map(|ip| Value::String(ip.to_string())),
-            Fill::Status => event.fact(Fact::Status).cloned(),
-            Fill::RequestSize => event.fact(Fact::RequestSize).cloned(),
-            Fill::ResponseSize => event.fact(Fact::ResponseSize).cloned(),
-            Fill::ErrorType => event.fact(Fact::ErrorType).cloned(),
-            Fill::ErrorMessage => event.fact(Fact::ErrorMessage).cloned(),
-            Fill::FailureReason => event.fact(Fact::FailureReason).cloned(),
-            Fill::LoginMethod => event.fact(Fact::LoginMethod).cloned(),
+            Fill::Status => event.fact(Fact::Status).map(PropertyValue::to_json),
+            Fill::RequestSize => event.fact(Fact::RequestSize).map(PropertyValue::to_json),
+            Fill::ResponseSize => event.fact(Fact::ResponseSize).map(PropertyValue::to_json),
+            Fill::ErrorType => event.fact(Fact::ErrorType).map(PropertyValue::to_json),
+            Fill::ErrorMessage => event.fact(Fact::ErrorMessage).map(PropertyValue::to_json),
+            Fill::FailureReason => event.fact(Fact::FailureReason).map(PropertyValue::to_json),
+            Fill::LoginMethod => event.fact(Fact::LoginMethod).map(PropertyValue::to_json),
             Fill::Identity(kind) => {
                 let raw = context.identities().get(kind).or_else(|| self.process_identity.get(kind))?;
                 // A pseudonymized identity stays pseudonymized wherever it is copied to, unless
@@ -395,7 +397,7 @@ impl Pipeline {
                     uuid: new_event_id(event),
                     event: "$groupidentify".into(),
                     distinct_id: distinct_id.to_string(),
-                    timestamp: event.timestamp,
+                    timestamp: event.timestamp.into(),
                     properties,
                 });
             }
@@ -469,44 +471,13 @@ fn library_properties(properties: &mut Map<String, Value>) {
 /// A UUID v7 for the event's emit time. Generated once, on the worker, and kept in the wire
 /// event, so every retry carries the same id and PostHog deduplicates.
 fn new_event_id(event: &Event) -> Uuid {
-    let millis = event.timestamp.timestamp_millis().max(0) as u64;
-    uuid::Builder::from_unix_timestamp_millis(millis, &random_bytes()).into_uuid()
-}
-
-/// A random id for a personless event (a v4-shaped UUID from the fast generator).
-fn random_id() -> [u8; 16] {
-    let (a, b) = (random_bytes(), random_bytes());
-    let mut id = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], b[0], b[1], b[2], b[3], b[4], b[5]];
-    id[6] = (id[6] & 0x0f) | 0x40; // version 4
-    id[8] = (id[8] & 0x3f) | 0x80; // RFC 4122 variant
-    id
-}
-
-/// 10 random bytes for a UUID v7 from a per-thread wyrand generator, seeded once from the OS:
-/// the OS generator costs a system call per UUID, and uniqueness only needs distinct seeds.
-fn random_bytes() -> [u8; 10] {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(u64::from_le_bytes(seed()));
-    }
-    fn seed() -> [u8; 8] {
-        let random = Uuid::new_v4().into_bytes();
-        [random[0], random[1], random[2], random[3], random[4], random[5], random[7], random[9]]
-    }
-    fn wyrand(state: &Cell<u64>) -> u64 {
-        let next = state.get().wrapping_add(0xa076_1d64_78bd_642f);
-        state.set(next);
-        let t = u128::from(next) * u128::from(next ^ 0xe703_7ed1_a0b4_28db);
-        (t as u64) ^ ((t >> 64) as u64)
-    }
-    STATE.with(|state| {
-        let (a, b) = (wyrand(state).to_le_bytes(), wyrand(state).to_le_bytes());
-        [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], b[0], b[1]]
-    })
+    let since_epoch = event.timestamp.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let timestamp = uuid::Timestamp::from_unix(uuid::NoContext, since_epoch.as_secs(), since_epoch.subsec_nanos());
+    Uuid::new_v7(timestamp)
 }
 
 fn timestamp(event: &Event) -> String {
-    event.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    chrono::DateTime::<chrono::Utc>::from(event.timestamp).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// At most one warning per second, so a bad deploy does not flood the logs.

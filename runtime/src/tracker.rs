@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tally_catalog::Catalog;
 use tally_catalog::model::Privacy;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::context::Context;
@@ -18,7 +18,8 @@ use crate::pipeline::{Pipeline, Rejection, Special};
 use crate::privacy::Pseudonymizer;
 use crate::sink::{JsonLinesSink, Sink};
 use crate::validate::{ValidationMode, Violations};
-use crate::worker::{Message, Worker};
+use crate::queue::{Control, Item, Queue, Refused};
+use crate::worker::Worker;
 
 /// Why an event was not accepted by [`Tracker::emit`]. Every case is also counted.
 #[derive(Debug)]
@@ -81,11 +82,18 @@ impl std::error::Error for BuildError {}
 
 struct Inner {
     pipeline: Arc<Pipeline>,
-    sender: mpsc::Sender<Message>,
+    queue: Arc<Queue>,
     counters: Arc<Counters>,
     enabled: bool,
     mode: ValidationMode,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: the worker delivers what is queued and stops.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 /// A cheap-to-clone handle to one pipeline: a catalog, a configuration, a queue, a worker
@@ -151,13 +159,13 @@ impl TrackerBuilder {
         let counters = Arc::new(Counters::default());
         let enabled = config.is_enabled();
         let mode = config.validation;
-        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
         let batch_size = config.batch_size.max(1);
+        let queue = Arc::new(Queue::new(config.queue_capacity, batch_size));
         let max_attempts = config.max_attempts.max(1);
         let pipeline =
             Arc::new(Pipeline::new(Arc::new(catalog), config, pseudonymizer, process_identity, counters.clone()));
         let worker = Worker {
-            receiver,
+            queue: queue.clone(),
             pipeline: pipeline.clone(),
             sinks,
             counters: counters.clone(),
@@ -167,7 +175,7 @@ impl TrackerBuilder {
         let handle = worker.spawn().map_err(BuildError::Worker)?;
         ANY_TRACKER.store(true, Ordering::Release);
         Ok(Tracker {
-            inner: Arc::new(Inner { pipeline, sender, counters, enabled, mode, worker: Mutex::new(Some(handle)) }),
+            inner: Arc::new(Inner { pipeline, queue, counters, enabled, mode, worker: Mutex::new(Some(handle)) }),
         })
     }
 
@@ -266,12 +274,12 @@ impl Tracker {
         }
         let message = if inner.mode == ValidationMode::Strict {
             match inner.pipeline.process(event, None) {
-                Ok(wire) => Message::Ready(wire),
+                Ok(wire) => Item::Ready(wire, std::time::SystemTime::now()),
                 Err(Rejection::Invalid(violations)) => return Err(EmitError::Invalid(violations)),
                 Err(Rejection::NoIdentity) => return Err(EmitError::NoIdentity),
             }
         } else {
-            Message::Event(event, None)
+            Item::Event(event, None)
         };
         self.enqueue(message)
     }
@@ -311,7 +319,7 @@ impl Tracker {
             event.context = Context::current();
         }
         match inner.pipeline.process(event, None) {
-            Ok(wire) => self.enqueue(Message::Ready(wire)),
+            Ok(wire) => self.enqueue(Item::Ready(wire, std::time::SystemTime::now())),
             Err(Rejection::Invalid(violations)) => Err(EmitError::Invalid(violations)),
             Err(Rejection::NoIdentity) => Err(EmitError::NoIdentity),
         }
@@ -324,7 +332,7 @@ impl Tracker {
             return Ok(());
         }
         let special = Special::Identify { anonymous: anonymous.into(), identity };
-        self.enqueue(Message::Event(Event::new("$identify"), Some(special)))
+        self.enqueue(Item::Event(Event::new("$identify"), Some(Box::new(special))))
     }
 
     /// Counts an emit: as `emitted` when tracking is on, else as `dropped_opted_out` (false).
@@ -338,14 +346,14 @@ impl Tracker {
         self.inner.enabled
     }
 
-    fn enqueue(&self, message: Message) -> Result<(), EmitError> {
-        match self.inner.sender.try_send(message) {
+    fn enqueue(&self, item: Item) -> Result<(), EmitError> {
+        match self.inner.queue.push(item) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 Counters::add(&self.inner.counters.dropped_queue_full, 1);
                 Err(EmitError::QueueFull)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+            Err(Refused::Closed) => {
                 Counters::add(&self.inner.counters.dropped_closed, 1);
                 Err(EmitError::Closed)
             }
@@ -360,19 +368,18 @@ impl Tracker {
     /// Waits until every event emitted before this call is delivered, failed or dropped.
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.inner.sender.send(Message::Flush(ack)).await.is_ok() {
-            let _ = done.await;
-        }
+        self.inner.queue.control(Control::Flush(ack));
+        // An error means the worker is gone, with nothing left to wait for.
+        let _ = done.await;
     }
 
     /// Delivers everything accepted so far, shuts the sinks down and stops the worker, waiting
     /// at most `deadline`. Returns the final counts; emits after this are counted as `closed`.
     pub async fn shutdown(&self, deadline: Duration) -> Counts {
         let (ack, done) = oneshot::channel();
+        self.inner.queue.control(Control::Shutdown(ack));
         let stop = async {
-            if self.inner.sender.send(Message::Shutdown(ack)).await.is_ok() {
-                let _ = done.await;
-            }
+            let _ = done.await;
         };
         if tokio::time::timeout(deadline, stop).await.is_err() {
             tracing::warn!(target: "tally::tracker", ?deadline, "shutdown deadline passed with events still queued");
@@ -383,11 +390,8 @@ impl Tracker {
     /// Shutdown from synchronous code (no runtime on this thread), waiting at most `deadline`.
     fn shutdown_blocking(&self, deadline: Duration) {
         let (ack, done) = oneshot::channel();
-        let sent = self.inner.sender.blocking_send(Message::Shutdown(ack)).is_ok();
+        self.inner.queue.control(Control::Shutdown(ack));
         let handle = self.inner.worker.lock().ok().and_then(|mut worker| worker.take());
-        if !sent {
-            return;
-        }
         match tokio::runtime::Builder::new_current_thread().enable_time().build() {
             Ok(runtime) => {
                 let finished = runtime.block_on(async { tokio::time::timeout(deadline, done).await.is_ok() });

@@ -5,11 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
-
 use crate::counters::Counters;
-use crate::event::Event;
-use crate::pipeline::{Pipeline, Special};
+use crate::pipeline::Pipeline;
+use crate::queue::{Control, Item, Queue};
 use crate::sink::{Sink, WireEvent};
 
 thread_local! {
@@ -23,20 +21,8 @@ pub(crate) fn on_worker_thread() -> bool {
     ON_WORKER.get()
 }
 
-/// What travels through the queue.
-pub(crate) enum Message {
-    /// An event to process here.
-    Event(Event, Option<Special>),
-    /// Events already processed by the caller (strict mode).
-    Ready(Vec<WireEvent>),
-    /// Answer once everything before it is delivered or counted.
-    Flush(oneshot::Sender<()>),
-    /// Flush, shut the sinks down, answer, stop.
-    Shutdown(oneshot::Sender<()>),
-}
-
 pub(crate) struct Worker {
-    pub(crate) receiver: mpsc::Receiver<Message>,
+    pub(crate) queue: Arc<Queue>,
     pub(crate) pipeline: Arc<Pipeline>,
     pub(crate) sinks: Vec<Box<dyn Sink>>,
     pub(crate) counters: Arc<Counters>,
@@ -59,37 +45,42 @@ impl Worker {
     }
 
     async fn run(self) {
-        let Worker { mut receiver, pipeline, sinks, counters, batch_size, max_attempts } = self;
+        let Worker { queue, pipeline, sinks, counters, batch_size, max_attempts } = self;
         let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
         let mut in_flight = tokio::task::JoinSet::new();
-        let mut messages = Vec::with_capacity(batch_size);
+        let mut items = Vec::new();
+        let mut spares = Vec::new();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
-        let mut acks = Vec::new();
         let mut stopping = false;
         while !stopping {
-            if receiver.recv_many(&mut messages, batch_size).await == 0 {
-                stopping = true; // every tracker handle is gone
+            // Requests first: everything emitted before a flush is in the shards by now.
+            let mut acks = Vec::new();
+            for control in queue.take_control() {
+                match control {
+                    Control::Flush(ack) => acks.push(ack),
+                    Control::Shutdown(ack) => {
+                        acks.push(ack);
+                        queue.close();
+                    }
+                }
             }
-            for message in messages.drain(..) {
-                match message {
-                    Message::Event(event, special) => {
-                        if let Ok(wire) = pipeline.process(event, special) {
+            stopping = queue.is_closed();
+            queue.drain(&mut spares, &mut items);
+            let drained = items.len();
+            for item in items.drain(..) {
+                match item {
+                    Item::Event(event, special) => {
+                        if let Ok(wire) = pipeline.process(event, special.map(|special| *special)) {
                             pending.extend(wire);
                         }
                     }
-                    Message::Ready(wire) => pending.extend(wire),
-                    Message::Flush(ack) => acks.push(ack),
-                    Message::Shutdown(ack) => {
-                        acks.push(ack);
-                        stopping = true;
-                    }
+                    Item::Ready(wire, _) => pending.extend(wire),
                 }
                 if pending.len() >= batch_size {
                     send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
                 }
             }
-            // Natural batching: deliver when the queue runs dry, or when someone waits.
-            if !pending.is_empty() && (receiver.is_empty() || !acks.is_empty() || stopping) {
+            if !pending.is_empty() {
                 send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
             }
             if !acks.is_empty() || stopping {
@@ -97,26 +88,29 @@ impl Worker {
                 while in_flight.join_next().await.is_some() {}
             }
             if stopping {
-                receiver.close();
                 for sink in &delivery.sinks {
                     sink.shutdown().await;
                 }
             }
-            for ack in acks.drain(..) {
+            for ack in acks {
                 let _ = ack.send(());
             }
-            // Linger before waiting on the queue again: a steady trickle of emits then wakes
-            // the worker once per `LINGER`, not once per event (each wake is a context switch
-            // on the emitting side).
-            if !stopping && receiver.is_empty() {
-                tokio::time::sleep(LINGER).await;
+            if stopping {
+                break;
+            }
+            if drained < batch_size {
+                // Let events accumulate: into full batches when they come fast, for at most
+                // `MAX_DELAY` when they trickle.
+                queue.wait(MAX_DELAY).await;
             }
         }
     }
 }
 
-/// How long the worker lets events accumulate after a drain. Bounds the extra delivery delay.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long an event waits at most before the worker takes it, unless a batch's worth is
+/// waiting or someone flushes. Analytics can wait; the emitting threads then never have to
+/// wake the worker.
+const MAX_DELAY: Duration = Duration::from_millis(100);
 
 /// Starts delivering a batch, first waiting for a slot when `IN_FLIGHT` batches are out.
 async fn send(delivery: &Arc<Delivery>, in_flight: &mut tokio::task::JoinSet<()>, batch: Vec<WireEvent>) {

@@ -1,0 +1,205 @@
+//! [`PropertyValue`]: a property's value on its way from the emit call to the worker.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::Value;
+
+/// A property value as an [`Event`](crate::Event) carries it.
+///
+/// Text borrowed for `'static` (a literal) is not copied, and numbers and booleans are kept
+/// as they are: building an event allocates nothing for them. The worker turns values into
+/// JSON when it processes the event, off the caller's path. Anything else (arrays, objects)
+/// is carried as a [`serde_json::Value`].
+///
+/// Convert with `From`/`Into`: `"literal"`, `String`, `Cow<'static, str>`, `bool`, integers,
+/// floats, `Option`s of those (`None` is `null`) and [`serde_json::Value`]. Text that is
+/// borrowed for less than `'static` is converted with `.to_owned()` (or passed as `&String`).
+///
+/// ```
+/// use tally_runtime::PropertyValue;
+/// assert_eq!(PropertyValue::from("p-42"), serde_json::json!("p-42"));
+/// assert_eq!(PropertyValue::from(Some(3_u8)).to_json(), serde_json::json!(3));
+/// assert_eq!(PropertyValue::from(None::<bool>), PropertyValue::Null);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PropertyValue {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A floating-point number (not finite: `null` on the wire, as in `serde_json`).
+    Float(f64),
+    /// Text.
+    Text(Cow<'static, str>),
+    /// Any other JSON value (arrays, objects).
+    Json(Box<Value>),
+}
+
+impl PropertyValue {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        self.clone().into_json()
+    }
+
+    /// The value as JSON, reusing owned text.
+    pub fn into_json(self) -> Value {
+        match self {
+            PropertyValue::Null => Value::Null,
+            PropertyValue::Bool(b) => Value::Bool(b),
+            PropertyValue::Int(n) => Value::from(n),
+            PropertyValue::UInt(n) => Value::from(n),
+            PropertyValue::Float(x) => Value::from(x),
+            PropertyValue::Text(text) => Value::String(text.into_owned()),
+            PropertyValue::Json(json) => *json,
+        }
+    }
+
+    /// The text, if the value is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Text(text) => Some(text),
+            PropertyValue::Json(json) => json.as_str(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PropertyValue {
+    /// As JSON.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
+impl PartialEq<Value> for PropertyValue {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (PropertyValue::Text(text), Value::String(other)) => text == other,
+            (PropertyValue::Json(json), other) => **json == *other,
+            (value, other) => value.to_json() == *other,
+        }
+    }
+}
+
+impl PartialEq<PropertyValue> for Value {
+    fn eq(&self, other: &PropertyValue) -> bool {
+        other == self
+    }
+}
+
+impl From<&'static str> for PropertyValue {
+    fn from(text: &'static str) -> Self {
+        PropertyValue::Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for PropertyValue {
+    fn from(text: String) -> Self {
+        PropertyValue::Text(Cow::Owned(text))
+    }
+}
+
+impl From<&String> for PropertyValue {
+    fn from(text: &String) -> Self {
+        PropertyValue::Text(Cow::Owned(text.clone()))
+    }
+}
+
+impl From<Cow<'static, str>> for PropertyValue {
+    fn from(text: Cow<'static, str>) -> Self {
+        PropertyValue::Text(text)
+    }
+}
+
+impl From<bool> for PropertyValue {
+    fn from(b: bool) -> Self {
+        PropertyValue::Bool(b)
+    }
+}
+
+macro_rules! from_number {
+    ($variant:ident as $wide:ty: $($ty:ty),*) => {$(
+        impl From<$ty> for PropertyValue {
+            fn from(n: $ty) -> Self {
+                PropertyValue::$variant(<$wide>::from(n))
+            }
+        }
+    )*};
+}
+from_number!(Int as i64: i8, i16, i32, i64);
+from_number!(UInt as u64: u8, u16, u32, u64);
+from_number!(Float as f64: f32, f64);
+
+impl From<isize> for PropertyValue {
+    fn from(n: isize) -> Self {
+        PropertyValue::Int(n as i64)
+    }
+}
+
+impl From<usize> for PropertyValue {
+    fn from(n: usize) -> Self {
+        PropertyValue::UInt(n as u64)
+    }
+}
+
+impl From<Value> for PropertyValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => PropertyValue::Null,
+            Value::Bool(b) => PropertyValue::Bool(b),
+            Value::String(text) => PropertyValue::Text(Cow::Owned(text)),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(n), _, _) => PropertyValue::UInt(n),
+                (_, Some(n), _) => PropertyValue::Int(n),
+                (_, _, Some(x)) => PropertyValue::Float(x),
+                _ => PropertyValue::Json(Box::new(Value::Number(n))),
+            },
+            other => PropertyValue::Json(Box::new(other)),
+        }
+    }
+}
+
+impl<T: Into<PropertyValue>> From<Option<T>> for PropertyValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(PropertyValue::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn converts_to_the_same_json_as_serde_json() {
+        let cases: Vec<(PropertyValue, Value)> = vec![
+            ("lit".into(), json!("lit")),
+            (String::from("owned").into(), json!("owned")),
+            (true.into(), json!(true)),
+            ((-3_i32).into(), json!(-3)),
+            (u64::MAX.into(), json!(u64::MAX)),
+            (1.5_f64.into(), json!(1.5)),
+            (f64::NAN.into(), Value::Null),
+            (None::<&'static str>.into(), Value::Null),
+            (json!([1, "a"]).into(), json!([1, "a"])),
+            (json!({"a": 1}).into(), json!({"a": 1})),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(value.to_json(), expected, "{value:?}");
+            assert_eq!(value, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_kind() {
+        assert_eq!(PropertyValue::from(json!(7)), PropertyValue::UInt(7));
+        assert_eq!(PropertyValue::from(json!(-7)), PropertyValue::Int(-7));
+        assert_eq!(PropertyValue::from(json!(0.25)), PropertyValue::Float(0.25));
+    }
+}
