@@ -1,20 +1,63 @@
-//! Where the emit path's time goes: the wall clock, building a 5-property event, and one push
-//! into the bounded channel the worker drains.
+//! Where the time goes: the wall clock, building a 5-property event, the emit call alone, and
+//! the worker's processing capacity (validation, identity, privacy, wire events) with a sink
+//! that discards.
 //!
 //! `cargo bench -p tally-runtime --bench breakdown`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
 use divan::Bencher;
-use tally_runtime::Event;
+use tally_runtime::catalog::Catalog;
+use tally_runtime::sink::SinkFuture;
+use tally_runtime::{Config, Event, Sink, SinkError, Tracker, WireEvent};
 
 fn main() {
     divan::main();
 }
 
+const CATALOG: &str = r#"
+[catalog]
+name = "bench"
+version = "1.0.0"
+[identity]
+person = "user"
+on_missing = "personless"
+kinds.user = { description = "The user." }
+[events."project.created"]
+description = "A project was created."
+trigger = "After commit."
+properties.project_id = { type = "string", description = "Id." }
+properties.project_name = { type = "string", description = "Name." }
+properties.has_client = { type = "boolean", description = "Client?" }
+properties.member_count = { type = "integer", description = "Members." }
+properties.budget = { type = "number", description = "Budget." }
+"#;
+
+struct Discard;
+
+impl Sink for Discard {
+    fn send<'a>(&'a self, _batch: &'a [WireEvent]) -> SinkFuture<'a, Result<(), SinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn tracker() -> Tracker {
+    let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
+    Tracker::builder(catalog).config(Config::default().queue_capacity(1 << 24)).sink(Discard).build().unwrap()
+}
+
+fn five_properties(i: u64) -> Event {
+    Event::with_capacity("project.created", 5)
+        .with("project_id", "p-42")
+        .with("project_name", "Apollo")
+        .with("has_client", true)
+        .with("member_count", i)
+        .with("budget", 1250.5)
+}
+
 #[divan::bench(sample_count = 200, sample_size = 2000)]
 fn wall_clock(b: Bencher) {
-    b.bench_local(chrono::Utc::now);
+    b.bench_local(std::time::SystemTime::now);
 }
 
 /// Building and dropping the event: the drop happens on the worker in real use.
@@ -23,26 +66,39 @@ fn build_event(b: Bencher) {
     let mut i = 0u64;
     b.bench_local(|| {
         i += 1;
-        Event::with_capacity("project.created", 5)
-            .with("project_id", "p-42")
-            .with("project_name", "Apollo")
-            .with("has_client", true)
-            .with("member_count", i)
-            .with("budget", 1250.5)
+        five_properties(i)
     });
 }
 
-#[divan::bench(sample_count = 200, sample_size = 2000)]
-fn channel_push(b: Bencher) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<[u64; 24]>(1 << 24);
-    std::thread::spawn(move || {
-        rt.block_on(async move {
-            let mut batch = Vec::new();
-            while rx.recv_many(&mut batch, 512).await > 0 {
-                batch.clear();
-            }
-        })
+/// `Tracker::emit` of an event built outside the timing; the worker drains between samples.
+#[divan::bench(sample_count = 200, sample_size = 500)]
+fn emit_built_event(b: Bencher) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let tracker = tracker();
+    let mut n = 0u64;
+    b.with_inputs(|| {
+        n += 1;
+        if n % 500 == 1 {
+            rt.block_on(tracker.flush());
+        }
+        five_properties(n)
+    })
+    .bench_local_values(|event| tracker.emit(event).unwrap());
+}
+
+const PROCESSED: u64 = 20_000;
+
+/// 20 000 events from emit until the worker has processed them into wire events and handed
+/// them to a sink that discards them: the worker's capacity without a network.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn worker_capacity(b: Bencher) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    b.counter(divan::counter::ItemsCount::new(PROCESSED)).bench_local(|| {
+        let tracker = tracker();
+        for i in 0..PROCESSED {
+            tracker.emit(five_properties(i)).unwrap();
+        }
+        let counts = rt.block_on(tracker.shutdown(std::time::Duration::from_secs(60)));
+        assert_eq!(counts.delivered, PROCESSED);
     });
-    b.bench_local(|| tx.try_send([0; 24]).unwrap());
 }

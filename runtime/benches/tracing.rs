@@ -50,16 +50,25 @@ fn tally_event_through_tracing(bencher: Bencher) {
     let guard = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker.clone())),
     );
-    bencher.bench_local(|| {
-        tracing::info!(
-            tally.event = "workflow.ran",
-            workflow_id = "wf-1",
-            nodes = 5,
-            cost = 0.25,
-            trigger = "manual",
-            organization_id = "org-1"
-        );
-    });
+    // The worker drains between samples (untimed), as in `emit.rs`.
+    let mut n = 0u32;
+    bencher
+        .with_inputs(|| {
+            if n.is_multiple_of(500) {
+                rt.block_on(tracker.flush());
+            }
+            n += 1;
+        })
+        .bench_local_values(|()| {
+            tracing::info!(
+                tally.event = "workflow.ran",
+                workflow_id = "wf-1",
+                nodes = 5,
+                cost = 0.25,
+                trigger = "manual",
+                organization_id = "org-1"
+            );
+        });
     drop(guard);
     assert_eq!(tracker.counts().dropped_queue_full, 0);
     rt.block_on(tracker.shutdown(Duration::from_secs(120)));

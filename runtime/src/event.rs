@@ -130,6 +130,15 @@ impl Event {
         self
     }
 
+    /// Appends properties, reusing `properties`' allocation when the event has none yet.
+    pub(crate) fn extend_properties(&mut self, properties: Vec<(PropertyName, PropertyValue)>) {
+        if self.properties.is_empty() {
+            self.properties = properties;
+        } else {
+            self.properties.extend(properties);
+        }
+    }
+
     pub(crate) fn fact(&self, fact: Fact) -> Option<&PropertyValue> {
         let facts = &self.details.as_ref()?.facts;
         facts.iter().rev().find(|(f, _)| *f == fact).map(|(_, value)| value)

@@ -43,9 +43,10 @@ use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::context::Context;
-use crate::event::{Event, Fact};
+use crate::event::{Event, Fact, PropertyName};
 use crate::identity::Identity;
 use crate::tracker::{self, Tracker};
+use crate::value::PropertyValue;
 
 const EVENT_FIELD: &str = "tally.event";
 const ON_ERR_FIELD: &str = "tally.on_err";
@@ -85,8 +86,13 @@ impl TallyLayer {
         self
     }
 
-    fn tracker(&self) -> Option<Tracker> {
-        self.tracker.clone().or_else(tracker::current)
+    /// Runs `f` with the layer's tracker, else the current one, without cloning the handle
+    /// (a clone is a shared reference count: contended when many threads emit).
+    fn using_tracker<R>(&self, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+        match &self.tracker {
+            Some(tracker) => Some(f(tracker)),
+            None => tracker::with_current(f),
+        }
     }
 }
 
@@ -103,7 +109,7 @@ struct SpanFields {
 struct Fields {
     event: Option<String>,
     on_err: Option<String>,
-    properties: Vec<(&'static str, Value)>,
+    properties: Vec<(PropertyName, PropertyValue)>,
     identity: Vec<(&'static str, String)>,
     groups: Vec<(&'static str, String)>,
     has_error: bool,
@@ -113,7 +119,7 @@ impl Fields {
     /// Later values win.
     fn merge(
         &mut self,
-        properties: impl IntoIterator<Item = (&'static str, Value)>,
+        properties: impl IntoIterator<Item = (PropertyName, PropertyValue)>,
         identity: impl IntoIterator<Item = (&'static str, String)>,
         groups: impl IntoIterator<Item = (&'static str, String)>,
     ) {
@@ -131,11 +137,11 @@ impl Fields {
         }
     }
 
-    fn set(&mut self, field: &Field, value: Value) {
+    fn set(&mut self, field: &Field, value: PropertyValue) {
         let name = field.name();
-        let text = || match &value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let text = || match value.as_str() {
+            Some(text) => text.to_owned(),
+            None => value.to_string(),
         };
         if name == EVENT_FIELD {
             self.event = Some(text());
@@ -148,36 +154,36 @@ impl Fields {
         } else if name == "error" {
             self.has_error = true;
         } else if name != "message" {
-            self.merge([(name, value)], [], []);
+            self.merge([(Cow::Borrowed(name), value)], [], []);
         }
     }
 }
 
 impl Visit for Fields {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.set(field, Value::from(value));
+        self.set(field, value.into());
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.set(field, Value::from(value));
+        self.set(field, value.into());
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.set(field, Value::from(value));
+        self.set(field, value.into());
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.set(field, Value::from(value));
+        self.set(field, value.into());
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == EVENT_FIELD {
             self.event = Some(value.to_owned()); // the hot field: one allocation, not two
         } else {
-            self.set(field, Value::from(value));
+            self.set(field, value.to_owned().into());
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.set(field, Value::from(value.to_string()));
+        self.set(field, value.to_string().into());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field, Value::from(format!("{value:?}")));
+        self.set(field, format!("{value:?}").into());
     }
 }
 
@@ -245,9 +251,10 @@ where
             return;
         }
         let Some(name) = fields.event.take() else { return };
-        let Some(tracker) = self.tracker() else { return };
-        let scope = ctx.event_scope(event);
-        let _ = tracker.emit(build(&tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
+        self.using_tracker(|tracker| {
+            let scope = ctx.event_scope(event);
+            let _ = tracker.emit(build(tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
+        });
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
@@ -259,12 +266,13 @@ where
             (true, Some(on_err)) => on_err,
             _ => event,
         };
-        let Some(tracker) = self.tracker() else { return };
-        // `#[instrument]` records every argument; only what the event declares is a property.
-        let def = tracker.catalog().event(&name);
-        fields.properties.retain(|(field, _)| def.is_some_and(|def| def.properties.contains_key(*field)));
-        let parents = span.parent().into_iter().flat_map(|parent| parent.scope().from_root());
-        let _ = tracker.emit(build(&tracker, name, fields, parents, started.map(|s| s.elapsed())));
+        self.using_tracker(|tracker| {
+            // `#[instrument]` records every argument; only what the event declares is a property.
+            let def = tracker.catalog().event(&name);
+            fields.properties.retain(|(field, _)| def.is_some_and(|def| def.properties.contains_key(field.as_ref())));
+            let parents = span.parent().into_iter().flat_map(|parent| parent.scope().from_root());
+            let _ = tracker.emit(build(tracker, name, fields, parents, started.map(|s| s.elapsed())));
+        });
     }
 }
 
@@ -275,21 +283,22 @@ impl TallyLayer {
     {
         // Only inside a request: a context with a request id.
         let Some(context) = Context::current().filter(|c| c.get_request_id().is_some()) else { return };
-        let Some(tracker) = self.tracker() else { return };
-        let Some(name) = tracker.catalog().role_event(Role::Error).map(str::to_owned) else { return };
-        let metadata = event.metadata();
-        let location = match (metadata.file(), metadata.line()) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            _ => metadata.name().to_owned(),
-        };
-        let mut error = Event::new(name)
-            .with_fact(Fact::ErrorType, metadata.target())
-            .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
-            .with_context(context);
-        if let Some(scope) = ctx.event_scope(event) {
-            error = inherit(error, &tracker, scope.from_root(), None, None);
-        }
-        let _ = tracker.emit(error);
+        self.using_tracker(|tracker| {
+            let Some(name) = tracker.catalog().role_event(Role::Error).map(str::to_owned) else { return };
+            let metadata = event.metadata();
+            let location = match (metadata.file(), metadata.line()) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                _ => metadata.name().to_owned(),
+            };
+            let mut error = Event::new(name)
+                .with_fact(Fact::ErrorType, metadata.target())
+                .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
+                .with_context(context);
+            if let Some(scope) = ctx.event_scope(event) {
+                error = inherit(error, tracker, scope.from_root(), None, None);
+            }
+            let _ = tracker.emit(error);
+        });
     }
 }
 
@@ -321,8 +330,7 @@ fn build<'a, S>(
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    let event = Event::with_capacity(name, fields.properties.len());
-    inherit(event, tracker, ancestors, Some(fields), duration)
+    inherit(Event::new(name), tracker, ancestors, Some(fields), duration)
 }
 
 /// Applies the ancestors' fields (root first, so the innermost wins), then the event's own,
@@ -346,8 +354,11 @@ where
         let extensions = span.extensions();
         let Some(data) = extensions.get::<SpanFields>() else { continue };
         // Inherited fields only fill what the event declares.
-        let declared =
-            data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(*name)));
+        let declared = data
+            .fields
+            .properties
+            .iter()
+            .filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(name.as_ref())));
         collected.merge(declared.cloned(), data.fields.identity.iter().cloned(), data.fields.groups.iter().cloned());
     }
     if let Some(own) = own.take() {
@@ -357,10 +368,13 @@ where
             collected.merge(own.properties, own.identity, own.groups);
         }
     }
-    for (name, value) in collected.properties {
-        let ty = def.and_then(|def| def.properties.get(name)).map(|p| (*p.ty.as_ref(), p.items));
-        event.insert(Cow::Borrowed(name), convert(value, ty));
+    let mut properties = collected.properties;
+    for (name, value) in &mut properties {
+        let ty = def.and_then(|def| def.properties.get(name.as_ref())).map(|p| (*p.ty.as_ref(), p.items));
+        *value = convert(std::mem::replace(value, PropertyValue::Null), ty);
     }
+    // The visitor's list becomes the event's: no second allocation.
+    event.extend_properties(properties);
     if let Some(duration) = duration {
         event = event.with_duration(duration);
     }
@@ -380,37 +394,31 @@ where
 
 /// Converts a recorded value to the declared type where that is lossless; anything else is
 /// left as is for validation to report.
-fn convert(value: Value, declared: Option<(PropertyType, Option<PropertyType>)>) -> Value {
+fn convert(value: PropertyValue, declared: Option<(PropertyType, Option<PropertyType>)>) -> PropertyValue {
+    use PropertyValue as V;
     let Some((ty, items)) = declared else { return value };
     match (ty, value) {
-        (PropertyType::Integer, Value::String(s)) => {
-            s.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(s))
-        }
-        (PropertyType::Integer, Value::Number(n))
-            if n.as_f64().is_some_and(|f| f.fract() == 0.0) && !n.is_i64() && !n.is_u64() =>
-        {
-            n.as_f64().map(|f| Value::from(f as i64)).unwrap_or(Value::Number(n))
-        }
-        (PropertyType::Number, Value::String(s)) => {
-            s.trim().parse::<f64>().map(Value::from).unwrap_or(Value::String(s))
-        }
-        (PropertyType::Boolean, Value::String(s)) => match s.as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(s),
+        (PropertyType::Integer, V::Text(s)) => s.trim().parse::<i64>().map_or(V::Text(s), V::Int),
+        (PropertyType::Integer, V::Float(f)) if f.fract() == 0.0 && f.is_finite() => V::Int(f as i64),
+        (PropertyType::Number, V::Text(s)) => s.trim().parse::<f64>().map_or(V::Text(s), V::Float),
+        (PropertyType::Boolean, V::Text(s)) => match s.as_ref() {
+            "true" => V::Bool(true),
+            "false" => V::Bool(false),
+            _ => V::Text(s),
         },
-        (PropertyType::String | PropertyType::Enum | PropertyType::Uuid | PropertyType::Datetime, Value::Number(n)) => {
-            Value::String(n.to_string())
-        }
-        (PropertyType::String, Value::Bool(b)) => Value::String(b.to_string()),
-        (PropertyType::Array, Value::String(s)) => {
+        (
+            PropertyType::String | PropertyType::Enum | PropertyType::Uuid | PropertyType::Datetime,
+            number @ (V::Int(_) | V::UInt(_) | V::Float(_)),
+        ) => number.to_string().into(),
+        (PropertyType::String, V::Bool(b)) => b.to_string().into(),
+        (PropertyType::Array, V::Text(s)) => {
             // `?vec` records as a Debug list; a single value becomes a one-item list.
-            match serde_json::from_str::<Value>(&s) {
-                Ok(Value::Array(list)) => {
-                    Value::Array(list.into_iter().map(|item| convert(item, items.map(|t| (t, None)))).collect())
-                }
-                _ => Value::Array(vec![convert(Value::String(s), items.map(|t| (t, None)))]),
-            }
+            let item = |value: PropertyValue| convert(value, items.map(|t| (t, None))).into_json();
+            let list = match serde_json::from_str::<Value>(&s) {
+                Ok(Value::Array(list)) => list.into_iter().map(|value| item(value.into())).collect(),
+                _ => vec![item(V::Text(s))],
+            };
+            V::Json(Box::new(Value::Array(list)))
         }
         (_, value) => value,
     }

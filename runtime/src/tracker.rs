@@ -16,9 +16,9 @@ use crate::event::Event;
 use crate::identity::Identity;
 use crate::pipeline::{Pipeline, Rejection, Special};
 use crate::privacy::Pseudonymizer;
+use crate::queue::{Control, Item, Queue, Refused};
 use crate::sink::{JsonLinesSink, Sink};
 use crate::validate::{ValidationMode, Violations};
-use crate::queue::{Control, Item, Queue, Refused};
 use crate::worker::Worker;
 
 /// Why an event was not accepted by [`Tracker::emit`]. Every case is also counted.
@@ -463,6 +463,15 @@ pub fn current() -> Option<Tracker> {
         return None;
     }
     resolve(Context::current().as_ref()).cloned()
+}
+
+/// Runs `f` with the current tracker (as [`current`] finds it) without cloning the handle.
+#[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+    if !is_active() {
+        return None;
+    }
+    resolve(Context::current().as_ref()).map(f)
 }
 
 /// The context's tracker, else the installed default.

@@ -119,6 +119,9 @@ async fn send(delivery: &Arc<Delivery>, in_flight: &mut tokio::task::JoinSet<()>
     }
     let delivery = delivery.clone();
     in_flight.spawn(async move { delivery.deliver(batch).await });
+    // Let the delivery start (serialize, write the request) before processing goes on, so
+    // the next batch is processed while this one is on the wire.
+    tokio::task::yield_now().await;
 }
 
 /// The sinks and what delivery counts.

@@ -124,8 +124,12 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
     let checked = check(config, &payload).map_err(|refusal| refuse(refusal, &body))?;
 
     let mut outcome = Outcome { events: Vec::with_capacity(checked.len()), dropped: Vec::new() };
-    for (batch_index, (raw, event)) in payload.events.iter().zip(checked).enumerate() {
-        let size = json_len(raw);
+    // Measuring means serializing again: skip it when the body is too small to hold an
+    // oversized event (with room for re-serialization to lengthen numbers like `1e2`).
+    let may_be_oversized = body.len().saturating_mul(2) > config.max_event_bytes;
+    let Payload { events, sent_at, historical_migration, .. } = payload;
+    for (batch_index, (raw, event)) in events.into_iter().zip(checked).enumerate() {
+        let size = if may_be_oversized { json_len(&raw) } else { 0 };
         if size > config.max_event_bytes {
             let reason = format!(
                 "event is larger than {} bytes ({size} bytes): dropped (batch index {batch_index})",
@@ -152,9 +156,9 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
             batch_index,
             request: request.number,
             path: request.path.to_owned(),
-            sent_at: payload.sent_at.clone(),
-            historical_migration: payload.historical_migration,
-            raw: raw.clone(),
+            sent_at: sent_at.clone(),
+            historical_migration,
+            raw,
         });
     }
     Ok(outcome)
