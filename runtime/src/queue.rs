@@ -206,3 +206,54 @@ fn shard_of_this_thread() -> usize {
         shard.get()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
+    use super::*;
+
+    fn event() -> Item {
+        Item::Event(Event::new("e"), None)
+    }
+
+    /// The lost-wakeup race: a worker about to wait and threads filling a shard. Every round
+    /// must end with the worker woken (or never asleep): a lost wakeup hangs until the
+    /// hour-long timeout and fails the test.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shard_reaching_its_threshold_wakes_a_waiting_worker() {
+        let queue = std::sync::Arc::new(Queue::new(1 << 20, 8));
+        let mut spares = Vec::new();
+        let mut out = Vec::new();
+        for _ in 0..200 {
+            let pusher = {
+                let queue = queue.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..8 {
+                        assert!(queue.push(event()).is_ok());
+                    }
+                })
+            };
+            tokio::time::timeout(Duration::from_secs(60), queue.wait(Duration::from_secs(3600)))
+                .await
+                .expect("the worker was woken");
+            pusher.join().unwrap();
+            out.clear();
+            queue.drain(&mut spares, &mut out);
+        }
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_a_closed_one_too() {
+        let queue = Queue::new(2, 500);
+        assert!(queue.push(event()).is_ok());
+        assert!(queue.push(event()).is_ok());
+        assert!(matches!(queue.push(event()), Err(Refused::Full)));
+        let mut out = Vec::new();
+        queue.drain(&mut Vec::new(), &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(queue.push(event()).is_ok(), "draining frees room");
+        queue.close();
+        assert!(matches!(queue.push(event()), Err(Refused::Closed)));
+    }
+}
