@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
-//!     [--sink receiver|null|none] [--sample 1.0] [--in-process]
+//!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process]
 //! cargo bench -p tally-middleware --bench load -- --micro
 //! ```
 //!
@@ -28,8 +28,9 @@ use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Tracker};
 
 struct Options {
-    /// What the layer emits to: `receiver` (the benchmark), `null` (a sink that discards), or
-    /// `none` (no tracker: the layer's own cost).
+    /// What the layer emits to: `receiver` (the benchmark), `null` (a sink that discards),
+    /// `none` (no tracker: the layer's own cost), or `posthog-rs` (no layer: the handler
+    /// captures one event per request with posthog-rs, to the same receiver: the baseline).
     sink: String,
     /// `TrackLayer::sample_rate` for `request_completed` (default 1.0: one event per request).
     sample: f64,
@@ -196,7 +197,35 @@ fn main() {
         };
 
         let bare = serve(Router::new().route("/", get(hello))).await;
-        let tracked = serve(Router::new().route("/", get(hello)).layer(layer)).await;
+        let posthog = Arc::new(posthog_rs::client(
+            posthog_rs::ClientOptionsBuilder::default()
+                .api_key("phc_bench".to_owned())
+                .host(receiver.url())
+                .build()
+                .unwrap(),
+        )
+        .await);
+        let tracked = match options.sink.as_str() {
+            "posthog-rs" => {
+                let client = posthog.clone();
+                let capture = move || {
+                    let client = client.clone();
+                    async move {
+                        let started = Instant::now();
+                        let mut event = posthog_rs::Event::new_anon("api.request_completed");
+                        event.insert_prop("method", "GET").unwrap();
+                        event.insert_prop("route", "/").unwrap();
+                        event.insert_prop("status", 200).unwrap();
+                        event.insert_prop("duration_ms", started.elapsed().as_millis() as u64).unwrap();
+                        event.insert_prop("response_size", 13).unwrap();
+                        client.capture(event);
+                        hello().await
+                    }
+                };
+                serve(Router::new().route("/", get(capture))).await
+            }
+            _ => serve(Router::new().route("/", get(hello)).layer(layer)).await,
+        };
 
         let load = |addr, secs| async move {
             if options.in_process { in_process(addr, secs, options.connections).await } else { wrk(addr, secs, options.connections).await }
@@ -215,6 +244,7 @@ fn main() {
         load(bare, 1).await;
         load(tracked, 1).await;
         tracker.flush().await;
+        posthog.flush().await;
         receiver.reset();
         let before = tracker.counts();
 
@@ -227,6 +257,7 @@ fn main() {
                 if with_layer {
                     let (rps, requests) = load(tracked, options.secs).await;
                     tracker.flush().await;
+                    posthog.flush().await;
                     let delivered = receiver.events().len();
                     receiver.reset();
                     tracked_requests += requests;
