@@ -53,6 +53,8 @@ pub struct Event {
     /// What only some front doors set, boxed to keep the event small: it is moved at every
     /// builder call and into the queue.
     details: Option<Box<Details>>,
+    /// Values came through tracing: the worker converts them to the declared types.
+    pub(crate) coerce_types: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +79,7 @@ impl Event {
             timestamp: SystemTime::now(),
             context: None,
             details: None,
+            coerce_types: false,
         }
     }
 

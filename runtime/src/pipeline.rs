@@ -105,7 +105,10 @@ impl Pipeline {
                 violations.push(Violation::UnknownProperty(name.into_owned()));
                 continue;
             };
-            let value = value.into_json();
+            let value = match event.coerce_types {
+                true => value.coerce(*property.ty.as_ref(), property.items).into_json(),
+                false => value.into_json(),
+            };
             validate::check_value(&name, property, &value, &mut violations);
             properties.insert(name.into_owned(), value);
         }

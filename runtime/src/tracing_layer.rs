@@ -34,8 +34,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tally_catalog::model::{PropertyType, Role};
+use tally_catalog::model::Role;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Level, Subscriber};
@@ -236,25 +235,7 @@ where
         if !is_tally && !is_error {
             return; // the common case: one field-name lookup
         }
-        if ignored(metadata.target()) {
-            return;
-        }
-        let mut fields = Fields { properties: Vec::with_capacity(metadata.fields().len()), ..Fields::default() };
-        event.record(&mut fields);
-        if is_error && !is_tally {
-            if fields.has_error {
-                mark_failed(&ctx, event);
-            }
-            if self.errors_as_events {
-                self.error_event(event, &ctx);
-            }
-            return;
-        }
-        let Some(name) = fields.event.take() else { return };
-        self.using_tracker(|tracker| {
-            let scope = ctx.event_scope(event);
-            let _ = tracker.emit(build(tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
-        });
+        self.tally_or_error_event(event, ctx, is_tally);
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
@@ -277,6 +258,35 @@ where
 }
 
 impl TallyLayer {
+    /// Out of line, so that `on_event`'s common case (neither) stays a few instructions.
+    #[inline(never)]
+    fn tally_or_error_event<S>(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>, is_tally: bool)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let metadata = event.metadata();
+        if ignored(metadata.target()) {
+            return;
+        }
+        let mut fields = Fields { properties: Vec::with_capacity(metadata.fields().len()), ..Fields::default() };
+        event.record(&mut fields);
+        if !is_tally {
+            // An ERROR-level event.
+            if fields.has_error {
+                mark_failed(&ctx, event);
+            }
+            if self.errors_as_events {
+                self.error_event(event, &ctx);
+            }
+            return;
+        }
+        let Some(name) = fields.event.take() else { return };
+        self.using_tracker(|tracker| {
+            let scope = ctx.event_scope(event);
+            let _ = tracker.emit(build(tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
+        });
+    }
+
     fn error_event<S>(&self, event: &tracing::Event<'_>, ctx: &LayerContext<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -345,14 +355,15 @@ fn inherit<'a, S>(
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    let catalog = tracker.catalog();
-    let def = catalog.event(event.name());
+    // Looked up once, and only when a span has fields to inherit.
+    let mut def = None;
     // The event's own fields come last, so they win; start from them when no span adds any.
     let mut collected = Fields::default();
     let mut own = own;
     for span in ancestors {
         let extensions = span.extensions();
         let Some(data) = extensions.get::<SpanFields>() else { continue };
+        let def = *def.get_or_insert_with(|| tracker.catalog().event(event.name()));
         // Inherited fields only fill what the event declares.
         let declared = data
             .fields
@@ -368,13 +379,10 @@ where
             collected.merge(own.properties, own.identity, own.groups);
         }
     }
-    let mut properties = collected.properties;
-    for (name, value) in &mut properties {
-        let ty = def.and_then(|def| def.properties.get(name.as_ref())).map(|p| (*p.ty.as_ref(), p.items));
-        *value = convert(std::mem::replace(value, PropertyValue::Null), ty);
-    }
-    // The visitor's list becomes the event's: no second allocation.
-    event.extend_properties(properties);
+    // The visitor's list becomes the event's: no second allocation. Values are converted to
+    // their declared types on the worker (tracing records numbers as text, lists as Debug).
+    event.extend_properties(collected.properties);
+    event.coerce_types = true;
     if let Some(duration) = duration {
         event = event.with_duration(duration);
     }
@@ -390,36 +398,4 @@ where
         event = event.with_context(context.nested());
     }
     event
-}
-
-/// Converts a recorded value to the declared type where that is lossless; anything else is
-/// left as is for validation to report.
-fn convert(value: PropertyValue, declared: Option<(PropertyType, Option<PropertyType>)>) -> PropertyValue {
-    use PropertyValue as V;
-    let Some((ty, items)) = declared else { return value };
-    match (ty, value) {
-        (PropertyType::Integer, V::Text(s)) => s.trim().parse::<i64>().map_or(V::Text(s), V::Int),
-        (PropertyType::Integer, V::Float(f)) if f.fract() == 0.0 && f.is_finite() => V::Int(f as i64),
-        (PropertyType::Number, V::Text(s)) => s.trim().parse::<f64>().map_or(V::Text(s), V::Float),
-        (PropertyType::Boolean, V::Text(s)) => match s.as_ref() {
-            "true" => V::Bool(true),
-            "false" => V::Bool(false),
-            _ => V::Text(s),
-        },
-        (
-            PropertyType::String | PropertyType::Enum | PropertyType::Uuid | PropertyType::Datetime,
-            number @ (V::Int(_) | V::UInt(_) | V::Float(_)),
-        ) => number.to_string().into(),
-        (PropertyType::String, V::Bool(b)) => b.to_string().into(),
-        (PropertyType::Array, V::Text(s)) => {
-            // `?vec` records as a Debug list; a single value becomes a one-item list.
-            let item = |value: PropertyValue| convert(value, items.map(|t| (t, None))).into_json();
-            let list = match serde_json::from_str::<Value>(&s) {
-                Ok(Value::Array(list)) => list.into_iter().map(|value| item(value.into())).collect(),
-                _ => vec![item(V::Text(s))],
-            };
-            V::Json(Box::new(Value::Array(list)))
-        }
-        (_, value) => value,
-    }
 }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
+use tally_catalog::model::PropertyType;
 
 /// A property value as an [`Event`](crate::Event) carries it.
 ///
@@ -66,6 +67,43 @@ impl PropertyValue {
             PropertyValue::Text(text) => Some(text),
             PropertyValue::Json(json) => json.as_str(),
             _ => None,
+        }
+    }
+}
+
+impl PropertyValue {
+    /// Converts a value recorded through tracing (numbers as text, lists as `Debug` text) to
+    /// the declared type where that is lossless; anything else is left as is for validation to
+    /// report.
+    pub(crate) fn coerce(self, ty: PropertyType, items: Option<PropertyType>) -> PropertyValue {
+        use PropertyValue as V;
+        match (ty, self) {
+            (PropertyType::Integer, V::Text(s)) => s.trim().parse::<i64>().map_or(V::Text(s), V::Int),
+            (PropertyType::Integer, V::Float(f)) if f.fract() == 0.0 && f.is_finite() => V::Int(f as i64),
+            (PropertyType::Number, V::Text(s)) => s.trim().parse::<f64>().map_or(V::Text(s), V::Float),
+            (PropertyType::Boolean, V::Text(s)) => match s.as_ref() {
+                "true" => V::Bool(true),
+                "false" => V::Bool(false),
+                _ => V::Text(s),
+            },
+            (
+                PropertyType::String | PropertyType::Enum | PropertyType::Uuid | PropertyType::Datetime,
+                number @ (V::Int(_) | V::UInt(_) | V::Float(_)),
+            ) => number.to_string().into(),
+            (PropertyType::String, V::Bool(b)) => b.to_string().into(),
+            (PropertyType::Array, V::Text(s)) => {
+                // `?vec` records as a Debug list; a single value becomes a one-item list.
+                let item = |value: PropertyValue| match items {
+                    Some(items) => value.coerce(items, None).into_json(),
+                    None => value.into_json(),
+                };
+                let list = match serde_json::from_str::<Value>(&s) {
+                    Ok(Value::Array(list)) => list.into_iter().map(|value| item(value.into())).collect(),
+                    _ => vec![item(V::Text(s))],
+                };
+                V::Json(Box::new(Value::Array(list)))
+            }
+            (_, value) => value,
         }
     }
 }
@@ -194,6 +232,23 @@ mod tests {
             assert_eq!(value.to_json(), expected, "{value:?}");
             assert_eq!(value, expected, "{value:?}");
         }
+    }
+
+    #[test]
+    fn tracing_values_are_coerced_to_the_declared_type_when_lossless() {
+        use PropertyType as T;
+        let text = |s: &'static str| PropertyValue::from(s);
+        assert_eq!(text(" 42 ").coerce(T::Integer, None), PropertyValue::Int(42));
+        assert_eq!(PropertyValue::Float(3.0).coerce(T::Integer, None), PropertyValue::Int(3));
+        assert_eq!(PropertyValue::Float(3.5).coerce(T::Integer, None), PropertyValue::Float(3.5), "lossy: left as is");
+        assert_eq!(text("0.25").coerce(T::Number, None), PropertyValue::Float(0.25));
+        assert_eq!(text("true").coerce(T::Boolean, None), PropertyValue::Bool(true));
+        assert_eq!(text("yes").coerce(T::Boolean, None), text("yes"), "not a boolean: left for validation");
+        assert_eq!(PropertyValue::UInt(7).coerce(T::String, None), text("7"));
+        assert_eq!(PropertyValue::Bool(false).coerce(T::String, None), text("false"));
+        assert_eq!(text("[1, 2]").coerce(T::Array, Some(T::String)), json!(["1", "2"]));
+        assert_eq!(text("solo").coerce(T::Array, None), json!(["solo"]));
+        assert_eq!(text("abc").coerce(T::Integer, None), text("abc"), "not a number: left for validation");
     }
 
     #[test]
