@@ -116,7 +116,7 @@ fn emit_posthog_rs(bencher: Bencher) {
     rt.block_on(client.shutdown());
 }
 
-const DELIVERED: u64 = 20_000;
+const DELIVERED: u64 = 100_000;
 
 /// Emit 20 000 events and wait until the receiver has stored all of them.
 #[divan::bench(sample_count = 5, sample_size = 1)]
@@ -130,7 +130,7 @@ fn deliver_tally(bencher: Bencher) {
                 tracker.emit(five_properties(i)).unwrap();
             }
             tracker.shutdown(Duration::from_secs(120)).await;
-            receiver.wait_for_events(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
+            receiver.wait_for_count(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
         })
     });
 }
@@ -153,7 +153,7 @@ fn deliver_posthog_rs(bencher: Bencher) {
                 client.capture(event);
             }
             client.flush().await;
-            receiver.wait_for_events(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
+            receiver.wait_for_count(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
             client.shutdown().await;
         })
     });

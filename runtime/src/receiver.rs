@@ -679,6 +679,22 @@ impl Receiver {
     /// # }
     /// ```
     pub async fn wait_for_events(&self, count: usize, timeout: Duration) -> Result<Vec<ReceivedEvent>, Timeout> {
+        self.wait_until_stored(count, timeout).await.map(|inner| inner.events.clone())
+    }
+
+    /// Like [`wait_for_events`](Self::wait_for_events), returning only how many events are
+    /// stored, without copying them: for load tests, where the copy would cost more than the
+    /// delivery being measured.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] when fewer than `count` events arrived within `timeout`.
+    pub async fn wait_for_count(&self, count: usize, timeout: Duration) -> Result<usize, Timeout> {
+        self.wait_until_stored(count, timeout).await.map(|inner| inner.events.len())
+    }
+
+    /// Waits until `count` events are stored and returns the locked store, or the timeout.
+    async fn wait_until_stored(&self, count: usize, timeout: Duration) -> Result<MutexGuard<'_, Inner>, Timeout> {
         let mut stored = self.shared.stored.subscribe();
         // `wait_for` checks the current value first, so events stored before this call count.
         // The borrow it returns is released inside the block, before `lock()` below (`record`
@@ -687,7 +703,7 @@ impl Receiver {
         let _ = tokio::time::timeout(timeout, async { stored.wait_for(|&n| n >= count).await.map(|_| ()) }).await;
         let inner = self.shared.lock();
         if inner.events.len() >= count {
-            Ok(inner.events.clone())
+            Ok(inner)
         } else {
             Err(Timeout {
                 expected: count,

@@ -264,13 +264,18 @@ impl Tracker {
     ///
     /// Only enqueues, except in strict mode, where the event is processed here so that a
     /// violation reaches the caller. Never panics; every refusal is counted.
-    pub fn emit(&self, mut event: Event) -> Result<(), EmitError> {
+    pub fn emit(&self, event: Event) -> Result<(), EmitError> {
+        self.emit_in(event, Context::current)
+    }
+
+    /// `emit`, with the context taken from `current` when the event carries none.
+    fn emit_in(&self, mut event: Event, current: impl FnOnce() -> Option<Arc<Context>>) -> Result<(), EmitError> {
         if !self.admit() {
             return Ok(());
         }
         let inner = &*self.inner;
         if event.context.is_none() {
-            event.context = Context::current();
+            event.context = current();
         }
         let message = if inner.mode == ValidationMode::Strict {
             match inner.pipeline.process(event, None) {
@@ -486,8 +491,6 @@ pub fn emit(event: Event) -> Result<(), EmitError> {
     }
     let context = Context::current();
     let Some(tracker) = resolve(context.as_ref()) else { return Ok(()) };
-    match (event.context.is_none(), context.clone()) {
-        (true, Some(context)) => tracker.emit(event.with_context(context)),
-        _ => tracker.emit(event),
-    }
+    // The context is looked up once, here.
+    tracker.emit_in(event, || context.clone())
 }

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use crate::counters::Counters;
 use crate::pipeline::Pipeline;
 use crate::queue::{Control, Item, Queue};
@@ -30,9 +32,10 @@ pub(crate) struct Worker {
     pub(crate) max_attempts: u32,
 }
 
-/// Batches on the wire at once. One keeps delivery in emit order while the next batch is
-/// processed during the previous one's round trip.
-const IN_FLIGHT: usize = 1;
+/// Deliveries under way at once: one on the wire, the next one preparing (a sink may convert
+/// the batch in `Sink::send` before its future runs). The next one's future waits until the
+/// one before has finished, so batches reach the sinks in emit order.
+const IN_FLIGHT: usize = 2;
 
 impl Worker {
     /// Starts the worker thread.
@@ -47,7 +50,7 @@ impl Worker {
     async fn run(self) {
         let Worker { queue, pipeline, sinks, counters, batch_size, max_attempts } = self;
         let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
-        let mut in_flight = tokio::task::JoinSet::new();
+        let mut in_flight = InFlight::default();
         let mut items = Vec::new();
         let mut spares = Vec::new();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
@@ -85,7 +88,7 @@ impl Worker {
             }
             if !acks.is_empty() || stopping {
                 // Batches go out in order; an ack means everything before it is settled.
-                while in_flight.join_next().await.is_some() {}
+                while in_flight.tasks.join_next().await.is_some() {}
             }
             if stopping {
                 for sink in &delivery.sinks {
@@ -112,14 +115,26 @@ impl Worker {
 /// wake the worker.
 const MAX_DELAY: Duration = Duration::from_millis(100);
 
+/// The deliveries under way, and the signal that the latest one has finished.
+#[derive(Default)]
+struct InFlight {
+    tasks: tokio::task::JoinSet<()>,
+    latest_done: Option<oneshot::Receiver<()>>,
+}
+
 /// Starts delivering a batch, first waiting for a slot when `IN_FLIGHT` batches are out.
-async fn send(delivery: &Arc<Delivery>, in_flight: &mut tokio::task::JoinSet<()>, batch: Vec<WireEvent>) {
-    while in_flight.len() >= IN_FLIGHT {
-        in_flight.join_next().await;
+async fn send(delivery: &Arc<Delivery>, in_flight: &mut InFlight, batch: Vec<WireEvent>) {
+    while in_flight.tasks.len() >= IN_FLIGHT {
+        in_flight.tasks.join_next().await;
     }
     let delivery = delivery.clone();
-    in_flight.spawn(async move { delivery.deliver(batch).await });
-    // Let the delivery start (serialize, write the request) before processing goes on, so
+    let (done, done_signal) = oneshot::channel();
+    let previous = in_flight.latest_done.replace(done_signal);
+    in_flight.tasks.spawn(async move {
+        delivery.deliver(batch, previous).await;
+        let _ = done.send(());
+    });
+    // Let the delivery start (prepare, or write its request) before processing goes on, so
     // the next batch is processed while this one is on the wire.
     tokio::task::yield_now().await;
 }
@@ -133,13 +148,20 @@ struct Delivery {
 
 impl Delivery {
     /// Sends a batch to every sink, retrying retryable failures with backoff; the batch counts
-    /// as delivered when every sink took it.
-    async fn deliver(&self, batch: Vec<WireEvent>) {
+    /// as delivered when every sink took it. Sending starts once `previous`, the delivery of
+    /// the batch before, has finished (or failed, or panicked: the signal then drops).
+    async fn deliver(&self, batch: Vec<WireEvent>, mut previous: Option<oneshot::Receiver<()>>) {
         let mut all_ok = true;
         for sink in &self.sinks {
             let mut attempt = 1;
             loop {
-                match sink.send(&batch).await {
+                // Called before waiting: what the sink prepares in `send` overlaps the batch
+                // before; its future runs after it.
+                let sending = sink.send(&batch);
+                if let Some(previous) = previous.take() {
+                    let _ = previous.await;
+                }
+                match sending.await {
                     Ok(()) => break,
                     Err(error) if error.retryable && attempt < self.max_attempts => {
                         Counters::add(&self.counters.retried, 1);

@@ -57,6 +57,22 @@ async fn emits_from_many_threads_all_arrive_each_thread_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_batch_still_arrives_before_the_next() {
+    let (receiver, tracker) = receiver_and_tracker().await;
+    // The first request fails: the batch after it is ready meanwhile, but must wait.
+    receiver.fail_next(1, tally_runtime::receiver::StatusCode::SERVICE_UNAVAILABLE);
+    for seq in 0..3_000 {
+        tracker.emit(backup(0, seq)).unwrap();
+    }
+    tracker.flush().await;
+    let events = receiver.wait_for_events(3_000, WAIT).await.unwrap();
+    let stored_by: std::collections::HashSet<usize> = events.iter().map(|e| e.request).collect();
+    assert!(stored_by.len() < receiver.requests(), "one request was refused and sent again");
+    let order: Vec<u64> = events.iter().map(|e| e.properties["size_bytes"].as_u64().unwrap()).collect();
+    assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "batches arrive in emit order, retries included");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickle_is_delivered_without_a_flush() {
     let (receiver, tracker) = receiver_and_tracker().await;
     for seq in 0..3 {

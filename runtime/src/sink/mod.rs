@@ -80,9 +80,12 @@ impl std::error::Error for SinkError {}
 
 /// A destination for events. Implement it to send events anywhere.
 ///
-/// The tracker's worker calls `send` with batches, in order, one at a time, and retries a
-/// batch whose error is retryable with the same event ids. `send` runs on the worker's own
-/// thread and runtime, never on the caller's.
+/// The tracker's worker calls `send` with batches in order and retries a batch whose error is
+/// retryable with the same event ids. It may call `send` for the next batch while the previous
+/// one is still being delivered, but polls the returned futures strictly one after the other:
+/// work done in `send` itself, before the future is returned (converting the batch to another
+/// format, say), overlaps the previous delivery. `send` runs on the worker's own thread and
+/// runtime, never on the caller's.
 pub trait Sink: Send + Sync + 'static {
     /// Delivers a batch.
     fn send<'a>(&'a self, batch: &'a [WireEvent]) -> SinkFuture<'a, Result<(), SinkError>>;

@@ -47,12 +47,10 @@ fn to_posthog(event: &WireEvent) -> Result<posthog_rs::Event, posthog_rs::Error>
 
 impl Sink for PostHogSink {
     fn send<'a>(&'a self, batch: &'a [WireEvent]) -> SinkFuture<'a, Result<(), SinkError>> {
+        // Converted now, not in the future: this overlaps the previous batch's request.
+        let events = batch.iter().map(to_posthog).collect::<Result<Vec<_>, _>>();
         Box::pin(async move {
-            let events = batch
-                .iter()
-                .map(to_posthog)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| SinkError::permanent(e.to_string()))?;
+            let events = events.map_err(|e| SinkError::permanent(e.to_string()))?;
             match self.client().await.capture_batch_immediate(events, false).await {
                 Ok(_) => Ok(()),
                 Err(
