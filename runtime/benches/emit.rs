@@ -9,7 +9,7 @@ use std::time::Duration;
 use divan::Bencher;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::Receiver;
-use tally_runtime::{Config, Event, Tracker};
+use tally_runtime::{Config, Context, Event, Identity, Tracker};
 
 fn main() {
     divan::main();
@@ -118,7 +118,7 @@ fn emit_posthog_rs(bencher: Bencher) {
 
 const DELIVERED: u64 = 100_000;
 
-/// Emit 20 000 events and wait until the receiver has stored all of them.
+/// Emit 100 000 events and wait until the receiver has stored all of them.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn deliver_tally(bencher: Bencher) {
     let rt = runtime();
@@ -126,16 +126,19 @@ fn deliver_tally(bencher: Bencher) {
         rt.block_on(async {
             let receiver = Receiver::start().await.unwrap();
             let tracker = tracker(&receiver, 1 << 20);
-            for i in 0..DELIVERED {
-                tracker.emit(five_properties(i)).unwrap();
-            }
+            // Keyed by the same user as posthog-rs's events, so both send the same payload.
+            Context::new().identity(Identity::user("u-1")).sync_scope(|| {
+                for i in 0..DELIVERED {
+                    tracker.emit(five_properties(i)).unwrap();
+                }
+            });
             tracker.shutdown(Duration::from_secs(120)).await;
             receiver.wait_for_count(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
         })
     });
 }
 
-/// The same 20 000 events through posthog-rs's own queue and worker.
+/// The same 100 000 events through posthog-rs's own queue and worker.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn deliver_posthog_rs(bencher: Bencher) {
     let rt = runtime();

@@ -44,6 +44,21 @@ pub(crate) enum Control {
     Shutdown(oneshot::Sender<()>),
 }
 
+impl Control {
+    /// Tells the caller it is done.
+    pub(crate) fn answer(self) {
+        let (Control::Flush(ack) | Control::Shutdown(ack)) = self;
+        let _ = ack.send(());
+    }
+}
+
+/// Pending requests, and whether the worker has stopped (requests are then answered at once).
+#[derive(Default)]
+struct Requests {
+    pending: Vec<Control>,
+    stopped: bool,
+}
+
 /// Why an item was not queued.
 pub(crate) enum Refused {
     Full,
@@ -69,7 +84,7 @@ pub(crate) struct Queue {
     idle: AtomicBool,
     closed: AtomicBool,
     wake: Notify,
-    control: Mutex<Vec<Control>>,
+    control: Mutex<Requests>,
 }
 
 impl Queue {
@@ -85,7 +100,7 @@ impl Queue {
             idle: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake: Notify::new(),
-            control: Mutex::new(Vec::new()),
+            control: Mutex::default(),
         }
     }
 
@@ -113,10 +128,28 @@ impl Queue {
         Ok(())
     }
 
-    /// Asks the worker for a flush or a shutdown.
+    /// Asks the worker for a flush or a shutdown; answered at once when the worker has stopped
+    /// (everything was delivered before it did).
     pub(crate) fn control(&self, control: Control) {
-        lock(&self.control).push(control);
+        let mut requests = lock(&self.control);
+        if requests.stopped {
+            drop(requests);
+            return control.answer();
+        }
+        requests.pending.push(control);
+        drop(requests);
         self.wake_worker();
+    }
+
+    /// Worker side, last: requests from now on are answered at once, as are any that came in
+    /// since the last `take_control`.
+    pub(crate) fn stopped(&self) {
+        let pending = {
+            let mut requests = lock(&self.control);
+            requests.stopped = true;
+            std::mem::take(&mut requests.pending)
+        };
+        pending.into_iter().for_each(Control::answer);
     }
 
     /// No more items: every handle is gone. The worker delivers what is queued and stops.
@@ -137,7 +170,7 @@ impl Queue {
 
     /// Worker side: the pending requests, taken before the items they must follow.
     pub(crate) fn take_control(&self) -> Vec<Control> {
-        std::mem::take(&mut *lock(&self.control))
+        std::mem::take(&mut lock(&self.control).pending)
     }
 
     /// Worker side: takes every shard's items, in emit order (by emit time, which keeps each
@@ -177,8 +210,8 @@ impl Queue {
     pub(crate) async fn wait(&self, timeout: Duration) {
         self.idle.store(true, Relaxed);
         let pending = {
-            let control = lock(&self.control);
-            self.is_closed() || !control.is_empty()
+            let requests = lock(&self.control);
+            self.is_closed() || !requests.pending.is_empty()
         } || self.shards.iter().any(|shard| lock(&shard.items).len() >= self.wake_at);
         if !pending {
             // A wake between the check and here left a permit: this returns at once.

@@ -99,6 +99,7 @@ impl Worker {
                 let _ = ack.send(());
             }
             if stopping {
+                queue.stopped();
                 break;
             }
             if drained < batch_size {

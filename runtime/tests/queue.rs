@@ -102,4 +102,7 @@ async fn emits_after_shutdown_are_refused_and_counted() {
     assert_eq!(counts.delivered, 1);
     assert!(matches!(tracker.emit(backup(0, 1)), Err(tally_runtime::EmitError::Closed)));
     assert_eq!(tracker.counts().dropped_closed, 1);
+    // Nothing is left to wait for: both return at once, not at a deadline.
+    tokio::time::timeout(WAIT, tracker.flush()).await.expect("a flush after shutdown returns");
+    tokio::time::timeout(WAIT, tracker.shutdown(Duration::from_secs(3600))).await.expect("a second shutdown returns");
 }
