@@ -54,20 +54,13 @@ impl Worker {
         let mut items = Vec::new();
         let mut spares = Vec::new();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
-        let mut stopping = false;
-        while !stopping {
+        loop {
             // Requests first: everything emitted before a flush is in the shards by now.
-            let mut acks = Vec::new();
-            for control in queue.take_control() {
-                match control {
-                    Control::Flush(ack) => acks.push(ack),
-                    Control::Shutdown(ack) => {
-                        acks.push(ack);
-                        queue.close();
-                    }
-                }
+            let requests = queue.take_control();
+            if requests.iter().any(|request| matches!(request, Control::Shutdown(_))) {
+                queue.close();
             }
-            stopping = queue.is_closed();
+            let stopping = queue.is_closed();
             queue.drain(&mut spares, &mut items);
             let drained = items.len();
             for item in items.drain(..) {
@@ -86,8 +79,8 @@ impl Worker {
             if !pending.is_empty() {
                 send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
             }
-            if !acks.is_empty() || stopping {
-                // Batches go out in order; an ack means everything before it is settled.
+            if !requests.is_empty() || stopping {
+                // Batches go out in order: once all are settled, so is everything before.
                 while in_flight.tasks.join_next().await.is_some() {}
             }
             if stopping {
@@ -95,12 +88,10 @@ impl Worker {
                     sink.shutdown().await;
                 }
             }
-            for ack in acks {
-                let _ = ack.send(());
-            }
+            requests.into_iter().for_each(Control::answer);
             if stopping {
                 queue.stopped();
-                break;
+                return;
             }
             if drained < batch_size {
                 // Let events accumulate: into full batches when they come fast, for at most
