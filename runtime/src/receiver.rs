@@ -689,6 +689,22 @@ impl Receiver {
     /// # Errors
     ///
     /// [`Timeout`] when fewer than `count` events arrived within `timeout`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tally_runtime::receiver::Receiver;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let receiver = Receiver::start().await?;
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/capture/", receiver.url()))
+    ///     .json(&serde_json::json!({"api_key": "k", "event": "x", "distinct_id": "u"}))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(receiver.wait_for_count(1, Duration::from_secs(10)).await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait_for_count(&self, count: usize, timeout: Duration) -> Result<usize, Timeout> {
         self.wait_until_stored(count, timeout).await.map(|inner| inner.events.len())
     }

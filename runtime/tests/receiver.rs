@@ -496,3 +496,19 @@ async fn posthog_rs_delivers_to_the_receiver() -> TestResult {
     client.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn wait_for_count_counts_without_copying_and_times_out_naming_what_came() -> TestResult {
+    let receiver = Receiver::start().await?;
+    let events = json!([
+        {"event": "a", "distinct_id": "u1", "properties": {}},
+        {"event": "b", "distinct_id": "u1", "properties": {}},
+    ]);
+    let (status, _) = post_json(&receiver, "/batch/", &batch(events)).await?;
+    assert_eq!(status, 200);
+
+    assert_eq!(receiver.wait_for_count(2, Duration::from_secs(10)).await?, 2);
+    let timeout = receiver.wait_for_count(3, Duration::from_millis(50)).await.err().ok_or("expected a timeout")?;
+    assert_eq!((timeout.expected, timeout.received), (3, vec!["a".to_owned(), "b".to_owned()]));
+    Ok(())
+}
