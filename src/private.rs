@@ -16,8 +16,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-pub use serde_json::Value;
+use serde_json::Value as Json;
 pub use std::time::Instant;
+/// What property conversions produce (literal text is not copied, short text is inline).
+pub use tally_runtime::PropertyValue as Value;
 pub use tally_runtime::{DistinctId, Event, is_active};
 
 /// Hands an event to the current tracker. A refusal is counted by the runtime; the annotated
@@ -196,42 +198,42 @@ macro_rules! catalog_type {
         #[diagnostic::do_not_recommend]
         impl<T: $scalar> $array for [T] {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<T: $scalar, const N: usize> $array for [T; N] {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<T: $scalar> $array for Vec<T> {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<T: $scalar> $array for VecDeque<T> {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<T: $scalar> $array for BTreeSet<T> {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<T: $scalar, S> $array for HashSet<T, S> {
             fn tally_array(&self) -> Value {
-                Value::Array(self.iter().map($scalar::tally_value).collect())
+                Value::from(Json::Array(self.iter().map(|item| $scalar::tally_value(item).into_json()).collect()))
             }
         }
 
@@ -360,15 +362,15 @@ catalog_type!(
     MaybeAnyArray
 );
 
-text_impls!(StringValue, tally_value, Value, |text| Value::String(text.to_owned()));
-text_impls!(DatetimeValue, tally_value, Value, |text| Value::String(text.to_owned()));
-text_impls!(UuidValue, tally_value, Value, |text| Value::String(text.to_owned()));
-text_impls!(EnumValue, tally_value, Value, |text| Value::String(text.to_owned()));
-text_impls!(AnyValue, tally_value, Value, |text| Value::String(text.to_owned()));
+text_impls!(StringValue, tally_value, Value, |text| Value::text(text));
+text_impls!(DatetimeValue, tally_value, Value, |text| Value::text(text));
+text_impls!(UuidValue, tally_value, Value, |text| Value::text(text));
+text_impls!(EnumValue, tally_value, Value, |text| Value::text(text));
+text_impls!(AnyValue, tally_value, Value, |text| Value::text(text));
 
 impl StringValue for char {
     fn tally_value(&self) -> Value {
-        Value::String(self.to_string())
+        Value::from(self.to_string())
     }
 }
 
@@ -400,31 +402,31 @@ impl DatetimeValue for SystemTime {
 
 impl<Tz: chrono::TimeZone> DatetimeValue for chrono::DateTime<Tz> {
     fn tally_value(&self) -> Value {
-        Value::String(self.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        Value::from(self.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     }
 }
 
 impl UuidValue for uuid::Uuid {
     fn tally_value(&self) -> Value {
-        Value::String(self.hyphenated().to_string())
+        Value::from(self.hyphenated().to_string())
     }
 }
 
-impl ObjectValue for Value {
+impl ObjectValue for Json {
     fn tally_value(&self) -> Value {
-        self.clone()
+        Value::from(self.clone())
     }
 }
 
-impl ObjectValue for serde_json::Map<String, Value> {
+impl ObjectValue for serde_json::Map<String, Json> {
     fn tally_value(&self) -> Value {
-        Value::Object(self.clone())
+        Value::from(Json::Object(self.clone()))
     }
 }
 
-impl AnyValue for Value {
+impl AnyValue for Json {
     fn tally_value(&self) -> Value {
-        self.clone()
+        Value::from(self.clone())
     }
 }
 

@@ -65,4 +65,4 @@ pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
 pub use validate::{ValidationMode, Violation, Violations};
-pub use value::PropertyValue;
+pub use value::{PropertyText, PropertyValue};

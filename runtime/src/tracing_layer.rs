@@ -175,7 +175,7 @@ impl Visit for Fields {
         if field.name() == EVENT_FIELD {
             self.event = Some(value.to_owned()); // the hot field: one allocation, not two
         } else {
-            self.set(field, value.to_owned().into());
+            self.set(field, PropertyValue::text(value));
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {

@@ -4,18 +4,20 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
+use smol_str::SmolStr;
 use tally_catalog::model::PropertyType;
 
 /// A property value as an [`Event`](crate::Event) carries it.
 ///
-/// Text borrowed for `'static` (a literal) is not copied, and numbers and booleans are kept
-/// as they are: building an event allocates nothing for them. The worker turns values into
+/// Text borrowed for `'static` (a literal) is not copied, short text (up to 23 bytes: most ids)
+/// is stored inline, and numbers and booleans are kept as they are: building an event
+/// allocates nothing for them. The worker turns values into
 /// JSON when it processes the event, off the caller's path. Anything else (arrays, objects)
 /// is carried as a [`serde_json::Value`].
 ///
 /// Convert with `From`/`Into`: `"literal"`, `String`, `Cow<'static, str>`, `bool`, integers,
-/// floats, `Option`s of those (`None` is `null`) and [`serde_json::Value`]. Text that is
-/// borrowed for less than `'static` is converted with `.to_owned()` (or passed as `&String`).
+/// floats, `Option`s of those (`None` is `null`) and [`serde_json::Value`]. Text borrowed for
+/// less than `'static` goes through [`PropertyValue::text`] (or is passed as `&String`).
 ///
 /// ```
 /// use tally_runtime::PropertyValue;
@@ -37,12 +39,41 @@ pub enum PropertyValue {
     /// A floating-point number (not finite: `null` on the wire, as in `serde_json`).
     Float(f64),
     /// Text.
-    Text(Cow<'static, str>),
+    Text(PropertyText),
     /// Any other JSON value (arrays, objects).
     Json(Box<Value>),
 }
 
+/// A text value: a `'static` reference, inline when short, else shared.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PropertyText(SmolStr);
+
+impl PropertyText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::ops::Deref for PropertyText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for PropertyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 impl PropertyValue {
+    /// A copy of borrowed text: stored inline, without an allocation, up to 23 bytes.
+    pub fn text(text: &str) -> Self {
+        PropertyValue::Text(PropertyText(SmolStr::new(text)))
+    }
+
     /// The value as JSON.
     pub fn to_json(&self) -> Value {
         self.clone().into_json()
@@ -56,7 +87,7 @@ impl PropertyValue {
             PropertyValue::Int(n) => Value::from(n),
             PropertyValue::UInt(n) => Value::from(n),
             PropertyValue::Float(x) => Value::from(x),
-            PropertyValue::Text(text) => Value::String(text.into_owned()),
+            PropertyValue::Text(text) => Value::String(text.as_str().to_owned()),
             PropertyValue::Json(json) => *json,
         }
     }
@@ -81,7 +112,7 @@ impl PropertyValue {
             (PropertyType::Integer, V::Text(s)) => s.trim().parse::<i64>().map_or(V::Text(s), V::Int),
             (PropertyType::Integer, V::Float(f)) if f.fract() == 0.0 && f.is_finite() => V::Int(f as i64),
             (PropertyType::Number, V::Text(s)) => s.trim().parse::<f64>().map_or(V::Text(s), V::Float),
-            (PropertyType::Boolean, V::Text(s)) => match s.as_ref() {
+            (PropertyType::Boolean, V::Text(s)) => match s.as_str() {
                 "true" => V::Bool(true),
                 "false" => V::Bool(false),
                 _ => V::Text(s),
@@ -118,7 +149,7 @@ impl fmt::Display for PropertyValue {
 impl PartialEq<Value> for PropertyValue {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
-            (PropertyValue::Text(text), Value::String(other)) => text == other,
+            (PropertyValue::Text(text), Value::String(other)) => text.as_str() == other,
             (PropertyValue::Json(json), other) => **json == *other,
             (value, other) => value.to_json() == *other,
         }
@@ -133,25 +164,28 @@ impl PartialEq<PropertyValue> for Value {
 
 impl From<&'static str> for PropertyValue {
     fn from(text: &'static str) -> Self {
-        PropertyValue::Text(Cow::Borrowed(text))
+        PropertyValue::Text(PropertyText(SmolStr::new_static(text)))
     }
 }
 
 impl From<String> for PropertyValue {
     fn from(text: String) -> Self {
-        PropertyValue::Text(Cow::Owned(text))
+        PropertyValue::Text(PropertyText(SmolStr::from(text)))
     }
 }
 
 impl From<&String> for PropertyValue {
     fn from(text: &String) -> Self {
-        PropertyValue::Text(Cow::Owned(text.clone()))
+        PropertyValue::text(text)
     }
 }
 
 impl From<Cow<'static, str>> for PropertyValue {
     fn from(text: Cow<'static, str>) -> Self {
-        PropertyValue::Text(text)
+        match text {
+            Cow::Borrowed(text) => text.into(),
+            Cow::Owned(text) => text.into(),
+        }
     }
 }
 
@@ -191,7 +225,7 @@ impl From<Value> for PropertyValue {
         match value {
             Value::Null => PropertyValue::Null,
             Value::Bool(b) => PropertyValue::Bool(b),
-            Value::String(text) => PropertyValue::Text(Cow::Owned(text)),
+            Value::String(text) => text.into(),
             Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
                 (Some(n), _, _) => PropertyValue::UInt(n),
                 (_, Some(n), _) => PropertyValue::Int(n),
@@ -249,6 +283,21 @@ mod tests {
         assert_eq!(text("[1, 2]").coerce(T::Array, Some(T::String)), json!(["1", "2"]));
         assert_eq!(text("solo").coerce(T::Array, None), json!(["solo"]));
         assert_eq!(text("abc").coerce(T::Integer, None), text("abc"), "not a number: left for validation");
+    }
+
+    #[test]
+    fn text_is_static_inline_or_shared_and_compares_as_text() {
+        let long = "a".repeat(100);
+        for (value, expected) in [
+            (PropertyValue::from("literal"), "literal"),
+            (PropertyValue::text("p-42"), "p-42"),
+            (PropertyValue::text(&long), long.as_str()),
+            (PropertyValue::from(long.clone()), long.as_str()),
+            (PropertyValue::from(Cow::<'static, str>::Owned("owned".into())), "owned"),
+        ] {
+            assert_eq!(value.as_str(), Some(expected));
+            assert_eq!(value, json!(expected));
+        }
     }
 
     #[test]
