@@ -29,9 +29,9 @@ pub mod __private;
 
 pub use tally_runtime::{
     BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError,
-    JsonLinesSink, MemorySink, PropertyName, PropertyValue, RequestInfo, Secret, Sink, SinkError, Tracker,
-    TrackerBuilder, TrackerGuard, ValidationMode, Violation, Violations, WireEvent, current, emit, is_active, privacy,
-    sink,
+    JsonLinesSink, MemorySink, PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError,
+    Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation, Violations, WireEvent, current, emit, is_active,
+    privacy, sink,
 };
 
 /// The tracing layer: spans and events carrying `tally.event` become catalog events.
