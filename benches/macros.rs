@@ -78,6 +78,11 @@ const SAMPLE: u32 = 500;
 /// Times `f`, letting the worker drain between samples (untimed): every sample measures a
 /// service whose worker keeps up, as in production.
 fn bench_drained<O>(bencher: Bencher, tracker: &Tracker, mut f: impl FnMut() -> O) {
+    bench_drained_with(bencher, tracker, || (), |()| f());
+}
+
+/// `bench_drained`, with an input made by `input` outside the timing.
+fn bench_drained_with<I, O>(bencher: Bencher, tracker: &Tracker, mut input: impl FnMut() -> I, f: impl FnMut(I) -> O) {
     let mut n = 0u32;
     bencher
         .with_inputs(|| {
@@ -85,8 +90,9 @@ fn bench_drained<O>(bencher: Bencher, tracker: &Tracker, mut f: impl FnMut() -> 
                 settle(tracker);
             }
             n += 1;
+            input()
         })
-        .bench_local_values(|()| f());
+        .bench_local_values(f);
 }
 
 mod no_tracker {
@@ -142,17 +148,12 @@ mod with_tracker {
     /// Where the time goes, part 2: handing a built event to the installed tracker.
     #[divan::bench(sample_count = 200, sample_size = SAMPLE)]
     fn part_emit_built_event(bencher: Bencher) {
-        let tracker = installed();
-        let mut n = 0u32;
-        bencher
-            .with_inputs(|| {
-                if n.is_multiple_of(SAMPLE) {
-                    settle(tracker);
-                }
-                n += 1;
-                tally::Event::with_capacity("project.archived", 1).with("project_id", "p-42")
-            })
-            .bench_local_values(tally::__private::emit);
+        bench_drained_with(
+            bencher,
+            installed(),
+            || tally::Event::with_capacity("project.archived", 1).with("project_id", "p-42"),
+            tally::__private::emit,
+        );
     }
 
     /// An `Err` without `on_err`: nothing is emitted.

@@ -9,29 +9,14 @@
 use divan::Bencher;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::sink::SinkFuture;
-use tally_runtime::{Config, Event, Sink, SinkError, Tracker, WireEvent};
+use tally_runtime::{Config, Sink, SinkError, Tracker, WireEvent};
+
+mod common;
+use common::{CATALOG, five_properties};
 
 fn main() {
     divan::main();
 }
-
-const CATALOG: &str = r#"
-[catalog]
-name = "bench"
-version = "1.0.0"
-[identity]
-person = "user"
-on_missing = "personless"
-kinds.user = { description = "The user." }
-[events."project.created"]
-description = "A project was created."
-trigger = "After commit."
-properties.project_id = { type = "string", description = "Id." }
-properties.project_name = { type = "string", description = "Name." }
-properties.has_client = { type = "boolean", description = "Client?" }
-properties.member_count = { type = "integer", description = "Members." }
-properties.budget = { type = "number", description = "Budget." }
-"#;
 
 struct Discard;
 
@@ -44,15 +29,6 @@ impl Sink for Discard {
 fn tracker() -> Tracker {
     let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
     Tracker::builder(catalog).config(Config::default().queue_capacity(1 << 24)).sink(Discard).build().unwrap()
-}
-
-fn five_properties(i: u64) -> Event {
-    Event::with_capacity("project.created", 5)
-        .with("project_id", "p-42")
-        .with("project_name", "Apollo")
-        .with("has_client", true)
-        .with("member_count", i)
-        .with("budget", 1250.5)
 }
 
 #[divan::bench(sample_count = 200, sample_size = 2000)]

@@ -9,29 +9,14 @@ use std::time::Duration;
 use divan::Bencher;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::Receiver;
-use tally_runtime::{Config, Context, Event, Identity, Tracker};
+use tally_runtime::{Config, Context, Identity, Tracker};
+
+mod common;
+use common::{CATALOG, five_properties};
 
 fn main() {
     divan::main();
 }
-
-const CATALOG: &str = r#"
-[catalog]
-name = "bench"
-version = "1.0.0"
-[identity]
-person = "user"
-on_missing = "personless"
-kinds.user = { description = "The user." }
-[events."project.created"]
-description = "A project was created."
-trigger = "After commit."
-properties.project_id = { type = "string", description = "Id." }
-properties.project_name = { type = "string", description = "Name." }
-properties.has_client = { type = "boolean", description = "Client?" }
-properties.member_count = { type = "integer", description = "Members." }
-properties.budget = { type = "number", description = "Budget." }
-"#;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
@@ -41,15 +26,6 @@ fn tracker(receiver: &Receiver, queue: usize) -> Tracker {
     let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
     let config = Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(queue);
     Tracker::builder(catalog).config(config).build().unwrap()
-}
-
-fn five_properties(i: u64) -> Event {
-    Event::with_capacity("project.created", 5)
-        .with("project_id", "p-42")
-        .with("project_name", "Apollo")
-        .with("has_client", true)
-        .with("member_count", i)
-        .with("budget", 1250.5)
 }
 
 async fn posthog(receiver: &Receiver) -> posthog_rs::Client {

@@ -52,6 +52,13 @@ mod validate;
 mod value;
 mod worker;
 
+/// Locks a mutex whether or not a thread panicked while holding it: every mutex in this crate
+/// guards data that is valid at every step (lists, counts), and nothing in the host's request
+/// path may panic because a test or a sink did.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use config::{Config, Secret};
 pub use context::{Context, FutureExt, RequestInfo};
 pub use counters::Counts;

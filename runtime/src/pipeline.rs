@@ -382,7 +382,7 @@ impl Pipeline {
 
     /// `$groupidentify` for groups this process has not announced yet.
     fn group_identifies(&self, groups: &Map<String, Value>, distinct_id: &DistinctId, event: &Event) -> Vec<WireEvent> {
-        let Ok(mut seen) = self.groups_seen.lock() else { return Vec::new() };
+        let mut seen = crate::lock(&self.groups_seen);
         let mut out = Vec::new();
         for (group_type, key) in groups {
             let Value::String(key) = key else { continue };

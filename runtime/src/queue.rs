@@ -8,13 +8,14 @@
 //! makes no system call and touches no line the worker writes.
 
 use std::cell::Cell;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, oneshot};
 
 use crate::event::Event;
+use crate::lock;
 use crate::pipeline::Special;
 use crate::sink::WireEvent;
 
@@ -23,15 +24,15 @@ pub(crate) enum Item {
     /// An event to process on the worker (boxed, what only `$identify` needs: items are copied
     /// into the queue, so they are kept small).
     Event(Event, Option<Box<Special>>),
-    /// Events the caller already processed (strict mode, client events), emitted at this time.
-    Ready(Vec<WireEvent>, SystemTime),
+    /// Events the caller already processed (strict mode, client events).
+    Ready(Vec<WireEvent>),
 }
 
 impl Item {
     fn emitted_at(&self) -> SystemTime {
         match self {
             Item::Event(event, _) => event.timestamp,
-            Item::Ready(_, at) => *at,
+            Item::Ready(wire) => wire.first().map_or(SystemTime::UNIX_EPOCH, |event| event.timestamp.into()),
         }
     }
 }
@@ -219,11 +220,6 @@ impl Queue {
         }
         self.idle.store(false, Relaxed);
     }
-}
-
-/// A lock that survives a panic elsewhere: the data (a list) is valid at every step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A small per-thread number, handed out round-robin, that picks the thread's shard.

@@ -279,7 +279,7 @@ impl Tracker {
         }
         let message = if inner.mode == ValidationMode::Strict {
             match inner.pipeline.process(event, None) {
-                Ok(wire) => Item::Ready(wire, std::time::SystemTime::now()),
+                Ok(wire) => Item::Ready(wire),
                 Err(Rejection::Invalid(violations)) => return Err(EmitError::Invalid(violations)),
                 Err(Rejection::NoIdentity) => return Err(EmitError::NoIdentity),
             }
@@ -324,7 +324,7 @@ impl Tracker {
             event.context = Context::current();
         }
         match inner.pipeline.process(event, None) {
-            Ok(wire) => self.enqueue(Item::Ready(wire, std::time::SystemTime::now())),
+            Ok(wire) => self.enqueue(Item::Ready(wire)),
             Err(Rejection::Invalid(violations)) => Err(EmitError::Invalid(violations)),
             Err(Rejection::NoIdentity) => Err(EmitError::NoIdentity),
         }

@@ -70,7 +70,7 @@ impl Worker {
                             pending.extend(wire);
                         }
                     }
-                    Item::Ready(wire, _) => pending.extend(wire),
+                    Item::Ready(wire) => pending.extend(wire),
                 }
                 if pending.len() >= batch_size {
                     send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;

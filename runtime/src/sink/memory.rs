@@ -43,7 +43,7 @@ impl MemorySink {
 
     fn lock(&self) -> MutexGuard<'_, Vec<WireEvent>> {
         // A test that panicked while holding the lock must not hide the events from the next.
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.events)
     }
 
     /// Every event delivered so far, in order.

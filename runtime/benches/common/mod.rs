@@ -1,0 +1,32 @@
+//! What the runtime's benchmarks share: the catalog and the 5-property event they emit.
+
+use tally_runtime::Event;
+
+/// One event with five properties of four types.
+pub(crate) const CATALOG: &str = r#"
+[catalog]
+name = "bench"
+version = "1.0.0"
+[identity]
+person = "user"
+on_missing = "personless"
+kinds.user = { description = "The user." }
+[events."project.created"]
+description = "A project was created."
+trigger = "After commit."
+properties.project_id = { type = "string", description = "Id." }
+properties.project_name = { type = "string", description = "Name." }
+properties.has_client = { type = "boolean", description = "Client?" }
+properties.member_count = { type = "integer", description = "Members." }
+properties.budget = { type = "number", description = "Budget." }
+"#;
+
+/// The benchmarks' event; `i` varies one property so that no two are alike.
+pub(crate) fn five_properties(i: u64) -> Event {
+    Event::with_capacity("project.created", 5)
+        .with("project_id", "p-42")
+        .with("project_name", "Apollo")
+        .with("has_client", true)
+        .with("member_count", i)
+        .with("budget", 1250.5)
+}
