@@ -141,6 +141,18 @@ impl tally_runtime::Sink for NullSink {
     }
 }
 
+/// This process's CPU time so far (user + system, all threads: the servers, the tracker's
+/// worker and the receiver; not wrk), from `/proc/self/stat`; zero where that is unreadable.
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    });
+    // Linux reports in USER_HZ, 100 per second on every common configuration.
+    Duration::from_millis(ticks.unwrap_or(0) * 10)
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -184,7 +196,9 @@ fn main() {
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
-        let receiver = Receiver::builder().api_key("phc_bench").start().await.unwrap();
+        // Every request checked as PostHog's capture checks it, every good event counted, none
+        // stored: the benchmark measures the sender, not the receiver's memory.
+        let receiver = Receiver::builder().api_key("phc_bench").keep_events(false).start().await.unwrap();
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
         let config = Config::default().api_key("phc_bench").host(receiver.url());
         let tracker = match options.sink.as_str() {
@@ -249,31 +263,39 @@ fn main() {
         let before = tracker.counts();
 
         let (mut bare_rps, mut tracked_rps) = (Vec::new(), Vec::new());
+        let (mut bare_cpu, mut tracked_cpu) = (Vec::new(), Vec::new());
         let mut tracked_requests = 0;
         for round in 0..options.rounds {
             // Alternate which goes first, so drift favours neither.
             let order = if round % 2 == 0 { [false, true] } else { [true, false] };
             for with_layer in order {
+                let cpu_before = cpu_time();
                 if with_layer {
                     let (rps, requests) = load(tracked, options.secs).await;
                     tracker.flush().await;
                     posthog.flush().await;
-                    let delivered = receiver.events().len();
+                    // Per request, delivery included (the flush waited for it).
+                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    tracked_cpu.push(cpu);
+                    let delivered = receiver.accepted();
                     receiver.reset();
                     tracked_requests += requests;
-                    eprintln!("round {round}: with layer    {rps:>10.0} req/s  ({requests} requests, {delivered} events at the receiver)");
+                    eprintln!("round {round}: with layer    {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests, {delivered} events at the receiver)");
                     tracked_rps.push(rps);
                 } else {
                     let (rps, requests) = load(bare, options.secs).await;
-                    eprintln!("round {round}: without layer {rps:>10.0} req/s  ({requests} requests)");
+                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    bare_cpu.push(cpu);
+                    eprintln!("round {round}: without layer {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests)");
                     bare_rps.push(rps);
                 }
             }
         }
         let counts = tracker.shutdown(Duration::from_secs(60)).await;
         let (bare, with) = (median(&mut bare_rps), median(&mut tracked_rps));
-        println!("without layer (median): {bare:.0} req/s");
-        println!("with layer    (median): {with:.0} req/s");
+        let (bare_cpu, with_cpu) = (median(&mut bare_cpu), median(&mut tracked_cpu));
+        println!("without layer (median): {bare:.0} req/s, {bare_cpu:.1} µs of server CPU per request");
+        println!("with layer    (median): {with:.0} req/s, {with_cpu:.1} µs of server CPU per request");
         println!("ratio: {:.2}x", with / bare);
         println!(
             "events: {} emitted, {} delivered, {} dropped, for {} requests with the layer",

@@ -13,10 +13,11 @@ use crate::value::PropertyValue;
 /// A property name: static for code-defined events, owned for dynamic ones.
 pub type PropertyName = Cow<'static, str>;
 
-/// An event's properties; the first is stored in the event itself. Most annotated functions
-/// emit one or two, and an allocation on the emitting thread that the worker frees on another
-/// core costs glibc's malloc more than the rest of the emit.
-pub(crate) type Properties = SmallVec<[(PropertyName, PropertyValue); 1]>;
+/// An event's properties; up to six are stored in the event itself. Most events have fewer,
+/// and an allocation on the emitting thread that the worker frees on another core costs
+/// glibc's malloc more than the rest of the emit (the event is moved into the queue's
+/// recycled buffers, never allocated on its own).
+pub(crate) type Properties = SmallVec<[(PropertyName, PropertyValue); 6]>;
 
 /// Facts a front door measured about the event, for catalog properties declared with the
 /// matching `fill` (the middleware knows the status, the tracing layer the error).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 use tally_catalog::Catalog;
-use tally_catalog::model::{Event as EventDef, Fill, IdentityKind as KindDef, OnMissing, Privacy, Property};
+use tally_catalog::model::{Fill, IdentityKind as KindDef, OnMissing, Privacy, Property};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -115,7 +115,9 @@ impl Pipeline {
         // Declared properties not given: filled, or missing.
         let declared = catalog.file().common.iter().chain(def.properties.iter());
         for (name, property) in declared {
-            if properties.contains_key(name.as_ref().as_str()) {
+            // Nothing to fill and nothing to miss: no need to look.
+            let optional_unfilled = property.fill.is_none() && !property.required;
+            if optional_unfilled || properties.contains_key(name.as_ref().as_str()) {
                 continue;
             }
             match property
@@ -135,9 +137,20 @@ impl Pipeline {
                 None => {}
             }
         }
-        // Privacy, then the free-text scrub of whatever is left unclassified.
+        // Privacy, then the free-text scrub of whatever is left unclassified. Only properties
+        // with a privacy class or free text are looked up: most have neither.
+        let mut redacted = 0;
+        let scrub = catalog.file().privacy.scrub_free_text;
         for (name, property) in catalog.file().common.iter().chain(def.properties.iter()) {
+            let treated = !matches!(property.privacy, Privacy::None | Privacy::Allowed);
+            if !(treated || scrub && is_free_text(property)) {
+                continue;
+            }
             let Some(value) = properties.get_mut(name.as_ref().as_str()) else { continue };
+            if !treated {
+                redacted += privacy::scrub_value(value);
+                continue;
+            }
             match self.apply_privacy(name.as_ref(), property, value) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -149,14 +162,7 @@ impl Pipeline {
                 }
             }
         }
-        if catalog.file().privacy.scrub_free_text {
-            let redacted: usize = properties
-                .iter_mut()
-                .filter(|(name, _)| is_free_text(def, catalog, name))
-                .map(|(_, value)| privacy::scrub_value(value))
-                .sum();
-            Counters::add(&self.counters.redacted, redacted as u64);
-        }
+        Counters::add(&self.counters.redacted, redacted as u64);
 
         if !violations.is_empty() {
             Counters::add(&self.counters.violations, violations.len() as u64);
@@ -443,14 +449,13 @@ fn pseudonymize_value(pseudonymizer: Option<&Pseudonymizer>, value: &mut Value) 
     true
 }
 
-/// Whether a property's value is free text for the scrub: a string property with privacy
-/// `none` (or a property the catalog does not know, in flag mode).
-fn is_free_text(def: &EventDef, catalog: &Catalog, name: &str) -> bool {
+/// Whether a declared property's value is free text for the scrub: a string property with
+/// privacy `none` that no `fill` provides.
+fn is_free_text(property: &Property) -> bool {
     use tally_catalog::model::PropertyType as T;
-    let property = def.properties.get(name).or_else(|| catalog.file().common.get(name));
-    property.is_none_or(|p| {
-        p.privacy == Privacy::None && matches!(p.ty.as_ref(), T::String | T::Array | T::Object) && p.fill.is_none()
-    })
+    property.privacy == Privacy::None
+        && matches!(property.ty.as_ref(), T::String | T::Array | T::Object)
+        && property.fill.is_none()
 }
 
 fn comes_from_outside(fill: &Fill) -> bool {

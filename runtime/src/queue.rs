@@ -20,9 +20,11 @@ use crate::pipeline::Special;
 use crate::sink::WireEvent;
 
 /// What travels from the front doors to the worker.
+// An event is stored in the shards' recycled buffers as it is: boxing it would be the
+// per-event allocation the queue exists to avoid.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Item {
-    /// An event to process on the worker (boxed, what only `$identify` needs: items are copied
-    /// into the queue, so they are kept small).
+    /// An event to process on the worker (boxed, what only `$identify` needs).
     Event(Event, Option<Box<Special>>),
     /// Events the caller already processed (strict mode, client events).
     Ready(Vec<WireEvent>),

@@ -321,11 +321,19 @@ struct Config {
     api_key: Option<String>,
     max_body_bytes: usize,
     max_event_bytes: usize,
+    keep_events: bool,
 }
 
 impl Default for ReceiverBuilder {
     fn default() -> Self {
-        Self { config: Config { api_key: None, max_body_bytes: MAX_BODY_BYTES, max_event_bytes: MAX_EVENT_BYTES } }
+        Self {
+            config: Config {
+                api_key: None,
+                max_body_bytes: MAX_BODY_BYTES,
+                max_event_bytes: MAX_EVENT_BYTES,
+                keep_events: true,
+            },
+        }
     }
 }
 
@@ -382,6 +390,36 @@ impl ReceiverBuilder {
     /// ```
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.config.max_event_bytes = bytes;
+        self
+    }
+
+    /// Whether good events are kept for [`events`](Receiver::events) (the default) or only
+    /// counted. Counting checks every request exactly as before and answers the same; it only
+    /// skips copying the events into storage, for load tests whose sender would otherwise be
+    /// measured together with the receiver's memory. [`Receiver::accepted`] and
+    /// [`wait_for_count`](Receiver::wait_for_count) see counted events; `events` stays empty.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tally_runtime::receiver::Receiver;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let receiver = Receiver::builder().keep_events(false).start().await?;
+    /// let send = |body: serde_json::Value| {
+    ///     reqwest::Client::new().post(format!("{}/batch/", receiver.url())).json(&body).send()
+    /// };
+    /// let good = serde_json::json!({"api_key": "k", "batch": [{"event": "x", "distinct_id": "u"}]});
+    /// assert_eq!(send(good).await?.status().as_u16(), 200);
+    /// let bad = serde_json::json!({"api_key": "k", "batch": [{"event": "", "distinct_id": "u"}]});
+    /// assert_eq!(send(bad).await?.status().as_u16(), 400);
+    /// assert_eq!(receiver.wait_for_count(1, Duration::from_secs(10)).await?, 1);
+    /// assert!(receiver.events().is_empty());
+    /// assert_eq!(receiver.rejected().len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_events(mut self, keep: bool) -> Self {
+        self.config.keep_events = keep;
         self
     }
 
@@ -580,6 +618,28 @@ impl Receiver {
         self.shared.lock().rejected.clone()
     }
 
+    /// How many good events arrived since start or the last [`reset`](Self::reset), whether
+    /// they were kept or only counted ([`ReceiverBuilder::keep_events`]).
+    ///
+    /// ```
+    /// # use tally_runtime::receiver::Receiver;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let receiver = Receiver::start().await?;
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/capture/", receiver.url()))
+    ///     .json(&serde_json::json!({"api_key": "k", "event": "x", "distinct_id": "u"}))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(receiver.accepted(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn accepted(&self) -> usize {
+        self.shared.lock().accepted
+    }
+
     /// How many HTTP requests arrived (any path, any outcome, injected failures included)
     /// since start or the last [`reset`](Self::reset).
     ///
@@ -615,6 +675,7 @@ impl Receiver {
     /// ```
     pub fn reset(&self) {
         let mut inner = self.shared.lock();
+        inner.accepted = 0;
         inner.events.clear();
         inner.rejected.clear();
         inner.fail = None;
@@ -706,7 +767,7 @@ impl Receiver {
     /// # }
     /// ```
     pub async fn wait_for_count(&self, count: usize, timeout: Duration) -> Result<usize, Timeout> {
-        self.wait_until_stored(count, timeout).await.map(|inner| inner.events.len())
+        self.wait_until_stored(count, timeout).await.map(|inner| inner.accepted)
     }
 
     /// Waits until `count` events are stored and returns the locked store, or the timeout.
@@ -718,7 +779,7 @@ impl Receiver {
         // decides, and stays right if a `reset` happened meanwhile.
         let _ = tokio::time::timeout(timeout, async { stored.wait_for(|&n| n >= count).await.map(|_| ()) }).await;
         let inner = self.shared.lock();
-        if inner.events.len() >= count {
+        if inner.accepted >= count {
             Ok(inner)
         } else {
             Err(Timeout {
@@ -768,13 +829,15 @@ impl Drop for Receiver {
 struct Shared {
     config: Config,
     inner: Mutex<Inner>,
-    /// How many good events are stored; `wait_for_events` waits on it.
+    /// How many good events were accepted (`Inner::accepted`); the waits wait on it.
     stored: watch::Sender<usize>,
     requests: AtomicUsize,
 }
 
 #[derive(Default)]
 struct Inner {
+    /// Good events since start or the last reset, kept or not.
+    accepted: usize,
     events: Vec<ReceivedEvent>,
     rejected: Vec<Rejection>,
     /// Pending injected failures: how many are left, and their status.
@@ -805,12 +868,14 @@ impl Shared {
     }
 
     /// Store a request's outcome at once, so its events and rejections stay together.
-    fn record(&self, events: Vec<ReceivedEvent>, rejected: Vec<Rejection>) {
+    /// `accepted` counts the good events, which `events` holds when they are kept.
+    fn record(&self, accepted: usize, events: Vec<ReceivedEvent>, rejected: Vec<Rejection>) {
         let mut inner = self.lock();
         inner.rejected.extend(rejected);
-        if !events.is_empty() {
+        if accepted > 0 {
+            inner.accepted += accepted;
             inner.events.extend(events);
-            self.stored.send_replace(inner.events.len());
+            self.stored.send_replace(inner.accepted);
         }
     }
 }

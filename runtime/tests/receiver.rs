@@ -512,3 +512,31 @@ async fn wait_for_count_counts_without_copying_and_times_out_naming_what_came() 
     assert_eq!((timeout.expected, timeout.received), (3, vec!["a".to_owned(), "b".to_owned()]));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_counting_receiver_checks_and_answers_alike_but_stores_nothing() -> TestResult {
+    let receiver = Receiver::builder().api_key("phc_test").keep_events(false).start().await?;
+    let big = "x".repeat(1024 * 1024 + 1);
+    let good = batch(json!([
+        {"event": "a", "distinct_id": "u1"},
+        {"event": "huge", "distinct_id": "u1", "properties": {"blob": big}},
+        {"event": "b", "properties": {"distinct_id": 7}},
+    ]));
+    let empty_name = batch(json!([{"event": "fine", "distinct_id": "u1"}, {"event": "", "distinct_id": "u1"}]));
+    let no_id = batch(json!([{"event": "x"}]));
+    let wrong_key = json!({"api_key": "phc_other", "batch": [{"event": "x", "distinct_id": "u1"}]});
+
+    assert_eq!(post_json(&receiver, "/batch/", &good).await?.0, 200);
+    assert_eq!(post_json(&receiver, "/batch/", &empty_name).await?.0, 400);
+    assert_eq!(post_json(&receiver, "/batch/", &no_id).await?.0, 400);
+    assert_eq!(post_json(&receiver, "/batch/", &wrong_key).await?.0, 401);
+
+    assert_eq!(receiver.wait_for_count(2, PATIENCE).await?, 2, "the two good events are counted");
+    assert_eq!(receiver.accepted(), 2);
+    assert!(receiver.events().is_empty(), "counted, not kept");
+    let reasons: Vec<_> = receiver.rejected().into_iter().map(|r| (r.status.as_u16(), r.batch_index)).collect();
+    assert_eq!(reasons, [(200, Some(1)), (400, Some(1)), (400, Some(0)), (401, None)]);
+    receiver.reset();
+    assert_eq!(receiver.accepted(), 0);
+    Ok(())
+}

@@ -308,13 +308,17 @@ async fn drop_mode_counts_and_flag_mode_delivers_with_violations() {
 
     let config = Config::default().validation(ValidationMode::Flag).pseudonymization_key("k");
     let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
-    tracker.emit(Event::new("system.backup_created").with("backup_type", "weekly").with("size_bytes", 1)).unwrap();
-    tracker.shutdown(SHUTDOWN).await;
+    let event = Event::new("system.backup_created").with("backup_type", "weekly").with("size_bytes", 1);
+    tracker.emit(event.with("note", "asked by ana@example.com")).unwrap();
+    let counts = tracker.shutdown(SHUTDOWN).await;
     let events = receiver.wait_for_events(1, WAIT).await.unwrap();
     assert_eq!(
         events[0].property("$tally_violations"),
-        Some(&json!(["property `backup_type`: `weekly` is not an allowed value"]))
+        Some(&json!(["property `backup_type`: `weekly` is not an allowed value", "unknown property `note`"]))
     );
+    // A property the catalog does not know is reported, never delivered, not even in flag mode.
+    assert_eq!(events[0].property("note"), None);
+    assert_eq!(counts.violations, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,14 +36,14 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let path = parts.uri.path();
     if parts.method != Method::POST {
         let refusal = Refusal::method_not_allowed(parts.method.as_str(), path);
-        shared.record(Vec::new(), vec![refusal.rejection(number, path, &[])]);
+        shared.record(0, Vec::new(), vec![refusal.rejection(number, path, &[])]);
         return answer(&refusal);
     }
     let limit = shared.config.max_body_bytes;
     let body = match read_body(body, limit).await {
         Ok(body) => body,
         Err((refusal, head)) => {
-            shared.record(Vec::new(), vec![refusal.rejection(number, path, &head)]);
+            shared.record(0, Vec::new(), vec![refusal.rejection(number, path, &head)]);
             return answer(&refusal);
         }
     };
@@ -55,12 +55,12 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let request = wire::Request { number, path, query: parts.uri.query(), headers: &parts.headers, body: &body };
     match wire::process(&shared.config, &request) {
         Ok(outcome) => {
-            shared.record(outcome.events, outcome.dropped);
+            shared.record(outcome.accepted, outcome.events, outcome.dropped);
             (StatusCode::OK, Json(json!({"status": 1}))).into_response()
         }
         Err(refused) => {
             let response = answer(&refused.refusal);
-            shared.record(Vec::new(), vec![refused.rejection]);
+            shared.record(0, Vec::new(), vec![refused.rejection]);
             response
         }
     }
@@ -69,7 +69,7 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
 async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let number = shared.next_request();
     let refusal = Refusal::not_found(request.method().as_str(), request.uri().path());
-    shared.record(Vec::new(), vec![refusal.rejection(number, request.uri().path(), &[])]);
+    shared.record(0, Vec::new(), vec![refusal.rejection(number, request.uri().path(), &[])]);
     answer(&refusal)
 }
 

@@ -101,6 +101,8 @@ pub(super) struct Request<'a> {
 
 /// What an accepted request leaves: events to store, oversized events to record as dropped.
 pub(super) struct Outcome {
+    /// How many good events the request held (kept in `events` when the receiver keeps them).
+    pub(super) accepted: usize,
     pub(super) events: Vec<ReceivedEvent>,
     pub(super) dropped: Vec<Rejection>,
 }
@@ -123,13 +125,14 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
     let payload = parse(&body).map_err(|refusal| refuse(refusal, &body))?;
     let checked = check(config, &payload).map_err(|refusal| refuse(refusal, &body))?;
 
-    let mut outcome = Outcome { events: Vec::with_capacity(checked.len()), dropped: Vec::new() };
+    let kept = if config.keep_events { checked.len() } else { 0 };
+    let mut outcome = Outcome { accepted: 0, events: Vec::with_capacity(kept), dropped: Vec::new() };
     // Measuring means serializing again: skip it when the body is too small to hold an
     // oversized event (with room for re-serialization to lengthen numbers like `1e2`).
     let may_be_oversized = body.len().saturating_mul(2) > config.max_event_bytes;
-    let Payload { events, sent_at, historical_migration, .. } = payload;
-    for (batch_index, (raw, event)) in events.into_iter().zip(checked).enumerate() {
-        let size = if may_be_oversized { json_len(&raw) } else { 0 };
+    let Payload { events, sent_at, historical_migration, .. } = &payload;
+    for (batch_index, (raw, event)) in events.iter().zip(checked).enumerate() {
+        let size = if may_be_oversized { json_len(raw) } else { 0 };
         if size > config.max_event_bytes {
             let reason = format!(
                 "event is larger than {} bytes ({size} bytes): dropped (batch index {batch_index})",
@@ -140,25 +143,29 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
                 reason,
                 path: request.path.to_owned(),
                 request: request.number,
-                event: Some(event.event),
+                event: Some(event.event.to_owned()),
                 batch_index: Some(batch_index),
                 body_excerpt: excerpt(raw.to_string().as_bytes()),
             });
             continue;
         }
+        outcome.accepted += 1;
+        if !config.keep_events {
+            continue;
+        }
         outcome.events.push(ReceivedEvent {
-            uuid: event.uuid,
-            event: event.event,
-            distinct_id: event.distinct_id,
-            timestamp: event.timestamp,
-            properties: Value::Object(event.properties),
-            api_key: event.api_key,
+            uuid: event.uuid.map(str::to_owned),
+            event: event.event.to_owned(),
+            distinct_id: event.distinct_id.into_owned(),
+            timestamp: event.timestamp.map(str::to_owned),
+            properties: Value::Object(event.properties.cloned().unwrap_or_default()),
+            api_key: event.api_key.to_owned(),
             batch_index,
             request: request.number,
             path: request.path.to_owned(),
             sent_at: sent_at.clone(),
-            historical_migration,
-            raw,
+            historical_migration: *historical_migration,
+            raw: raw.clone(),
         });
     }
     Ok(outcome)
@@ -230,7 +237,7 @@ fn parse(body: &[u8]) -> Result<Payload, Refusal> {
                 return Err(Refusal::invalid("`batch` must be an array of events"));
             };
             Payload {
-                api_key: api_key(&envelope),
+                api_key: api_key(&envelope).map(str::to_owned),
                 sent_at: envelope.get("sent_at").and_then(Value::as_str).map(str::to_owned),
                 historical_migration: envelope.get("historical_migration").and_then(Value::as_bool).unwrap_or(false),
                 events,
@@ -248,32 +255,29 @@ fn parse(body: &[u8]) -> Result<Payload, Refusal> {
 }
 
 /// A project API key as PostHog reads it: `api_key`, else `token`; empty means absent.
-fn api_key(object: &Map<String, Value>) -> Option<String> {
-    ["api_key", "token"]
-        .iter()
-        .filter_map(|key| object.get(*key)?.as_str())
-        .find(|key| !key.is_empty())
-        .map(str::to_owned)
+fn api_key(object: &Map<String, Value>) -> Option<&str> {
+    ["api_key", "token"].iter().filter_map(|key| object.get(*key)?.as_str()).find(|key| !key.is_empty())
 }
 
-/// One event's checked fields.
-struct Checked {
-    event: String,
-    distinct_id: String,
-    uuid: Option<String>,
-    timestamp: Option<String>,
-    properties: Map<String, Value>,
-    api_key: String,
+/// One event's checked fields, borrowed from the parsed body (copied only when kept).
+struct Checked<'a> {
+    event: &'a str,
+    /// Truncated, or a number as text.
+    distinct_id: Cow<'a, str>,
+    uuid: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    properties: Option<&'a Map<String, Value>>,
+    api_key: &'a str,
 }
 
 /// Check every event, and the API key; the first failure refuses the whole request.
-fn check(config: &Config, payload: &Payload) -> Result<Vec<Checked>, Refusal> {
+fn check<'a>(config: &Config, payload: &'a Payload) -> Result<Vec<Checked<'a>>, Refusal> {
     // The key comes first, as in PostHog: a request with no valid key learns nothing more.
     let mut keys = Vec::with_capacity(payload.events.len());
     for (index, raw) in payload.events.iter().enumerate() {
         let own =
             raw.as_object().and_then(|event| api_key(event).or_else(|| api_key(event.get("properties")?.as_object()?)));
-        let Some(key) = payload.api_key.clone().or(own) else {
+        let Some(key) = payload.api_key.as_deref().or(own) else {
             let refusal = Refusal::unauthorized(
                 "API key not provided. You can find your project API key in PostHog project settings.",
             );
@@ -295,7 +299,7 @@ fn check(config: &Config, payload: &Payload) -> Result<Vec<Checked>, Refusal> {
         .collect()
 }
 
-fn check_event(raw: &Value, api_key: String) -> Result<Checked, Refusal> {
+fn check_event<'a>(raw: &'a Value, api_key: &'a str) -> Result<Checked<'a>, Refusal> {
     let Some(object) = raw.as_object() else {
         return Err(Refusal::invalid("an event is not a JSON object"));
     };
@@ -304,32 +308,35 @@ fn check_event(raw: &Value, api_key: String) -> Result<Checked, Refusal> {
         Some(Value::String(name)) if name.is_empty() => {
             return Err(Refusal::invalid("one or more events has an empty event name"));
         }
-        Some(Value::String(name)) => name.clone(),
+        Some(Value::String(name)) => name.as_str(),
         Some(_) => return Err(Refusal::invalid("an event name is not a string")),
     };
     let properties = match object.get("properties") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(properties)) => properties.clone(),
+        None | Some(Value::Null) => None,
+        Some(Value::Object(properties)) => Some(properties),
         Some(_) => return Err(Refusal::invalid("event properties are not a JSON object")),
     };
     let distinct_id =
-        match object.get("distinct_id").filter(|id| !id.is_null()).or_else(|| properties.get("distinct_id")) {
+        match object.get("distinct_id").filter(|id| !id.is_null()).or_else(|| properties?.get("distinct_id")) {
             None | Some(Value::Null) => return Err(Refusal::invalid("one or more events is missing a distinct_id")),
             Some(Value::String(id)) if id.is_empty() => {
                 return Err(Refusal::invalid("one or more events has an empty distinct_id"));
             }
-            Some(Value::String(id)) => id.chars().take(MAX_DISTINCT_ID_CHARS).collect(),
-            Some(Value::Number(id)) => id.to_string(),
+            Some(Value::String(id)) => match id.char_indices().nth(MAX_DISTINCT_ID_CHARS) {
+                Some((cut, _)) => Cow::Borrowed(&id[..cut]),
+                None => Cow::Borrowed(id.as_str()),
+            },
+            Some(Value::Number(id)) => Cow::Owned(id.to_string()),
             Some(_) => return Err(Refusal::invalid("a distinct_id is neither a string nor a number")),
         };
     let uuid = match object.get("uuid") {
         None | Some(Value::Null) => None,
-        Some(Value::String(uuid)) if is_uuid(uuid) => Some(uuid.clone()),
+        Some(Value::String(uuid)) if is_uuid(uuid) => Some(uuid.as_str()),
         Some(_) => return Err(Refusal::invalid("an event uuid is not a valid UUID")),
     };
     let timestamp = match object.get("timestamp") {
         None | Some(Value::Null) => None,
-        Some(Value::String(timestamp)) => Some(timestamp.clone()),
+        Some(Value::String(timestamp)) => Some(timestamp.as_str()),
         Some(_) => return Err(Refusal::invalid("an event timestamp is not a string")),
     };
     Ok(Checked { event, distinct_id, uuid, timestamp, properties, api_key })
