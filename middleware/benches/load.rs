@@ -141,16 +141,33 @@ impl tally_runtime::Sink for NullSink {
     }
 }
 
-/// This process's CPU time so far (user + system, all threads: the servers, the tracker's
-/// worker and the receiver; not wrk), from `/proc/self/stat`; zero where that is unreadable.
+/// CPU time (user + system) from a `/proc` `stat` file: the fields after the command name,
+/// which is in parentheses and may hold spaces. Linux counts in USER_HZ, 100 per second on
+/// every common configuration.
+fn stat_cpu(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// This process's CPU time so far, all threads (the servers, the tracker's worker and the
+/// receiver; not wrk); zero where `/proc` is unreadable.
 fn cpu_time() -> Duration {
-    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-    });
-    // Linux reports in USER_HZ, 100 per second on every common configuration.
-    Duration::from_millis(ticks.unwrap_or(0) * 10)
+    stat_cpu("/proc/self/stat").unwrap_or_default()
+}
+
+/// CPU time so far by thread name (`tokio-rt-worker`, `tally-worker`, …).
+fn cpu_by_thread() -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim().to_owned();
+        if let Some(cpu) = stat_cpu(&dir.join("stat").to_string_lossy()) {
+            *by_name.entry(name).or_default() += cpu;
+        }
+    }
+    by_name
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -270,6 +287,7 @@ fn main() {
             let order = if round % 2 == 0 { [false, true] } else { [true, false] };
             for with_layer in order {
                 let cpu_before = cpu_time();
+                let threads_before = cpu_by_thread();
                 if with_layer {
                     let (rps, requests) = load(tracked, options.secs).await;
                     tracker.flush().await;
@@ -277,6 +295,14 @@ fn main() {
                     // Per request, delivery included (the flush waited for it).
                     let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
                     tracked_cpu.push(cpu);
+                    let threads: Vec<String> = cpu_by_thread()
+                        .into_iter()
+                        .map(|(name, total)| {
+                            let spent = total.saturating_sub(threads_before.get(&name).copied().unwrap_or_default());
+                            format!("{name} {:.1}", spent.as_nanos() as f64 / 1000.0 / requests.max(1) as f64)
+                        })
+                        .collect();
+                    eprintln!("round {round}: with layer, µs CPU/request by thread: {}", threads.join(", "));
                     let delivered = receiver.accepted();
                     receiver.reset();
                     tracked_requests += requests;

@@ -63,12 +63,13 @@ impl Settings {
         }
     }
 
-    /// The event that plays `role` for this tracker's catalog, if any.
-    fn event_name(&self, tracker: &Tracker, role: Role) -> Option<Cow<'static, str>> {
+    /// A new event for the event that plays `role` for this tracker's catalog, if any.
+    fn new_event(&self, tracker: &Tracker, role: Role) -> Option<Event> {
         match self.roles.get(role_index(role))? {
             RoleName::Off => None,
-            RoleName::Named(name) => Some(name.clone()),
-            RoleName::Catalog => tracker.catalog().role_event(role).map(|name| Cow::Owned(name.to_owned())),
+            RoleName::Named(name) => Some(Event::new(name.clone())),
+            // Copied inline (no allocation) when the name is short, as most are.
+            RoleName::Catalog => tracker.catalog().role_event(role).map(Event::named),
         }
     }
 
@@ -109,8 +110,7 @@ impl Recorder {
     }
 
     fn event(&self, role: Role) -> Option<Event> {
-        let name = self.settings.event_name(&self.tracker, role)?;
-        Some(Event::new(name).with_context(self.context.clone()))
+        Some(self.settings.new_event(&self.tracker, role)?.with_context(self.context.clone()))
     }
 
     /// `request_received`, when enabled and sampled.
@@ -198,12 +198,12 @@ impl Recorder {
 
     /// `logout`.
     pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
-        let Some(name) = self.settings.event_name(&self.tracker, Role::Logout) else { return };
+        let Some(event) = self.settings.new_event(&self.tracker, Role::Logout) else { return };
         let context = match outcome.who() {
             Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
             None => self.context.clone(),
         };
-        self.emit(Event::new(name).with_context(context));
+        self.emit(event.with_context(context));
     }
 }
 

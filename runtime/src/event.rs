@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 use crate::context::Context;
 use crate::identity::DistinctId;
@@ -54,7 +55,8 @@ pub enum Fact {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub(crate) name: Cow<'static, str>,
+    /// A literal is not copied; other names up to 23 bytes are stored inline.
+    pub(crate) name: SmolStr,
     pub(crate) properties: Properties,
     pub(crate) timestamp: SystemTime,
     pub(crate) context: Option<Arc<Context>>,
@@ -67,7 +69,8 @@ pub struct Event {
 
 #[derive(Debug, Clone, Default)]
 struct Details {
-    facts: Vec<(Fact, PropertyValue)>,
+    /// Inline: the middleware sets up to five (status, sizes, error type and message).
+    facts: SmallVec<[(Fact, PropertyValue); 5]>,
     distinct_id: Option<DistinctId>,
     duration: Option<Duration>,
 }
@@ -80,8 +83,28 @@ impl Event {
 
     /// An event with room for `properties` properties.
     pub fn with_capacity(name: impl Into<Cow<'static, str>>, properties: usize) -> Self {
+        let name = match name.into() {
+            Cow::Borrowed(name) => SmolStr::new_static(name),
+            Cow::Owned(name) => SmolStr::from(name),
+        };
+        Self::from_name(name, properties)
+    }
+
+    /// An event whose name is copied from `name`: without an allocation up to 23 bytes, for
+    /// names that live in a catalog rather than in the code (as the middleware's role events).
+    ///
+    /// ```
+    /// use tally_runtime::Event;
+    /// let catalog_name = String::from("api.request_completed");
+    /// assert_eq!(Event::named(&catalog_name).name(), "api.request_completed");
+    /// ```
+    pub fn named(name: &str) -> Self {
+        Self::from_name(SmolStr::new(name), 0)
+    }
+
+    pub(crate) fn from_name(name: SmolStr, properties: usize) -> Self {
         Self {
-            name: name.into(),
+            name,
             properties: SmallVec::with_capacity(properties),
             // `SystemTime`, not a calendar type: the conversion waits for the worker.
             timestamp: SystemTime::now(),
@@ -142,6 +165,7 @@ impl Event {
     }
 
     /// Appends properties, reusing `properties`' allocation when the event has none yet.
+    #[cfg(feature = "tracing-layer")]
     pub(crate) fn extend_properties(&mut self, properties: Vec<(PropertyName, PropertyValue)>) {
         if self.properties.is_empty() {
             self.properties = SmallVec::from_vec(properties);

@@ -29,6 +29,11 @@ impl DistinctId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id, without a copy.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for DistinctId {

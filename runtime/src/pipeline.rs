@@ -205,7 +205,7 @@ impl Pipeline {
         if let Some(kind) = keyed_by.and_then(|k| self.kind(k)) {
             for linked in &kind.link {
                 if let Some(id) = self.distinct_id_of(linked.as_ref(), &context) {
-                    set.insert(format!("{}_distinct_id", linked.as_ref()), Value::String(id.to_string()));
+                    set.insert(format!("{}_distinct_id", linked.as_ref()), Value::String(id.into_string()));
                 }
             }
         }
@@ -243,7 +243,7 @@ impl Pipeline {
             WireEvent {
                 uuid: id,
                 event: catalog.wire_name(&event.name),
-                distinct_id: distinct_id.to_string(),
+                distinct_id: distinct_id.into_string(),
                 timestamp: event.timestamp.into(),
                 properties: wire,
             },
@@ -264,7 +264,7 @@ impl Pipeline {
         Ok(vec![WireEvent {
             uuid: new_event_id(event),
             event: "$identify".into(),
-            distinct_id: distinct_id.to_string(),
+            distinct_id: distinct_id.into_string(),
             timestamp: event.timestamp.into(),
             properties,
         }])

@@ -34,6 +34,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use smol_str::SmolStr;
 use tally_catalog::model::Role;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -106,8 +107,9 @@ struct SpanFields {
 /// Field values collected by a visitor.
 #[derive(Default)]
 struct Fields {
-    event: Option<String>,
-    on_err: Option<String>,
+    /// Inline up to 23 bytes: most names cost no allocation.
+    event: Option<SmolStr>,
+    on_err: Option<SmolStr>,
     properties: Vec<(PropertyName, PropertyValue)>,
     identity: Vec<(&'static str, String)>,
     groups: Vec<(&'static str, String)>,
@@ -139,17 +141,17 @@ impl Fields {
     fn set(&mut self, field: &Field, value: PropertyValue) {
         let name = field.name();
         let text = || match value.as_str() {
-            Some(text) => text.to_owned(),
-            None => value.to_string(),
+            Some(text) => SmolStr::new(text),
+            None => SmolStr::from(value.to_string()),
         };
         if name == EVENT_FIELD {
             self.event = Some(text());
         } else if name == ON_ERR_FIELD {
             self.on_err = Some(text());
         } else if let Some(kind) = name.strip_prefix(IDENTITY_PREFIX) {
-            self.merge([], [(kind, text())], []);
+            self.merge([], [(kind, text().into())], []);
         } else if let Some(group) = name.strip_prefix(GROUP_PREFIX) {
-            self.merge([], [], [(group, text())]);
+            self.merge([], [], [(group, text().into())]);
         } else if name == "error" {
             self.has_error = true;
         } else if name != "message" {
@@ -173,7 +175,7 @@ impl Visit for Fields {
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == EVENT_FIELD {
-            self.event = Some(value.to_owned()); // the hot field: one allocation, not two
+            self.event = Some(SmolStr::new(value)); // the hot field: inline, no allocation
         } else {
             self.set(field, PropertyValue::text(value));
         }
@@ -294,13 +296,13 @@ impl TallyLayer {
         // Only inside a request: a context with a request id.
         let Some(context) = Context::current().filter(|c| c.get_request_id().is_some()) else { return };
         self.using_tracker(|tracker| {
-            let Some(name) = tracker.catalog().role_event(Role::Error).map(str::to_owned) else { return };
+            let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
             let metadata = event.metadata();
             let location = match (metadata.file(), metadata.line()) {
                 (Some(file), Some(line)) => format!("{file}:{line}"),
                 _ => metadata.name().to_owned(),
             };
-            let mut error = Event::new(name)
+            error = error
                 .with_fact(Fact::ErrorType, metadata.target())
                 .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
                 .with_context(context);
@@ -332,7 +334,7 @@ where
 /// The catalog event for `name` from the collected fields and the enclosing spans.
 fn build<'a, S>(
     tracker: &Tracker,
-    name: String,
+    name: SmolStr,
     fields: Fields,
     ancestors: impl Iterator<Item = SpanRef<'a, S>>,
     duration: Option<Duration>,
@@ -340,7 +342,7 @@ fn build<'a, S>(
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    inherit(Event::new(name), tracker, ancestors, Some(fields), duration)
+    inherit(Event::from_name(name, 0), tracker, ancestors, Some(fields), duration)
 }
 
 /// Applies the ancestors' fields (root first, so the innermost wins), then the event's own,

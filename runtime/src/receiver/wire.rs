@@ -131,6 +131,8 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
     // oversized event (with room for re-serialization to lengthen numbers like `1e2`).
     let may_be_oversized = body.len().saturating_mul(2) > config.max_event_bytes;
     let Payload { events, sent_at, historical_migration, .. } = &payload;
+    // Kept events get their raw object moved in once `checked` no longer borrows it.
+    let mut kept_at = Vec::with_capacity(kept);
     for (batch_index, (raw, event)) in events.iter().zip(checked).enumerate() {
         let size = if may_be_oversized { json_len(raw) } else { 0 };
         if size > config.max_event_bytes {
@@ -165,8 +167,15 @@ pub(super) fn process(config: &Config, request: &Request<'_>) -> Result<Outcome,
             path: request.path.to_owned(),
             sent_at: sent_at.clone(),
             historical_migration: *historical_migration,
-            raw: raw.clone(),
+            raw: Value::Null,
         });
+        kept_at.push(batch_index);
+    }
+    let mut events = payload.events;
+    for (kept, index) in outcome.events.iter_mut().zip(kept_at) {
+        if let Some(raw) = events.get_mut(index) {
+            kept.raw = std::mem::take(raw);
+        }
     }
     Ok(outcome)
 }
