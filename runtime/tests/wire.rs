@@ -66,6 +66,12 @@ async fn teleport_login_is_keyed_by_account_with_hmac_user_name_and_set_once() {
     assert!(chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(), "{timestamp}");
     assert_eq!(set_once["tp.first_sso_login"], set_once["tp.first_login"]);
     assert_eq!(sso.property("$lib"), Some(&json!("tally")));
+    assert_eq!(sso.property("$lib_version"), Some(&json!(env!("CARGO_PKG_VERSION"))));
+    // tally's version in every part, not posthog-rs's.
+    let part = |digits: &str| json!(digits.parse::<u64>().unwrap());
+    assert_eq!(sso.property("$lib_version__major"), Some(&part(env!("CARGO_PKG_VERSION_MAJOR"))));
+    assert_eq!(sso.property("$lib_version__minor"), Some(&part(env!("CARGO_PKG_VERSION_MINOR"))));
+    assert_eq!(sso.property("$lib_version__patch"), Some(&part(env!("CARGO_PKG_VERSION_PATCH"))));
     assert_eq!(sso.property("$geoip_disable"), Some(&json!(true)));
     assert!(!sso.raw.to_string().contains("what do ya want"), "raw user name left the process");
 
