@@ -134,7 +134,7 @@ mod with_tracker {
     }
 
     /// Where the time goes, part 1: building the event the expansion builds (the runtime's
-    /// `Event::with_capacity` reads the wall clock) and converting the property.
+    /// `Event::with_capacity` reads the emit clock) and converting the property.
     #[divan::bench(sample_count = 200, sample_size = 500)]
     fn part_build_event(bencher: Bencher) {
         settle(installed());

@@ -34,6 +34,7 @@
 //! [identity](https://github.com/tally-rs/tally/blob/main/docs/identity.md),
 //! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md).
 
+mod clock;
 mod config;
 mod context;
 mod counters;

@@ -3,12 +3,14 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use tally_catalog::Catalog;
 use tally_catalog::model::{Fill, IdentityKind as KindDef, OnMissing, Privacy, Property};
 use uuid::Uuid;
 
+use crate::clock::Anchor;
 use crate::config::Config;
 use crate::context::Context;
 use crate::counters::Counters;
@@ -66,11 +68,17 @@ impl Pipeline {
     }
 
     /// One event in, its wire events out (the event, plus a `$groupidentify` for a new group).
-    /// Rejections are counted here.
-    pub(crate) fn process(&self, event: Event, special: Option<Special>) -> Result<Vec<WireEvent>, Rejection> {
+    /// `anchor` dates the event. Rejections are counted here.
+    pub(crate) fn process(
+        &self,
+        event: Event,
+        special: Option<Special>,
+        anchor: &Anchor,
+    ) -> Result<Vec<WireEvent>, Rejection> {
+        let at = anchor.wall_time(event.stamp);
         let result = match special {
-            Some(Special::Identify { anonymous, identity }) => self.identify(&event, &anonymous, &identity),
-            None => self.catalog_event(event),
+            Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity),
+            None => self.catalog_event(event, at),
         };
         match &result {
             Err(Rejection::Invalid(violations)) => {
@@ -83,7 +91,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, mut event: Event) -> Result<Vec<WireEvent>, Rejection> {
+    fn catalog_event(&self, mut event: Event, at: SystemTime) -> Result<Vec<WireEvent>, Rejection> {
         let catalog = &*self.catalog;
         let Some(def) = catalog.event(&event.name) else {
             let violation = Violation::UnknownEvent {
@@ -94,7 +102,7 @@ impl Pipeline {
             return Err(Rejection::Invalid(Violations { event: event.name.to_string(), violations: vec![violation] }));
         };
         let context = event.context.clone().unwrap_or_default();
-        let id = new_event_id(&event);
+        let id = new_event_id(at);
         let mut violations = Vec::new();
         let mut properties = Map::new();
 
@@ -123,7 +131,7 @@ impl Pipeline {
             match property
                 .fill
                 .as_ref()
-                .and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), property.privacy, &event, id, &context))
+                .and_then(|fill| self.fill(fill.as_ref(), name.as_ref(), property.privacy, &event, (id, at), &context))
             {
                 Some(value) => {
                     // Values from outside (facts, context, identities) are checked like given
@@ -195,7 +203,7 @@ impl Pipeline {
                 }
                 let value = match person.from.as_ref().strip_prefix("property.") {
                     Some(property) => properties.get(property).cloned(),
-                    None => Some(Value::String(timestamp(&event))),
+                    None => Some(Value::String(timestamp(at))),
                 };
                 if let Some(value) = value {
                     target.insert(name.as_ref().clone(), value);
@@ -231,7 +239,7 @@ impl Pipeline {
         }
         let mut out = Vec::with_capacity(1);
         if !groups.is_empty() {
-            out.extend(self.group_identifies(&groups, &distinct_id, &event));
+            out.extend(self.group_identifies(&groups, &distinct_id, at));
             wire.insert("$groups".into(), Value::Object(groups));
         }
         if personless {
@@ -244,7 +252,7 @@ impl Pipeline {
                 uuid: id,
                 event: catalog.wire_name(&event.name),
                 distinct_id: distinct_id.into_string(),
-                timestamp: event.timestamp.into(),
+                timestamp: at.into(),
                 properties: wire,
             },
         );
@@ -252,7 +260,7 @@ impl Pipeline {
     }
 
     /// `$identify`: the known person absorbs the anonymous one.
-    fn identify(&self, event: &Event, anonymous: &str, identity: &Identity) -> Result<Vec<WireEvent>, Rejection> {
+    fn identify(&self, at: SystemTime, anonymous: &str, identity: &Identity) -> Result<Vec<WireEvent>, Rejection> {
         let context = Context::new().identity(identity.clone());
         let person = self.catalog.file().identity.person.as_ref().map(|p| p.as_ref().as_str());
         let Some(distinct_id) = self.distinct_id_of(person.unwrap_or("user"), &context) else {
@@ -262,10 +270,10 @@ impl Pipeline {
         properties.insert("$anon_distinct_id".into(), Value::String(anonymous.to_owned()));
         library_properties(&mut properties);
         Ok(vec![WireEvent {
-            uuid: new_event_id(event),
+            uuid: new_event_id(at),
             event: "$identify".into(),
             distinct_id: distinct_id.into_string(),
-            timestamp: event.timestamp.into(),
+            timestamp: at.into(),
             properties,
         }])
     }
@@ -320,7 +328,7 @@ impl Pipeline {
         name: &str,
         privacy: Privacy,
         event: &Event,
-        id: Uuid,
+        (id, at): (Uuid, SystemTime),
         context: &Context,
     ) -> Option<Value> {
         let text = |s: Option<&str>| s.map(|s| Value::String(s.to_owned()));
@@ -328,7 +336,7 @@ impl Pipeline {
         match fill {
             Fill::EventId => Some(Value::String(id.to_string())),
             Fill::EventName => Some(Value::String(self.catalog.wire_name(&event.name))),
-            Fill::Timestamp => Some(Value::String(timestamp(event))),
+            Fill::Timestamp => Some(Value::String(timestamp(at))),
             Fill::CatalogVersion => text(Some(self.catalog.version())),
             Fill::Environment => text(self.config.environment.as_deref()),
             Fill::Release => text(self.config.release.as_deref()),
@@ -387,7 +395,12 @@ impl Pipeline {
     }
 
     /// `$groupidentify` for groups this process has not announced yet.
-    fn group_identifies(&self, groups: &Map<String, Value>, distinct_id: &DistinctId, event: &Event) -> Vec<WireEvent> {
+    fn group_identifies(
+        &self,
+        groups: &Map<String, Value>,
+        distinct_id: &DistinctId,
+        at: SystemTime,
+    ) -> Vec<WireEvent> {
         let mut seen = crate::lock(&self.groups_seen);
         let mut out = Vec::new();
         for (group_type, key) in groups {
@@ -403,10 +416,10 @@ impl Pipeline {
                 library_properties(&mut properties);
                 Counters::add(&self.counters.emitted, 1);
                 out.push(WireEvent {
-                    uuid: new_event_id(event),
+                    uuid: new_event_id(at),
                     event: "$groupidentify".into(),
                     distinct_id: distinct_id.to_string(),
-                    timestamp: event.timestamp.into(),
+                    timestamp: at.into(),
                     properties,
                 });
             }
@@ -478,14 +491,14 @@ fn library_properties(properties: &mut Map<String, Value>) {
 
 /// A UUID v7 for the event's emit time. Generated once, on the worker, and kept in the wire
 /// event, so every retry carries the same id and PostHog deduplicates.
-fn new_event_id(event: &Event) -> Uuid {
-    let since_epoch = event.timestamp.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+fn new_event_id(at: SystemTime) -> Uuid {
+    let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let timestamp = uuid::Timestamp::from_unix(uuid::NoContext, since_epoch.as_secs(), since_epoch.subsec_nanos());
     Uuid::new_v7(timestamp)
 }
 
-fn timestamp(event: &Event) -> String {
-    chrono::DateTime::<chrono::Utc>::from(event.timestamp).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+fn timestamp(at: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// At most one warning per second, so a bad deploy does not flood the logs.

@@ -10,10 +10,11 @@
 use std::cell::Cell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
+use crate::clock::Stamp;
 use crate::event::Event;
 use crate::lock;
 use crate::pipeline::Special;
@@ -26,15 +27,16 @@ use crate::sink::WireEvent;
 pub(crate) enum Item {
     /// An event to process on the worker (boxed, what only `$identify` needs).
     Event(Event, Option<Box<Special>>),
-    /// Events the caller already processed (strict mode, client events).
-    Ready(Vec<WireEvent>),
+    /// Events the caller already processed (strict mode, client events), with the stamp of
+    /// the event they came from.
+    Ready(Vec<WireEvent>, Stamp),
 }
 
 impl Item {
-    fn emitted_at(&self) -> SystemTime {
+    fn emitted_at(&self) -> Stamp {
         match self {
-            Item::Event(event, _) => event.timestamp,
-            Item::Ready(wire) => wire.first().map_or(SystemTime::UNIX_EPOCH, |event| event.timestamp.into()),
+            Item::Event(event, _) => event.stamp,
+            Item::Ready(_, stamp) => *stamp,
         }
     }
 }
@@ -108,6 +110,7 @@ impl Queue {
     }
 
     /// Queues an item; never blocks beyond a shard lock held for a push or a swap.
+    #[inline]
     pub(crate) fn push(&self, item: Item) -> Result<(), Refused> {
         let shard = &self.shards[shard_of_this_thread() % self.shards.len()];
         let idle = {

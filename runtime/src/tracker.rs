@@ -9,6 +9,7 @@ use tally_catalog::Catalog;
 use tally_catalog::model::Privacy;
 use tokio::sync::oneshot;
 
+use crate::clock::Anchor;
 use crate::config::Config;
 use crate::context::Context;
 use crate::counters::{Counters, Counts};
@@ -264,11 +265,13 @@ impl Tracker {
     ///
     /// Only enqueues, except in strict mode, where the event is processed here so that a
     /// violation reaches the caller. Never panics; every refusal is counted.
+    #[inline]
     pub fn emit(&self, event: Event) -> Result<(), EmitError> {
         self.emit_in(event, Context::current)
     }
 
     /// `emit`, with the context taken from `current` when the event carries none.
+    #[inline]
     fn emit_in(&self, mut event: Event, current: impl FnOnce() -> Option<Arc<Context>>) -> Result<(), EmitError> {
         if !self.admit() {
             return Ok(());
@@ -278,8 +281,9 @@ impl Tracker {
             event.context = current();
         }
         let message = if inner.mode == ValidationMode::Strict {
-            match inner.pipeline.process(event, None) {
-                Ok(wire) => Item::Ready(wire),
+            let stamp = event.stamp;
+            match inner.pipeline.process(event, None, &Anchor::now()) {
+                Ok(wire) => Item::Ready(wire, stamp),
                 Err(Rejection::Invalid(violations)) => return Err(EmitError::Invalid(violations)),
                 Err(Rejection::NoIdentity) => return Err(EmitError::NoIdentity),
             }
@@ -323,8 +327,9 @@ impl Tracker {
         if event.context.is_none() {
             event.context = Context::current();
         }
-        match inner.pipeline.process(event, None) {
-            Ok(wire) => self.enqueue(Item::Ready(wire)),
+        let stamp = event.stamp;
+        match inner.pipeline.process(event, None, &Anchor::now()) {
+            Ok(wire) => self.enqueue(Item::Ready(wire, stamp)),
             Err(Rejection::Invalid(violations)) => Err(EmitError::Invalid(violations)),
             Err(Rejection::NoIdentity) => Err(EmitError::NoIdentity),
         }
@@ -341,6 +346,7 @@ impl Tracker {
     }
 
     /// Counts an emit: as `emitted` when tracking is on, else as `dropped_opted_out` (false).
+    #[inline]
     fn admit(&self) -> bool {
         let counters = &self.inner.counters;
         if self.inner.enabled {
@@ -351,6 +357,7 @@ impl Tracker {
         self.inner.enabled
     }
 
+    #[inline]
     fn enqueue(&self, item: Item) -> Result<(), EmitError> {
         match self.inner.queue.push(item) {
             Ok(()) => Ok(()),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::clock::Anchor;
 use crate::counters::Counters;
 use crate::pipeline::Pipeline;
 use crate::queue::{Control, Item, Queue};
@@ -63,14 +64,16 @@ impl Worker {
             let stopping = queue.is_closed();
             queue.drain(&mut spares, &mut items);
             let drained = items.len();
+            // One anchor per drain: the drained events keep their order and distances.
+            let anchor = Anchor::now();
             for item in items.drain(..) {
                 match item {
                     Item::Event(event, special) => {
-                        if let Ok(wire) = pipeline.process(event, special.map(|special| *special)) {
+                        if let Ok(wire) = pipeline.process(event, special.map(|special| *special), &anchor) {
                             pending.extend(wire);
                         }
                     }
-                    Item::Ready(wire) => pending.extend(wire),
+                    Item::Ready(wire, _) => pending.extend(wire),
                 }
                 if pending.len() >= batch_size {
                     send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
