@@ -16,6 +16,12 @@ fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
+/// Calibrates the clock now (under a millisecond, once per process), so that no emit pays
+/// for it: called when a tracker is built.
+pub(crate) fn calibrate() {
+    clock();
+}
+
 /// When an event was emitted, as a raw counter reading: ordered, but not a time of day until
 /// an [`Anchor`] converts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -173,11 +173,11 @@ impl Event {
         self
     }
 
-    /// Appends properties, reusing `properties`' allocation when the event has none yet.
+    /// Appends properties, taking `properties` as they are when the event has none yet.
     #[cfg(feature = "tracing-layer")]
-    pub(crate) fn extend_properties(&mut self, properties: Vec<(PropertyName, PropertyValue)>) {
+    pub(crate) fn extend_properties(&mut self, properties: Properties) {
         if self.properties.is_empty() {
-            self.properties = SmallVec::from_vec(properties);
+            self.properties = properties;
         } else {
             self.properties.extend(properties);
         }

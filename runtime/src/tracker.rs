@@ -157,6 +157,7 @@ impl TrackerBuilder {
         if sinks.is_empty() {
             sinks.push(default_sink(&config)?);
         }
+        crate::clock::calibrate();
         let counters = Arc::new(Counters::default());
         let enabled = config.is_enabled();
         let mode = config.validation;

@@ -437,3 +437,49 @@ async fn a_pseudonymized_identity_stays_pseudonymized_when_a_property_copies_it(
     assert_eq!(events[0].distinct_id, hmac);
     assert_eq!(events[0].property("member"), Some(&json!(hmac)), "hashed once, never raw");
 }
+
+/// An instant on the wire: RFC 3339, or the offset-less form posthog-rs writes for UTC.
+fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .or_else(|_| text.parse::<chrono::NaiveDateTime>().map(|t| t.and_utc()))
+        .unwrap_or_else(|e| panic!("`{text}`: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_carry_their_emit_time_in_order_on_the_wire_and_in_their_ids() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    // Once it has answered a flush, the worker is idle: it takes the next events on its
+    // 100 ms timer or at the shutdown below, well after they were emitted.
+    tracker.flush().await;
+    let before = chrono::Utc::now();
+    for size in 0..3 {
+        tracker
+            .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", size))
+            .unwrap();
+    }
+    let after = chrono::Utc::now();
+    // The interval under test, not a synchronization: the worker dates events after this, and
+    // must date them when they were emitted, not when it processes them.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tracker.shutdown(SHUTDOWN).await;
+    let events = receiver.wait_for_events(3, WAIT).await.unwrap();
+
+    let slack = chrono::Duration::milliseconds(1);
+    let mut previous = None;
+    for event in &events {
+        let sent = instant(event.timestamp.as_deref().unwrap());
+        assert!(sent >= before - slack && sent <= after + slack, "{sent} not within [{before}, {after}]");
+        let property = instant(event.property("timestamp").unwrap().as_str().unwrap());
+        assert!((property - sent).abs() < chrono::Duration::microseconds(1), "{property} != {sent}");
+        let (secs, nanos) =
+            uuid::Uuid::parse_str(event.uuid.as_deref().unwrap()).unwrap().get_timestamp().unwrap().to_unix();
+        let id_time = chrono::DateTime::from_timestamp(secs as i64, nanos).unwrap();
+        assert!((id_time - sent).abs() < slack, "the v7 id says {id_time}, the event {sent}");
+        assert!(previous.is_none_or(|p| p <= sent), "emit order: {previous:?} then {sent}");
+        previous = Some(sent);
+    }
+    let sizes: Vec<_> = events.iter().map(|e| e.property("size_bytes").cloned().unwrap()).collect();
+    assert_eq!(sizes, [json!(0), json!(1), json!(2)]);
+}
