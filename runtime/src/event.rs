@@ -10,6 +10,7 @@ use smol_str::SmolStr;
 use crate::clock::Stamp;
 use crate::context::Context;
 use crate::identity::DistinctId;
+use crate::pipeline::Special;
 use crate::value::PropertyValue;
 
 /// A property name: static for code-defined events, owned for dynamic ones.
@@ -76,6 +77,8 @@ struct Details {
     facts: SmallVec<[(Fact, PropertyValue); 5]>,
     distinct_id: Option<DistinctId>,
     duration: Option<Duration>,
+    /// An event tally makes itself (`$identify`).
+    special: Option<Special>,
 }
 
 impl Event {
@@ -194,6 +197,17 @@ impl Event {
 
     pub(crate) fn duration(&self) -> Option<Duration> {
         self.details.as_ref()?.duration
+    }
+
+    /// An event tally makes itself, processed as `special` says.
+    pub(crate) fn special(name: &'static str, special: Special) -> Self {
+        let mut event = Event::new(name);
+        event.details().special = Some(special);
+        event
+    }
+
+    pub(crate) fn take_special(&mut self) -> Option<Special> {
+        self.details.as_mut()?.special.take()
     }
 
     fn details(&mut self) -> &mut Details {

@@ -69,14 +69,9 @@ impl Pipeline {
 
     /// One event in, its wire events out (the event, plus a `$groupidentify` for a new group).
     /// `anchor` dates the event. Rejections are counted here.
-    pub(crate) fn process(
-        &self,
-        event: Event,
-        special: Option<Special>,
-        anchor: &Anchor,
-    ) -> Result<Vec<WireEvent>, Rejection> {
+    pub(crate) fn process(&self, mut event: Event, anchor: &Anchor) -> Result<Vec<WireEvent>, Rejection> {
         let at = anchor.wall_time(event.stamp);
-        let result = match special {
+        let result = match event.take_special() {
             Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity),
             None => self.catalog_event(event, at),
         };

@@ -6,10 +6,15 @@
 //! change cores once per drain instead of once per event. An idle worker wakes up on a timer
 //! (see `Worker`); an emit wakes it early only when a shard holds a batch's worth, so emitting
 //! makes no system call and touches no line the worker writes.
+//!
+//! A shard stores events as they are (not wrapped in another type, which would cost a copy of
+//! the event per emit), counts what it accepted (`Counts::emitted`) and reserves room in the
+//! queue's bound a chunk at a time, so that an emit's only atomic operations are its shard's
+//! lock and unlock.
 
 use std::cell::Cell;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
@@ -17,27 +22,48 @@ use tokio::sync::{Notify, oneshot};
 use crate::clock::Stamp;
 use crate::event::Event;
 use crate::lock;
-use crate::pipeline::Special;
 use crate::sink::WireEvent;
 
-/// What travels from the front doors to the worker.
-// An event is stored in the shards' recycled buffers as it is: boxing it would be the
-// per-event allocation the queue exists to avoid.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Item {
-    /// An event to process on the worker (boxed, what only `$identify` needs).
-    Event(Event, Option<Box<Special>>),
-    /// Events the caller already processed (strict mode, client events), with the stamp of
-    /// the event they came from.
-    Ready(Vec<WireEvent>, Stamp),
+/// Events the caller already processed (strict mode, client events), with the stamp of the
+/// event they came from.
+pub(crate) struct Ready {
+    pub(crate) stamp: Stamp,
+    pub(crate) wire: Vec<WireEvent>,
 }
 
-impl Item {
-    fn emitted_at(&self) -> Stamp {
-        match self {
-            Item::Event(event, _) => event.stamp,
-            Item::Ready(_, stamp) => *stamp,
-        }
+/// One thing for the worker, in emit order.
+// Made one at a time on the worker as it goes through a drain: boxing events would cost an
+// allocation each.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Item {
+    /// An event to process.
+    Event(Event),
+    /// Events processed already.
+    Ready(Ready),
+}
+
+/// What one drain took from the shards, each list in emit order.
+#[derive(Default)]
+pub(crate) struct Drained {
+    events: Vec<Event>,
+    ready: Vec<Ready>,
+}
+
+impl Drained {
+    /// How many items were taken.
+    pub(crate) fn len(&self) -> usize {
+        self.events.len() + self.ready.len()
+    }
+
+    /// The items, both lists merged in emit order; leaves the lists empty (and allocated).
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = Item> + '_ {
+        let mut events = self.events.drain(..).peekable();
+        let mut ready = self.ready.drain(..).peekable();
+        std::iter::from_fn(move || match (events.peek(), ready.peek()) {
+            (Some(event), Some(first)) if first.stamp < event.stamp => ready.next().map(Item::Ready),
+            (Some(_), _) => events.next().map(Item::Event),
+            (None, _) => ready.next().map(Item::Ready),
+        })
     }
 }
 
@@ -70,19 +96,38 @@ pub(crate) enum Refused {
     Closed,
 }
 
+/// What one thread (or a few, beyond twice the cores) handed over since the last drain.
+#[derive(Default)]
+struct Staged {
+    events: Vec<Event>,
+    ready: Vec<Ready>,
+    /// Items accepted since the queue was made: the queue's share of `Counts::emitted`.
+    accepted: u64,
+    /// Room in the queue's bound this shard reserved and has not used yet.
+    room: usize,
+}
+
+impl Staged {
+    fn len(&self) -> usize {
+        self.events.len() + self.ready.len()
+    }
+}
+
 /// One shard, on cache lines of its own.
 #[derive(Default)]
 #[repr(align(128))]
 struct Shard {
-    items: Mutex<Vec<Item>>,
+    staged: Mutex<Staged>,
 }
 
 pub(crate) struct Queue {
     shards: Box<[Shard]>,
-    /// Items in the shards; bounded by `capacity` (approximately: concurrent emits may pass
-    /// it by one each).
-    len: AtomicUsize,
-    capacity: usize,
+    /// Room left in the bound: the capacity less what is queued and what shards reserved.
+    /// Never negative, so the queue never holds more than its capacity; a thread may be
+    /// refused while other shards hold unused reservations (at most `chunk` each).
+    available: AtomicUsize,
+    /// How much room a shard reserves at once.
+    chunk: usize,
     /// A shard this long wakes a waiting worker.
     wake_at: usize,
     /// The worker is waiting (or about to).
@@ -95,12 +140,14 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(capacity: usize, wake_at: usize) -> Self {
         // Twice the cores: threads beyond that share shards, which only costs an occasional
-        // contended lock.
-        let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+        // contended lock. A power of two, so that picking one is a mask.
+        let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).next_power_of_two();
+        let capacity = capacity.max(1);
         Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
-            len: AtomicUsize::new(0),
-            capacity: capacity.max(1),
+            available: AtomicUsize::new(capacity),
+            // Small against the capacity, so that reservations strand little of it.
+            chunk: (capacity / (shards * 16)).clamp(1, 256),
             wake_at: wake_at.clamp(1, capacity.div_ceil(2).max(1)),
             idle: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -109,29 +156,66 @@ impl Queue {
         }
     }
 
-    /// Queues an item; never blocks beyond a shard lock held for a push or a swap.
+    /// Queues an event for the worker to process; never blocks beyond a shard lock held for a
+    /// push or a swap.
     #[inline]
-    pub(crate) fn push(&self, item: Item) -> Result<(), Refused> {
-        let shard = &self.shards[shard_of_this_thread() % self.shards.len()];
-        let idle = {
-            let mut items = lock(&shard.items);
-            // Read under the lock: the worker closes before draining every shard under it.
-            if self.closed.load(Relaxed) {
-                return Err(Refused::Closed);
-            }
-            if self.len.load(Relaxed) >= self.capacity {
-                return Err(Refused::Full);
-            }
-            self.len.fetch_add(1, Relaxed);
-            items.push(item);
-            // Read under the lock: a worker going idle sets the flag before it looks into the
-            // shards under their locks, so either it sees these items or this push sees the flag.
-            items.len() >= self.wake_at && self.idle.load(Relaxed)
-        };
-        if idle {
+    pub(crate) fn push_event(&self, event: Event) -> Result<(), Refused> {
+        let mut staged = self.admit()?;
+        staged.events.push(event);
+        self.release(staged);
+        Ok(())
+    }
+
+    /// Queues events the caller processed.
+    pub(crate) fn push_ready(&self, ready: Ready) -> Result<(), Refused> {
+        let mut staged = self.admit()?;
+        staged.ready.push(ready);
+        self.release(staged);
+        Ok(())
+    }
+
+    /// Locks this thread's shard and takes room for one item in it, or refuses.
+    #[inline]
+    fn admit(&self) -> Result<MutexGuard<'_, Staged>, Refused> {
+        let shard = &self.shards[shard_of_this_thread() & (self.shards.len() - 1)];
+        let mut staged = lock(&shard.staged);
+        // Read under the lock: the worker closes before draining every shard under it.
+        if self.closed.load(Relaxed) {
+            return Err(Refused::Closed);
+        }
+        if staged.room == 0 {
+            staged.room = self.reserve()?;
+        }
+        staged.room -= 1;
+        staged.accepted += 1;
+        Ok(staged)
+    }
+
+    /// Unlocks the shard after a push, waking a waiting worker if it holds a batch's worth.
+    #[inline]
+    fn release(&self, staged: MutexGuard<'_, Staged>) {
+        // Read under the lock: a worker going idle sets the flag before it looks into the
+        // shards under their locks, so either it sees these items or this push sees the flag.
+        let wake = staged.len() >= self.wake_at && self.idle.load(Relaxed);
+        drop(staged);
+        if wake {
             self.wake_worker();
         }
-        Ok(())
+    }
+
+    /// Takes up to a chunk of the room left, for a shard to use up.
+    #[cold]
+    fn reserve(&self) -> Result<usize, Refused> {
+        let chunk = self.chunk;
+        match self.available.fetch_update(Relaxed, Relaxed, |room| (room > 0).then(|| room - room.min(chunk))) {
+            Ok(room) => Ok(room.min(chunk)),
+            Err(_) => Err(Refused::Full),
+        }
+    }
+
+    /// Items accepted since the queue was made.
+    pub(crate) fn accepted(&self) -> u64 {
+        self.shards.iter().map(|shard| lock(&shard.staged).accepted).sum()
     }
 
     /// Asks the worker for a flush or a shutdown; answered at once when the worker has stopped
@@ -179,31 +263,30 @@ impl Queue {
         std::mem::take(&mut lock(&self.control).pending)
     }
 
-    /// Worker side: takes every shard's items, in emit order (by emit time, which keeps each
-    /// thread's order and interleaves threads). Each shard gets an emptied buffer from
-    /// `spares` in exchange, so a lock is held for a swap, never for a copy, and emitting
+    /// Worker side: takes every shard's items into `out`, each list sorted by emit time (which
+    /// keeps each thread's order and interleaves threads). Each shard gets an emptied buffer
+    /// from `spares` in exchange, so a lock is held for a swap, never for a copy, and emitting
     /// threads push into memory that is already allocated.
-    pub(crate) fn drain(&self, spares: &mut Vec<Vec<Item>>, out: &mut Vec<Item>) {
+    pub(crate) fn drain(&self, spares: &mut Vec<Vec<Event>>, out: &mut Drained) {
         let mut taken = 0;
         for shard in &self.shards {
-            let mut full = {
-                let mut items = lock(&shard.items);
-                if items.is_empty() {
-                    continue;
+            let mut staged = lock(&shard.staged);
+            taken += staged.len();
+            if !staged.events.is_empty() {
+                let mut full = std::mem::replace(&mut staged.events, spares.pop().unwrap_or_default());
+                if out.events.is_empty() {
+                    // The common case, one busy shard: no copy at all.
+                    std::mem::swap(&mut out.events, &mut full);
+                } else {
+                    out.events.append(&mut full);
                 }
-                std::mem::replace(&mut *items, spares.pop().unwrap_or_default())
-            };
-            taken += full.len();
-            if out.is_empty() {
-                // The common case, one busy shard: no copy at all.
-                std::mem::swap(out, &mut full);
-            } else {
-                out.append(&mut full);
+                spares.push(full);
             }
-            spares.push(full);
+            out.ready.append(&mut staged.ready);
         }
-        self.len.fetch_sub(taken, Relaxed);
-        out.sort_by_key(Item::emitted_at);
+        self.available.fetch_add(taken, Relaxed);
+        out.events.sort_by_key(|event| event.stamp);
+        out.ready.sort_by_key(|ready| ready.stamp);
     }
 
     /// Worker side: whether every handle is gone.
@@ -218,7 +301,7 @@ impl Queue {
         let pending = {
             let requests = lock(&self.control);
             self.is_closed() || !requests.pending.is_empty()
-        } || self.shards.iter().any(|shard| lock(&shard.items).len() >= self.wake_at);
+        } || self.shards.iter().any(|shard| lock(&shard.staged).len() >= self.wake_at);
         if !pending {
             // A wake between the check and here left a permit: this returns at once.
             let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
@@ -247,8 +330,8 @@ mod tests {
 
     use super::*;
 
-    fn event() -> Item {
-        Item::Event(Event::new("e"), None)
+    fn event() -> Event {
+        Event::new("e")
     }
 
     /// The lost-wakeup race: a worker about to wait and threads filling a shard. Every round
@@ -258,13 +341,13 @@ mod tests {
     async fn a_shard_reaching_its_threshold_wakes_a_waiting_worker() {
         let queue = std::sync::Arc::new(Queue::new(1 << 20, 8));
         let mut spares = Vec::new();
-        let mut out = Vec::new();
+        let mut out = Drained::default();
         for _ in 0..200 {
             let pusher = {
                 let queue = queue.clone();
                 std::thread::spawn(move || {
                     for _ in 0..8 {
-                        assert!(queue.push(event()).is_ok());
+                        assert!(queue.push_event(event()).is_ok());
                     }
                 })
             };
@@ -272,22 +355,63 @@ mod tests {
                 .await
                 .expect("the worker was woken");
             pusher.join().unwrap();
-            out.clear();
             queue.drain(&mut spares, &mut out);
+            out.take().for_each(drop);
         }
     }
 
     #[test]
     fn a_full_queue_refuses_and_a_closed_one_too() {
         let queue = Queue::new(2, 500);
-        assert!(queue.push(event()).is_ok());
-        assert!(queue.push(event()).is_ok());
-        assert!(matches!(queue.push(event()), Err(Refused::Full)));
-        let mut out = Vec::new();
+        assert!(queue.push_event(event()).is_ok());
+        assert!(queue.push_event(event()).is_ok());
+        assert!(matches!(queue.push_event(event()), Err(Refused::Full)));
+        let mut out = Drained::default();
         queue.drain(&mut Vec::new(), &mut out);
         assert_eq!(out.len(), 2);
-        assert!(queue.push(event()).is_ok(), "draining frees room");
+        assert!(queue.push_event(event()).is_ok(), "draining frees room");
+        assert_eq!(queue.accepted(), 3, "refusals are not accepted");
         queue.close();
-        assert!(matches!(queue.push(event()), Err(Refused::Closed)));
+        assert!(matches!(queue.push_event(event()), Err(Refused::Closed)));
+    }
+
+    /// Threads reserve room a chunk at a time; together they never hold more than the
+    /// capacity, and what a drain takes is room again.
+    #[test]
+    fn the_bound_holds_across_threads() {
+        let queue = std::sync::Arc::new(Queue::new(1000, 1 << 20));
+        let accepted: usize = (0..4)
+            .map(|_| {
+                let queue = queue.clone();
+                std::thread::spawn(move || (0..1000).filter(|_| queue.push_event(event()).is_ok()).count())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|pusher| pusher.join().unwrap())
+            .sum();
+        let mut out = Drained::default();
+        queue.drain(&mut Vec::new(), &mut out);
+        assert_eq!(out.len(), accepted);
+        assert!(accepted <= 1000, "{accepted} queued past a capacity of 1000");
+        // Reservations strand at most a chunk per shard.
+        assert!(accepted >= 1000 - queue.chunk * queue.shards.len(), "{accepted}");
+        assert_eq!(queue.accepted(), accepted as u64);
+        assert!(queue.push_event(event()).is_ok(), "the drain made room");
+    }
+
+    /// Ready items and events come out in emit order, whichever list they were in.
+    #[test]
+    fn drained_items_merge_in_emit_order() {
+        let queue = Queue::new(100, 500);
+        let first = event();
+        let ready = Ready { stamp: Stamp::now(), wire: Vec::new() };
+        let last = event();
+        queue.push_event(last).ok();
+        queue.push_ready(ready).ok();
+        queue.push_event(first).ok();
+        let mut out = Drained::default();
+        queue.drain(&mut Vec::new(), &mut out);
+        let order: Vec<_> = out.take().map(|item| matches!(item, Item::Ready(_))).collect();
+        assert_eq!(order, [false, true, false]);
     }
 }

@@ -17,7 +17,7 @@ use crate::event::Event;
 use crate::identity::Identity;
 use crate::pipeline::{Pipeline, Rejection, Special};
 use crate::privacy::Pseudonymizer;
-use crate::queue::{Control, Item, Queue, Refused};
+use crate::queue::{Control, Queue, Ready, Refused};
 use crate::sink::{JsonLinesSink, Sink};
 use crate::validate::{ValidationMode, Violations};
 use crate::worker::Worker;
@@ -274,24 +274,27 @@ impl Tracker {
     /// `emit`, with the context taken from `current` when the event carries none.
     #[inline]
     fn emit_in(&self, mut event: Event, current: impl FnOnce() -> Option<Arc<Context>>) -> Result<(), EmitError> {
-        if !self.admit() {
+        if !self.tracking() {
             return Ok(());
         }
-        let inner = &*self.inner;
         if event.context.is_none() {
             event.context = current();
         }
-        let message = if inner.mode == ValidationMode::Strict {
-            let stamp = event.stamp;
-            match inner.pipeline.process(event, None, &Anchor::now()) {
-                Ok(wire) => Item::Ready(wire, stamp),
-                Err(Rejection::Invalid(violations)) => return Err(EmitError::Invalid(violations)),
-                Err(Rejection::NoIdentity) => return Err(EmitError::NoIdentity),
-            }
-        } else {
-            Item::Event(event, None)
-        };
-        self.enqueue(message)
+        if self.inner.mode == ValidationMode::Strict {
+            return self.emit_processed(event);
+        }
+        self.enqueue(self.inner.queue.push_event(event))
+    }
+
+    /// Strict mode: processes the event here, so that a violation reaches the caller.
+    #[inline(never)]
+    fn emit_processed(&self, event: Event) -> Result<(), EmitError> {
+        let stamp = event.stamp;
+        match self.inner.pipeline.process(event, &Anchor::now()) {
+            Ok(wire) => self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire })),
+            Err(Rejection::Invalid(violations)) => self.not_queued(EmitError::Invalid(violations)),
+            Err(Rejection::NoIdentity) => self.not_queued(EmitError::NoIdentity),
+        }
     }
 
     /// Accepts an event posted by a front end (Teleport's `tp.ui.*` clicks): only events the
@@ -303,7 +306,7 @@ impl Tracker {
         name: &str,
         properties: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), EmitError> {
-        if !self.admit() {
+        if !self.tracking() {
             return Ok(());
         }
         let inner = &*self.inner;
@@ -315,7 +318,8 @@ impl Tracker {
             Counters::add(&inner.counters.dropped_invalid, 1);
             Counters::add(&inner.counters.violations, 1);
             let violation = crate::validate::Violation::NotAClientEvent(name.to_owned());
-            return Err(EmitError::Invalid(Violations { event: name.to_owned(), violations: vec![violation] }));
+            return self
+                .not_queued(EmitError::Invalid(Violations { event: name.to_owned(), violations: vec![violation] }));
         }
         let mut event = Event::with_capacity(local.to_owned(), properties.len());
         for (key, value) in properties {
@@ -329,53 +333,62 @@ impl Tracker {
             event.context = Context::current();
         }
         let stamp = event.stamp;
-        match inner.pipeline.process(event, None, &Anchor::now()) {
-            Ok(wire) => self.enqueue(Item::Ready(wire, stamp)),
-            Err(Rejection::Invalid(violations)) => Err(EmitError::Invalid(violations)),
-            Err(Rejection::NoIdentity) => Err(EmitError::NoIdentity),
+        match inner.pipeline.process(event, &Anchor::now()) {
+            Ok(wire) => self.enqueue(inner.queue.push_ready(Ready { stamp, wire })),
+            Err(Rejection::Invalid(violations)) => self.not_queued(EmitError::Invalid(violations)),
+            Err(Rejection::NoIdentity) => self.not_queued(EmitError::NoIdentity),
         }
     }
 
     /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
     /// the anonymous id, so events from before the login join the same person.
     pub fn identify(&self, anonymous: impl Into<String>, identity: Identity) -> Result<(), EmitError> {
-        if !self.admit() {
+        if !self.tracking() {
             return Ok(());
         }
         let special = Special::Identify { anonymous: anonymous.into(), identity };
-        self.enqueue(Item::Event(Event::new("$identify"), Some(Box::new(special))))
+        self.enqueue(self.inner.queue.push_event(Event::special("$identify", special)))
     }
 
-    /// Counts an emit: as `emitted` when tracking is on, else as `dropped_opted_out` (false).
+    /// Whether tracking is on (not opted out, right environment); an emit while it is off
+    /// counts as `dropped_opted_out`, not as `emitted`.
     #[inline]
-    fn admit(&self) -> bool {
-        let counters = &self.inner.counters;
-        if self.inner.enabled {
-            Counters::add(&counters.emitted, 1);
-        } else {
-            Counters::add(&counters.dropped_opted_out, 1);
+    fn tracking(&self) -> bool {
+        if !self.inner.enabled {
+            Counters::add(&self.inner.counters.dropped_opted_out, 1);
         }
         self.inner.enabled
     }
 
+    /// The queue counts what it accepts as `emitted`; what it refuses is counted here.
     #[inline]
-    fn enqueue(&self, item: Item) -> Result<(), EmitError> {
-        match self.inner.queue.push(item) {
+    fn enqueue(&self, pushed: Result<(), Refused>) -> Result<(), EmitError> {
+        match pushed {
             Ok(()) => Ok(()),
-            Err(Refused::Full) => {
-                Counters::add(&self.inner.counters.dropped_queue_full, 1);
-                Err(EmitError::QueueFull)
-            }
-            Err(Refused::Closed) => {
-                Counters::add(&self.inner.counters.dropped_closed, 1);
-                Err(EmitError::Closed)
-            }
+            Err(Refused::Full) => self.not_queued(EmitError::QueueFull),
+            Err(Refused::Closed) => self.not_queued(EmitError::Closed),
         }
+    }
+
+    /// Counts an emit that did not reach the queue: `emitted`, and why it was dropped (the
+    /// pipeline counts its own rejections).
+    #[cold]
+    fn not_queued(&self, error: EmitError) -> Result<(), EmitError> {
+        let counters = &self.inner.counters;
+        Counters::add(&counters.emitted, 1);
+        match error {
+            EmitError::QueueFull => Counters::add(&counters.dropped_queue_full, 1),
+            EmitError::Closed => Counters::add(&counters.dropped_closed, 1),
+            EmitError::Invalid(_) | EmitError::NoIdentity => {}
+        }
+        Err(error)
     }
 
     /// The counters now.
     pub fn counts(&self) -> Counts {
-        self.inner.counters.snapshot()
+        let mut counts = self.inner.counters.snapshot();
+        counts.emitted += self.inner.queue.accepted();
+        counts
     }
 
     /// Waits until every event emitted before this call is delivered, failed or dropped.

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::clock::Anchor;
 use crate::counters::Counters;
 use crate::pipeline::Pipeline;
-use crate::queue::{Control, Item, Queue};
+use crate::queue::{Control, Drained, Item, Queue};
 use crate::sink::{Sink, WireEvent};
 
 thread_local! {
@@ -52,7 +52,7 @@ impl Worker {
         let Worker { queue, pipeline, sinks, counters, batch_size, max_attempts } = self;
         let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
         let mut in_flight = InFlight::default();
-        let mut items = Vec::new();
+        let mut items = Drained::default();
         let mut spares = Vec::new();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
         loop {
@@ -66,14 +66,14 @@ impl Worker {
             let drained = items.len();
             // One anchor per drain: the drained events keep their order and distances.
             let anchor = Anchor::now();
-            for item in items.drain(..) {
+            for item in items.take() {
                 match item {
-                    Item::Event(event, special) => {
-                        if let Ok(wire) = pipeline.process(event, special.map(|special| *special), &anchor) {
+                    Item::Event(event) => {
+                        if let Ok(wire) = pipeline.process(event, &anchor) {
                             pending.extend(wire);
                         }
                     }
-                    Item::Ready(wire, _) => pending.extend(wire),
+                    Item::Ready(ready) => pending.extend(ready.wire),
                 }
                 if pending.len() >= batch_size {
                     send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
