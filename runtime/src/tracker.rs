@@ -281,14 +281,15 @@ impl Tracker {
             event.context = current();
         }
         if self.inner.mode == ValidationMode::Strict {
-            return self.emit_processed(event);
+            return self.process_here(event);
         }
         self.enqueue(self.inner.queue.push_event(event))
     }
 
-    /// Strict mode: processes the event here, so that a violation reaches the caller.
+    /// Processes the event on the caller's thread (strict mode, client events), so that a
+    /// violation reaches the caller, and queues the result.
     #[inline(never)]
-    fn emit_processed(&self, event: Event) -> Result<(), EmitError> {
+    fn process_here(&self, event: Event) -> Result<(), EmitError> {
         let stamp = event.stamp;
         match self.inner.pipeline.process(event, &Anchor::now()) {
             Ok(wire) => self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire })),
@@ -332,12 +333,7 @@ impl Tracker {
         if event.context.is_none() {
             event.context = Context::current();
         }
-        let stamp = event.stamp;
-        match inner.pipeline.process(event, &Anchor::now()) {
-            Ok(wire) => self.enqueue(inner.queue.push_ready(Ready { stamp, wire })),
-            Err(Rejection::Invalid(violations)) => self.not_queued(EmitError::Invalid(violations)),
-            Err(Rejection::NoIdentity) => self.not_queued(EmitError::NoIdentity),
-        }
+        self.process_here(event)
     }
 
     /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
