@@ -9,7 +9,7 @@ use std::time::Duration;
 use divan::Bencher;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::Receiver;
-use tally_runtime::{Config, Context, Identity, Tracker};
+use tally_runtime::{Config, Context, Event, Identity, Tracker};
 
 mod common;
 use common::{CATALOG, five_properties, five_properties_chained};
@@ -54,26 +54,16 @@ const SAMPLE: u64 = 500;
 /// emit in the run hits the full-queue fast path.
 #[divan::bench(sample_count = 200, sample_size = SAMPLE as u32)]
 fn emit_tally(bencher: Bencher) {
-    let rt = runtime();
-    let receiver = rt.block_on(receiver());
-    let tracker = tracker(&receiver, 1 << 24);
-    let mut n = 0;
-    bencher
-        .with_inputs(|| {
-            n += 1;
-            if n % SAMPLE == 1 {
-                rt.block_on(tracker.flush());
-            }
-            n
-        })
-        .bench_local_values(|i| tracker.emit(five_properties(i)).unwrap());
-    assert_eq!(tracker.counts().dropped_queue_full, 0, "the benchmark must not measure drops");
-    rt.block_on(tracker.shutdown(Duration::from_secs(120)));
+    bench_emit(bencher, five_properties);
 }
 
 /// `emit_tally` with the event built through the builder chain (`Event::new(…).with(…)…`).
 #[divan::bench(sample_count = 200, sample_size = SAMPLE as u32)]
 fn emit_tally_chained(bencher: Bencher) {
+    bench_emit(bencher, five_properties_chained);
+}
+
+fn bench_emit(bencher: Bencher, event: fn(u64) -> Event) {
     let rt = runtime();
     let receiver = rt.block_on(receiver());
     let tracker = tracker(&receiver, 1 << 24);
@@ -86,7 +76,7 @@ fn emit_tally_chained(bencher: Bencher) {
             }
             n
         })
-        .bench_local_values(|i| tracker.emit(five_properties_chained(i)).unwrap());
+        .bench_local_values(|i| tracker.emit(event(i)).unwrap());
     assert_eq!(tracker.counts().dropped_queue_full, 0, "the benchmark must not measure drops");
     rt.block_on(tracker.shutdown(Duration::from_secs(120)));
 }
