@@ -67,13 +67,14 @@ impl Pipeline {
         &self.catalog
     }
 
-    /// One event in, its wire events out (the event, plus a `$groupidentify` for a new group).
-    /// `anchor` dates the event. Rejections are counted here.
-    pub(crate) fn process(&self, mut event: Event, anchor: &Anchor) -> Result<Vec<WireEvent>, Rejection> {
+    /// One event in, its wire events pushed onto `out` (the event, then a `$groupidentify` for
+    /// a new group); nothing when it is rejected. `anchor` dates the event. Rejections are
+    /// counted here.
+    pub(crate) fn process(&self, mut event: Event, anchor: &Anchor, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
         let at = anchor.wall_time(event.stamp);
         let result = match event.take_special() {
-            Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity),
-            None => self.catalog_event(event, at),
+            Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity, out),
+            None => self.catalog_event(event, at, out),
         };
         match &result {
             Err(Rejection::Invalid(violations)) => {
@@ -86,7 +87,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, mut event: Event, at: SystemTime) -> Result<Vec<WireEvent>, Rejection> {
+    fn catalog_event(&self, mut event: Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
         let catalog = &*self.catalog;
         let Some(def) = catalog.event(&event.name) else {
             let violation = Violation::UnknownEvent {
@@ -232,30 +233,35 @@ impl Pipeline {
         if !set_once.is_empty() {
             wire.insert("$set_once".into(), Value::Object(namespaced(namespace, set_once)));
         }
-        let mut out = Vec::with_capacity(1);
+        // Empty (no allocation) unless a group is new to this process.
+        let mut announcements = Vec::new();
         if !groups.is_empty() {
-            out.extend(self.group_identifies(&groups, &distinct_id, at));
+            announcements = self.group_identifies(&groups, &distinct_id, at);
             wire.insert("$groups".into(), Value::Object(groups));
         }
         if personless {
             wire.insert("$process_person_profile".into(), Value::Bool(false));
         }
         library_properties(&mut wire);
-        out.insert(
-            0,
-            WireEvent {
-                uuid: id,
-                event: catalog.wire_name(&event.name),
-                distinct_id: distinct_id.into_string(),
-                timestamp: at.into(),
-                properties: wire,
-            },
-        );
-        Ok(out)
+        out.push(WireEvent {
+            uuid: id,
+            event: catalog.wire_name(&event.name),
+            distinct_id: distinct_id.into_string(),
+            timestamp: at.into(),
+            properties: wire,
+        });
+        out.append(&mut announcements);
+        Ok(())
     }
 
     /// `$identify`: the known person absorbs the anonymous one.
-    fn identify(&self, at: SystemTime, anonymous: &str, identity: &Identity) -> Result<Vec<WireEvent>, Rejection> {
+    fn identify(
+        &self,
+        at: SystemTime,
+        anonymous: &str,
+        identity: &Identity,
+        out: &mut Vec<WireEvent>,
+    ) -> Result<(), Rejection> {
         let context = Context::new().identity(identity.clone());
         let person = self.catalog.file().identity.person.as_ref().map(|p| p.as_ref().as_str());
         let Some(distinct_id) = self.distinct_id_of(person.unwrap_or("user"), &context) else {
@@ -264,13 +270,14 @@ impl Pipeline {
         let mut properties = Map::new();
         properties.insert("$anon_distinct_id".into(), Value::String(anonymous.to_owned()));
         library_properties(&mut properties);
-        Ok(vec![WireEvent {
+        out.push(WireEvent {
             uuid: new_event_id(at),
             event: "$identify".into(),
             distinct_id: distinct_id.into_string(),
             timestamp: at.into(),
             properties,
-        }])
+        });
+        Ok(())
     }
 
     fn kind(&self, kind: &str) -> Option<&KindDef> {

@@ -291,8 +291,9 @@ impl Tracker {
     #[inline(never)]
     fn process_here(&self, event: Event) -> Result<(), EmitError> {
         let stamp = event.stamp;
-        match self.inner.pipeline.process(event, &Anchor::now()) {
-            Ok(wire) => self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire })),
+        let mut wire = Vec::with_capacity(1);
+        match self.inner.pipeline.process(event, &Anchor::now(), &mut wire) {
+            Ok(()) => self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire })),
             Err(Rejection::Invalid(violations)) => self.not_queued(EmitError::Invalid(violations)),
             Err(Rejection::NoIdentity) => self.not_queued(EmitError::NoIdentity),
         }

@@ -69,18 +69,19 @@ impl Worker {
             for item in items.take() {
                 match item {
                     Item::Event(event) => {
-                        if let Ok(wire) = pipeline.process(event, &anchor) {
-                            pending.extend(wire);
-                        }
+                        // A rejection is counted by the pipeline.
+                        let _ = pipeline.process(event, &anchor, &mut pending);
                     }
                     Item::Ready(ready) => pending.extend(ready.wire),
                 }
                 if pending.len() >= batch_size {
-                    send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
+                    let batch = std::mem::replace(&mut pending, Vec::with_capacity(batch_size));
+                    send(&delivery, &mut in_flight, batch).await;
                 }
             }
             if !pending.is_empty() {
-                send(&delivery, &mut in_flight, std::mem::take(&mut pending)).await;
+                let batch = std::mem::replace(&mut pending, Vec::with_capacity(batch_size));
+                send(&delivery, &mut in_flight, batch).await;
             }
             if !requests.is_empty() || stopping {
                 // Batches go out in order: once all are settled, so is everything before.
