@@ -5,12 +5,14 @@
 //! an uncontended lock, and the worker takes a shard's whole buffer at once, so the lines
 //! change cores once per drain instead of once per event. An idle worker wakes up on a timer
 //! (see `Worker`); an emit wakes it early only when a shard holds a batch's worth, so emitting
-//! makes no system call and touches no line the worker writes.
+//! makes no system call.
 //!
 //! A shard stores events as they are (not wrapped in another type, which would cost a copy of
 //! the event per emit), counts what it accepted (`Counts::emitted`) and reserves room in the
 //! queue's bound a chunk at a time, so that an emit's only atomic operations are its shard's
-//! lock and unlock.
+//! lock and unlock, and the one counter the worker also writes (the room left) is touched once
+//! per chunk. What an emit still pays for is the copy of the event into memory the worker read
+//! last (docs/benchmarks.md).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
