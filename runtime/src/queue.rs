@@ -100,7 +100,7 @@ pub(crate) enum Refused {
 
 /// What one thread (or a few, beyond twice the cores) handed over since the last drain.
 #[derive(Default)]
-struct Staged {
+pub(crate) struct Staged {
     events: Vec<Event>,
     ready: Vec<Ready>,
     /// Items accepted since the queue was made: the queue's share of `Counts::emitted`.
@@ -112,6 +112,12 @@ struct Staged {
 impl Staged {
     fn len(&self) -> usize {
         self.events.len() + self.ready.len()
+    }
+
+    /// Stores an event, in the room `Queue::admit` took for it.
+    #[inline]
+    pub(crate) fn push(&mut self, event: Event) {
+        self.events.push(event);
     }
 }
 
@@ -163,7 +169,7 @@ impl Queue {
     #[inline]
     pub(crate) fn push_event(&self, event: Event) -> Result<(), Refused> {
         let mut staged = self.admit()?;
-        staged.events.push(event);
+        staged.push(event);
         self.release(staged);
         Ok(())
     }
@@ -178,7 +184,7 @@ impl Queue {
 
     /// Locks this thread's shard and takes room for one item in it, or refuses.
     #[inline]
-    fn admit(&self) -> Result<MutexGuard<'_, Staged>, Refused> {
+    pub(crate) fn admit(&self) -> Result<MutexGuard<'_, Staged>, Refused> {
         let shard = &self.shards[shard_of_this_thread() & (self.shards.len() - 1)];
         let mut staged = lock(&shard.staged);
         // Read under the lock: the worker closes before draining every shard under it.
@@ -195,7 +201,7 @@ impl Queue {
 
     /// Unlocks the shard after a push, waking a waiting worker if it holds a batch's worth.
     #[inline]
-    fn release(&self, staged: MutexGuard<'_, Staged>) {
+    pub(crate) fn release(&self, staged: MutexGuard<'_, Staged>) {
         // Read under the lock: a worker going idle sets the flag before it looks into the
         // shards under their locks, so either it sees these items or this push sees the flag.
         let wake = staged.len() >= self.wake_at && self.idle.load(Relaxed);

@@ -283,7 +283,16 @@ impl Tracker {
         if self.inner.mode == ValidationMode::Strict {
             return self.process_here(event);
         }
-        self.enqueue(self.inner.queue.push_event(event))
+        // Locked before the event is moved: the move copies the just-built event, and its loads
+        // stall on the builder's stores unless an atomic instruction (the lock's) drained them.
+        match self.inner.queue.admit() {
+            Ok(mut staged) => {
+                staged.push(event);
+                self.inner.queue.release(staged);
+                Ok(())
+            }
+            Err(refused) => self.enqueue(Err(refused)),
+        }
     }
 
     /// Processes the event on the caller's thread (strict mode, client events), so that a
