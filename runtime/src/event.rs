@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrayvec::ArrayVec;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
@@ -16,11 +17,70 @@ use crate::value::PropertyValue;
 /// A property name: static for code-defined events, owned for dynamic ones.
 pub type PropertyName = Cow<'static, str>;
 
-/// An event's properties; up to six are stored in the event itself. Most events have fewer,
-/// and an allocation on the emitting thread that the worker frees on another core costs
-/// glibc's malloc more than the rest of the emit (the event is moved into the queue's
-/// recycled buffers, never allocated on its own).
-pub(crate) type Properties = SmallVec<[(PropertyName, PropertyValue); 6]>;
+/// A property as an event carries it.
+pub(crate) type Property = (PropertyName, PropertyValue);
+
+/// An event's properties, in insertion order; the first six are stored in the event itself.
+/// Most events have no more, and an allocation on the emitting thread that the worker frees
+/// on another core costs glibc's malloc more than the rest of the emit (the event is moved
+/// into the queue's recycled buffers, never allocated on its own).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Properties {
+    first: ArrayVec<Property, 6>,
+    /// Only ever non-empty when `first` is full.
+    more: Vec<Property>,
+}
+
+impl Properties {
+    /// Adds a property after the others.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, property: Property) {
+        if let Err(full) = self.first.try_push(property) {
+            self.more.push(full.element());
+        }
+    }
+
+    /// Empty, with room for `count` properties.
+    #[inline]
+    fn with_room(count: usize) -> Self {
+        Properties { first: ArrayVec::new(), more: Vec::with_capacity(count.saturating_sub(6)) }
+    }
+
+    #[cfg(feature = "tracing-layer")]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Property> {
+        self.first.iter().chain(&self.more)
+    }
+
+    /// Keeps the properties `keep` says yes to, in their order.
+    #[cfg(feature = "tracing-layer")]
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Property) -> bool) {
+        if self.more.is_empty() {
+            self.first.retain(|property| keep(property));
+        } else {
+            let kept: Vec<Property> = std::mem::take(self).into_iter().filter(|property| keep(property)).collect();
+            self.extend(kept);
+        }
+    }
+}
+
+impl IntoIterator for Properties {
+    type Item = Property;
+    type IntoIter = std::iter::Chain<arrayvec::IntoIter<Property, 6>, std::vec::IntoIter<Property>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
+impl Extend<Property> for Properties {
+    fn extend<I: IntoIterator<Item = Property>>(&mut self, properties: I) {
+        properties.into_iter().for_each(|property| self.push(property));
+    }
+}
 
 /// Facts a front door measured about the event, for catalog properties declared with the
 /// matching `fill` (the middleware knows the status, the tracing layer the error).
@@ -115,7 +175,7 @@ impl Event {
     pub(crate) fn from_name(name: SmolStr, properties: usize) -> Self {
         Self {
             name,
-            properties: SmallVec::with_capacity(properties),
+            properties: Properties::with_room(properties),
             // A counter reading, not a time of day: the conversion waits for the worker.
             stamp: Stamp::now(),
             context: None,

@@ -15,6 +15,7 @@
 //! last (docs/benchmarks.md).
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -127,6 +128,9 @@ impl Staged {
 struct Shard {
     staged: Mutex<Staged>,
 }
+
+/// Emptied buffers the worker keeps in rotation before handing one back to a shard.
+const SPARES: usize = 4;
 
 pub(crate) struct Queue {
     shards: Box<[Shard]>,
@@ -275,20 +279,27 @@ impl Queue {
     /// keeps each thread's order and interleaves threads). Each shard gets an emptied buffer
     /// from `spares` in exchange, so a lock is held for a swap, never for a copy, and emitting
     /// threads push into memory that is already allocated.
-    pub(crate) fn drain(&self, spares: &mut Vec<Vec<Event>>, out: &mut Drained) {
+    pub(crate) fn drain(&self, spares: &mut VecDeque<Vec<Event>>, out: &mut Drained) {
         let mut taken = 0;
         for shard in &self.shards {
             let mut staged = lock(&shard.staged);
             taken += staged.len();
             if !staged.events.is_empty() {
-                let mut full = std::mem::replace(&mut staged.events, spares.pop().unwrap_or_default());
+                // The buffer drained longest ago, once a few are in rotation: the worker has read
+                // what the last drains took, and an emitting thread writing into cache lines
+                // another core holds waits for that core to let go of them.
+                let spare = if spares.len() < SPARES { Vec::new() } else { spares.pop_front().unwrap_or_default() };
+                let mut full = std::mem::replace(&mut staged.events, spare);
                 if out.events.is_empty() {
                     // The common case, one busy shard: no copy at all.
                     std::mem::swap(&mut out.events, &mut full);
                 } else {
                     out.events.append(&mut full);
                 }
-                spares.push(full);
+                // A buffer a burst grew past a few batches is let go rather than kept.
+                if full.capacity() <= self.wake_at * SPARES {
+                    spares.push_back(full);
+                }
             }
             out.ready.append(&mut staged.ready);
         }
@@ -348,7 +359,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shard_reaching_its_threshold_wakes_a_waiting_worker() {
         let queue = std::sync::Arc::new(Queue::new(1 << 20, 8));
-        let mut spares = Vec::new();
+        let mut spares = VecDeque::new();
         let mut out = Drained::default();
         for _ in 0..200 {
             let pusher = {
@@ -375,7 +386,7 @@ mod tests {
         assert!(queue.push_event(event()).is_ok());
         assert!(matches!(queue.push_event(event()), Err(Refused::Full)));
         let mut out = Drained::default();
-        queue.drain(&mut Vec::new(), &mut out);
+        queue.drain(&mut VecDeque::new(), &mut out);
         assert_eq!(out.len(), 2);
         assert!(queue.push_event(event()).is_ok(), "draining frees room");
         assert_eq!(queue.accepted(), 3, "refusals are not accepted");
@@ -398,7 +409,7 @@ mod tests {
             .map(|pusher| pusher.join().unwrap())
             .sum();
         let mut out = Drained::default();
-        queue.drain(&mut Vec::new(), &mut out);
+        queue.drain(&mut VecDeque::new(), &mut out);
         assert_eq!(out.len(), accepted);
         assert!(accepted <= 1000, "{accepted} queued past a capacity of 1000");
         // Reservations strand at most a chunk per shard.
@@ -418,7 +429,7 @@ mod tests {
         queue.push_ready(ready).ok();
         queue.push_event(first).ok();
         let mut out = Drained::default();
-        queue.drain(&mut Vec::new(), &mut out);
+        queue.drain(&mut VecDeque::new(), &mut out);
         let order: Vec<_> = out.take().map(|item| matches!(item, Item::Ready(_))).collect();
         assert_eq!(order, [false, true, false]);
     }

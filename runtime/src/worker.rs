@@ -53,7 +53,7 @@ impl Worker {
         let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
         let mut in_flight = InFlight::default();
         let mut items = Drained::default();
-        let mut spares = Vec::new();
+        let mut spares = std::collections::VecDeque::new();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
         loop {
             // Requests first: everything emitted before a flush is in the shards by now.
