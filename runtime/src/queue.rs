@@ -11,8 +11,8 @@
 //! the event per emit), counts what it accepted (`Counts::emitted`) and reserves room in the
 //! queue's bound a chunk at a time, so that an emit's only atomic operations are its shard's
 //! lock and unlock, and the one counter the worker also writes (the room left) is touched once
-//! per chunk. What an emit still pays for is the copy of the event into memory the worker read
-//! last (docs/benchmarks.md).
+//! per chunk. The worker hands a shard the buffer it drained longest ago, so that the event is
+//! copied into memory the worker's core no longer holds (docs/benchmarks.md has the numbers).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
