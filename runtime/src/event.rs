@@ -274,3 +274,41 @@ impl Event {
         self.details.get_or_insert_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(properties: &Properties) -> Vec<&str> {
+        properties.iter().map(|(name, _)| name.as_ref()).collect()
+    }
+
+    #[test]
+    fn properties_past_the_first_six_keep_their_order_and_the_last_value_wins() {
+        let mut event = Event::new("e");
+        for i in 0..9_u64 {
+            event.insert(format!("p{i}"), i);
+        }
+        event.insert("p2", 99_u64);
+        assert_eq!(names(&event.properties), ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p2"]);
+        assert_eq!(event.property("p2"), Some(&PropertyValue::from(99_u64)));
+        let taken: Vec<_> = std::mem::take(&mut event.properties).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(taken.len(), 10);
+        assert_eq!(taken[9], "p2");
+    }
+
+    #[cfg(feature = "tracing-layer")]
+    #[test]
+    fn retain_keeps_the_order_across_both_parts() {
+        let mut properties = Properties::default();
+        for i in 0..9_u64 {
+            properties.push((format!("p{i}").into(), i.into()));
+        }
+        properties.retain(|(name, _)| name != "p1" && name != "p7");
+        assert_eq!(names(&properties), ["p0", "p2", "p3", "p4", "p5", "p6", "p8"]);
+        properties.push(("p9".into(), 9_u64.into()));
+        assert_eq!(names(&properties), ["p0", "p2", "p3", "p4", "p5", "p6", "p8", "p9"]);
+        properties.retain(|(name, _)| name.as_ref() < "p4");
+        assert_eq!(names(&properties), ["p0", "p2", "p3"]);
+    }
+}
