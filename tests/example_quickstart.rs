@@ -45,3 +45,64 @@ async fn the_quickstart_session_reaches_posthog_keyed_by_one_user_after_login() 
     assert!(routes.contains(&&json!("/todos/{id}")), "{routes:?}");
     assert!(!events.iter().any(|e| e.raw.to_string().contains("ada:") || e.raw.to_string().contains("buy milk")));
 }
+
+/// Set in the child process that runs the demo for
+/// `without_a_key_the_demo_prints_its_events_as_json_lines_and_its_counters`.
+const DEMO_CHILD: &str = "TALLY_QUICKSTART_DEMO_CHILD";
+
+/// `cargo run --example quickstart` on a fresh machine: no PostHog key, so the tracker falls back
+/// to the JSON-lines sink on stdout. The demo runs in a child process (this test binary, run
+/// again for this test alone) so that its real stdout and stderr can be read.
+#[test]
+fn without_a_key_the_demo_prints_its_events_as_json_lines_and_its_counters() {
+    if std::env::var_os(DEMO_CHILD).is_some() {
+        // What examples/quickstart/main.rs does.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let counts = runtime.block_on(app::run(support::config_from_env()));
+        support::report(&counts);
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "without_a_key_the_demo_prints_its_events_as_json_lines_and_its_counters"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(DEMO_CHILD, "1")
+        .env_remove("POSTHOG_API_KEY")
+        .env_remove("POSTHOG_HOST")
+        .env_remove("DO_NOT_TRACK")
+        .env_remove("TALLY_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "the demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+
+    // Every line the sink wrote is one event as PostHog would receive it. (libtest writes
+    // `test <name> ... ` before the child's first line and ends it after the child's output.)
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| line.find(r#"{"uuid""#).map(|start| &line[start..]))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    for event in &events {
+        let uuid: uuid::Uuid = event["uuid"].as_str().unwrap().parse().unwrap();
+        assert_eq!(uuid.get_version_num(), 7, "{event}");
+        assert!(event["distinct_id"].as_str().is_some_and(|id| !id.is_empty()), "{event}");
+        assert!(event["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{event}");
+        assert_eq!(event["properties"]["$lib"], json!("tally"), "{event}");
+    }
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for name in ["user.login_failed", "$identify", "user.login", "todo.created", "app.error", "user.logout"] {
+        assert_eq!(names.iter().filter(|n| **n == name).count(), 1, "{name} in {names:?}");
+    }
+    let logged_in = events.iter().find(|e| e["event"] == "user.login").unwrap();
+    assert_eq!(logged_in["distinct_id"], json!("u-ada"));
+    assert!(logged_in["properties"]["$set_once"]["first_login"].is_string(), "{logged_in}");
+    assert!(!stdout.contains("correct horse") && !stdout.contains("buy milk"), "{stdout}");
+
+    // The counters close the demo on stderr: every event delivered, nothing dropped.
+    let n = events.len();
+    let counters =
+        stderr.lines().find_map(|line| line.strip_prefix("counters: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(counters.starts_with(&format!("emitted={n} delivered={n} failed=0 ")), "{n} lines; {counters}");
+    assert!(counters.ends_with("dropped{queue_full=0 invalid=0 no_identity=0 opted_out=0 closed=0}"), "{counters}");
+}
