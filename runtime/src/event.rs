@@ -220,8 +220,13 @@ impl Event {
 
     /// Records how long the operation took, for a property declared with a duration `fill`.
     pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.details().duration = Some(duration);
+        self.set_duration(duration);
         self
+    }
+
+    /// [`with_duration`](Self::with_duration) in place.
+    pub(crate) fn set_duration(&mut self, duration: Duration) {
+        self.details().duration = Some(duration);
     }
 
     /// Records a fact measured by the front door (see [`Fact`]).

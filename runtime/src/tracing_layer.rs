@@ -32,6 +32,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::take;
 use std::time::{Duration, Instant};
 
 use smol_str::SmolStr;
@@ -126,18 +127,18 @@ impl Fields {
         identity: impl IntoIterator<Item = (&'static str, String)>,
         groups: impl IntoIterator<Item = (&'static str, String)>,
     ) {
-        for (name, value) in properties {
-            self.properties.retain(|(n, _)| *n != name);
-            self.properties.push((name, value));
-        }
-        for (kind, value) in identity {
-            self.identity.retain(|(k, _)| *k != kind);
-            self.identity.push((kind, value));
-        }
-        for (group, key) in groups {
-            self.groups.retain(|(g, _)| *g != group);
-            self.groups.push((group, key));
-        }
+        properties.into_iter().for_each(|(name, value)| self.set_property(name, value));
+        identity.into_iter().for_each(|(kind, value)| set_keyed(&mut self.identity, kind, value));
+        groups.into_iter().for_each(|(group, key)| set_keyed(&mut self.groups, group, key));
+    }
+
+    /// Sets a property, replacing an earlier value (a span may record a field again). Called
+    /// for every field of every tally event: the value goes straight into the list, not
+    /// through a temporary collection, whose copies stalled the visitor.
+    #[inline]
+    fn set_property(&mut self, name: PropertyName, value: PropertyValue) {
+        self.properties.retain(|(n, _)| *n != name);
+        self.properties.push((name, value));
     }
 
     fn set(&mut self, field: &Field, value: PropertyValue) {
@@ -151,15 +152,21 @@ impl Fields {
         } else if name == ON_ERR_FIELD {
             self.on_err = Some(text());
         } else if let Some(kind) = name.strip_prefix(IDENTITY_PREFIX) {
-            self.merge([], [(kind, text().into())], []);
+            set_keyed(&mut self.identity, kind, text().into());
         } else if let Some(group) = name.strip_prefix(GROUP_PREFIX) {
-            self.merge([], [], [(group, text().into())]);
+            set_keyed(&mut self.groups, group, text().into());
         } else if name == "error" {
             self.has_error = true;
         } else if name != "message" {
-            self.merge([(Cow::Borrowed(name), value)], [], []);
+            self.set_property(Cow::Borrowed(name), value);
         }
     }
+}
+
+/// Sets an identity's or a group's value, replacing an earlier one of the same kind.
+fn set_keyed(list: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
+    list.retain(|(k, _)| *k != key);
+    list.push((key, value));
 }
 
 impl Visit for Fields {
@@ -256,7 +263,7 @@ where
             let def = tracker.catalog().event(&name);
             fields.properties.retain(|(field, _)| def.is_some_and(|def| def.properties.contains_key(field.as_ref())));
             let parents = span.parent().into_iter().flat_map(|parent| parent.scope().from_root());
-            let _ = tracker.emit(build(tracker, name, fields, parents, started.map(|s| s.elapsed())));
+            let _ = tracker.emit(build(tracker, name, &mut fields, parents, started.map(|s| s.elapsed())));
         });
     }
 }
@@ -287,7 +294,8 @@ impl TallyLayer {
         let Some(name) = fields.event.take() else { return };
         self.using_tracker(|tracker| {
             let scope = ctx.event_scope(event);
-            let _ = tracker.emit(build(tracker, name, fields, scope.into_iter().flat_map(|s| s.from_root()), None));
+            let ancestors = scope.into_iter().flat_map(|s| s.from_root());
+            let _ = tracker.emit(build(tracker, name, &mut fields, ancestors, None));
         });
     }
 
@@ -309,7 +317,7 @@ impl TallyLayer {
                 .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
                 .with_context(context);
             if let Some(scope) = ctx.event_scope(event) {
-                error = inherit(error, tracker, scope.from_root(), None, None);
+                inherit(&mut error, tracker, scope.from_root(), None, None);
             }
             let _ = tracker.emit(error);
         });
@@ -337,33 +345,36 @@ where
 fn build<'a, S>(
     tracker: &Tracker,
     name: SmolStr,
-    fields: Fields,
+    fields: &mut Fields,
     ancestors: impl Iterator<Item = SpanRef<'a, S>>,
     duration: Option<Duration>,
 ) -> Event
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    inherit(Event::from_name(name, 0), tracker, ancestors, Some(fields), duration)
+    let mut event = Event::from_name(name, 0);
+    inherit(&mut event, tracker, ancestors, Some(fields), duration);
+    event
 }
 
 /// Applies the ancestors' fields (root first, so the innermost wins), then the event's own,
 /// converted to the declared types; identities and groups go into a nested context.
+///
+/// Works in place and takes the own fields by reference: an event is emitted per call, and
+/// moving the few hundred bytes of `Fields` and `Event` around was most of its cost.
 fn inherit<'a, S>(
-    mut event: Event,
+    event: &mut Event,
     tracker: &Tracker,
     ancestors: impl Iterator<Item = SpanRef<'a, S>>,
-    own: Option<Fields>,
+    own: Option<&mut Fields>,
     duration: Option<Duration>,
-) -> Event
-where
+) where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
     // Looked up once, and only when a span has fields to inherit.
     let mut def = None;
-    // The event's own fields come last, so they win; start from them when no span adds any.
-    let mut collected = Fields::default();
-    let mut own = own;
+    // Only made when a span has fields: most events are inside none.
+    let mut inherited: Option<Fields> = None;
     for span in ancestors {
         let extensions = span.extensions();
         let Some(data) = extensions.get::<SpanFields>() else { continue };
@@ -374,32 +385,45 @@ where
             .properties
             .iter()
             .filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(name.as_ref())));
-        collected.merge(declared.cloned(), data.fields.identity.iter().cloned(), data.fields.groups.iter().cloned());
+        inherited.get_or_insert_default().merge(
+            declared.cloned(),
+            data.fields.identity.iter().cloned(),
+            data.fields.groups.iter().cloned(),
+        );
     }
-    if let Some(own) = own.take() {
-        if collected.properties.is_empty() && collected.identity.is_empty() && collected.groups.is_empty() {
-            collected = own;
-        } else {
-            collected.merge(own.properties, own.identity, own.groups);
+    // The event's own fields come last, so they win.
+    let (identity, groups) = match (inherited, own) {
+        (Some(mut inherited), Some(own)) => {
+            inherited.merge(take(&mut own.properties), take(&mut own.identity), take(&mut own.groups));
+            event.extend_properties(inherited.properties);
+            (inherited.identity, inherited.groups)
         }
-    }
-    // The visitor's list becomes the event's: no second allocation. Values are converted to
-    // their declared types on the worker (tracing records numbers as text, lists as Debug).
-    event.extend_properties(collected.properties);
+        (Some(inherited), None) => {
+            event.extend_properties(inherited.properties);
+            (inherited.identity, inherited.groups)
+        }
+        // The visitor's list becomes the event's: no second allocation.
+        (None, Some(own)) => {
+            event.extend_properties(take(&mut own.properties));
+            (take(&mut own.identity), take(&mut own.groups))
+        }
+        (None, None) => return,
+    };
+    // Values are converted to their declared types on the worker (tracing records numbers as
+    // text, lists as Debug).
     event.coerce_types = true;
     if let Some(duration) = duration {
-        event = event.with_duration(duration);
+        event.set_duration(duration);
     }
-    if !collected.identity.is_empty() || !collected.groups.is_empty() {
-        let mut identity = Identity::new();
-        for (kind, value) in collected.identity {
-            identity.set(kind, value);
+    if !identity.is_empty() || !groups.is_empty() {
+        let mut person = Identity::new();
+        for (kind, value) in identity {
+            person.set(kind, value);
         }
-        let mut context = Context::new().identity(identity);
-        for (group, key) in collected.groups {
+        let mut context = Context::new().identity(person);
+        for (group, key) in groups {
             context = context.group(group, key);
         }
-        event = event.with_context(context.nested());
+        event.context = Some(context.nested());
     }
-    event
 }

@@ -82,13 +82,16 @@ async fn nested_spans_pass_identity_groups_and_declared_fields_down() {
     let _entered = request.enter();
     let inner = tracing::info_span!("inner", organization_id = "org-2");
     inner.in_scope(|| tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-3"));
+    inner.in_scope(|| tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-5", organization_id = "org-3"));
     drop(inner);
     tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-4");
-    let events = delivered(&receiver, &tracker, 3).await;
+    let events = delivered(&receiver, &tracker, 5).await;
     let ran: Vec<_> = events.iter().filter(|e| e.event == "workflow.ran").collect();
     assert_eq!(ran[0].distinct_id, "u-1");
     assert_eq!(ran[0].property("organization_id"), Some(&json!("org-2")), "the innermost span wins");
-    assert_eq!(ran[1].property("organization_id"), Some(&json!("org-1")));
+    assert_eq!(ran[1].property("organization_id"), Some(&json!("org-3")), "the event's own field wins");
+    assert_eq!(ran[1].distinct_id, "u-1");
+    assert_eq!(ran[2].property("organization_id"), Some(&json!("org-1")));
     assert!(ran[0].property("http.route").is_none(), "undeclared span fields are not inherited");
     assert_eq!(
         ran[0].property("$groups"),
