@@ -407,7 +407,7 @@ fn inherit<'a, S>(
             event.extend_properties(take(&mut own.properties));
             (take(&mut own.identity), take(&mut own.groups))
         }
-        (None, None) => return,
+        (None, None) => (Vec::new(), Vec::new()),
     };
     // Values are converted to their declared types on the worker (tracing records numbers as
     // text, lists as Debug).
