@@ -11,6 +11,8 @@ use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::{ReceivedEvent, Receiver};
 use tally_runtime::{Config, Context, Event, FutureExt, Identity, Tracker};
 
+mod common;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 const CATALOG: &str = r#"
@@ -34,9 +36,9 @@ properties.plan = { type = "string", fill = "context", required = false, descrip
 "#;
 
 async fn receiver_and_tracker() -> (Receiver, Tracker) {
-    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+    let receiver = common::receiver().await;
     let catalog = Catalog::parse("notes.toml", CATALOG).unwrap();
-    let config = Config::default().api_key("phc_test").host(receiver.url());
+    let config = common::delivering_to(&receiver, Config::default());
     (receiver, Tracker::builder(catalog).config(config).build().unwrap())
 }
 

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Context, EmitError, Event, InstallError, Tracker, TrackerBuilder};
+
+mod common;
 
 const WAIT: Duration = Duration::from_secs(20);
 const CHILD: &str = "TALLY_GLOBAL_TEST_CHILD";
@@ -34,10 +35,8 @@ fn in_own_process(test: &str) -> bool {
 }
 
 fn builder(receiver: &Receiver) -> TrackerBuilder {
-    let catalog =
-        Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/catalogs/timetracker.toml")).unwrap();
-    let config = Config::default().api_key("phc_test").host(receiver.url()).pseudonymization_key("k");
-    Tracker::builder(catalog).config(config)
+    let config = common::delivering_to(receiver, Config::default().pseudonymization_key("k"));
+    Tracker::builder(common::seed_catalog("timetracker")).config(config)
 }
 
 fn backup(seq: u64) -> Event {
@@ -56,7 +55,7 @@ fn without_a_tracker_emits_are_no_ops_then_the_installed_one_takes_them_until_sh
         assert!(tally_runtime::current().is_none());
         tally_runtime::emit(backup(0)).unwrap();
 
-        let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+        let receiver = common::receiver().await;
         let guard = builder(&receiver).install().unwrap();
         assert!(tally_runtime::is_active());
         assert!(tally_runtime::current().is_some());
@@ -67,7 +66,7 @@ fn without_a_tracker_emits_are_no_ops_then_the_installed_one_takes_them_until_sh
         assert!(matches!(again, InstallError::AlreadyInstalled), "{again}");
 
         // A tracker set in the context wins over the default.
-        let other_receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+        let other_receiver = common::receiver().await;
         let other = builder(&other_receiver).build().unwrap();
         Context::new().tracker(other.clone()).scope(async { tally_runtime::emit(backup(4)).unwrap() }).await;
         other.shutdown(WAIT).await;
@@ -92,7 +91,7 @@ fn dropping_the_guard_outside_a_runtime_delivers_everything_before_it_returns() 
     // The receiver runs on a runtime's own threads; this thread stays synchronous, as `main`
     // is in a program without async.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let receiver = runtime.block_on(Receiver::builder().api_key("phc_test").start()).unwrap();
+    let receiver = runtime.block_on(common::receiver());
     let guard = builder(&receiver).install().unwrap();
     for seq in 0..1_000 {
         tally_runtime::emit(backup(seq)).unwrap();
@@ -112,7 +111,7 @@ fn dropping_the_guard_inside_a_runtime_returns_at_once_and_still_delivers() {
     // thread (the receiver could not answer) nor run a runtime of its own here (that panics).
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+        let receiver = common::receiver().await;
         let guard = builder(&receiver).install().unwrap();
         for seq in 0..1_000 {
             tally_runtime::emit(backup(seq)).unwrap();

@@ -6,18 +6,17 @@
 
 use std::time::Duration;
 
-use tally_runtime::catalog::Catalog;
 use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Event, Tracker};
+
+mod common;
 
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn receiver_and_tracker() -> (Receiver, Tracker) {
-    let path = format!("{}/../examples/catalogs/timetracker.toml", env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::from_path(&path).unwrap();
-    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
-    let config = Config::default().api_key("phc_test").host(receiver.url()).pseudonymization_key("k");
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let receiver = common::receiver().await;
+    let config = common::delivering_to(&receiver, Config::default().pseudonymization_key("k"));
+    let tracker = Tracker::builder(common::seed_catalog("timetracker")).config(config).build().unwrap();
     (receiver, tracker)
 }
 

@@ -13,12 +13,14 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
+mod common;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn setup() -> (Receiver, Tracker) {
-    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
+    let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
-    let config = Config::default().api_key("phc_test").host(receiver.url());
+    let config = common::delivering_to(&receiver, Config::default());
     let tracker = Tracker::builder(catalog).config(config).build().unwrap();
     (receiver, tracker)
 }

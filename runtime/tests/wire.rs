@@ -12,21 +12,19 @@ use tally_runtime::{
     Config, Context, EmitError, Event, Fact, Identity, RequestInfo, Tracker, ValidationMode, Violation,
 };
 
+mod common;
+use common::seed_catalog as catalog;
+
 const WAIT: Duration = Duration::from_secs(20);
 const SHUTDOWN: Duration = Duration::from_secs(20);
-
-fn catalog(name: &str) -> Catalog {
-    let path = format!("{}/../examples/catalogs/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Catalog::from_path(&path).unwrap_or_else(|e| panic!("{e}"))
-}
 
 async fn receiver_and_tracker(
     name: &str,
     config: Config,
     build: impl FnOnce(tally_runtime::TrackerBuilder) -> tally_runtime::TrackerBuilder,
 ) -> (Receiver, Tracker) {
-    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
-    let config = config.api_key("phc_test").host(receiver.url());
+    let receiver = common::receiver().await;
+    let config = common::delivering_to(&receiver, config);
     let tracker = build(Tracker::builder(catalog(name)).config(config)).build().unwrap();
     (receiver, tracker)
 }
@@ -424,8 +422,8 @@ async fn a_pseudonymized_identity_stays_pseudonymized_when_a_property_copies_it(
         "#,
     )
     .unwrap();
-    let receiver = Receiver::builder().api_key("phc_test").start().await.unwrap();
-    let config = Config::default().api_key("phc_test").host(receiver.url()).pseudonymization_key("Jefe");
+    let receiver = common::receiver().await;
+    let config = common::delivering_to(&receiver, Config::default().pseudonymization_key("Jefe"));
     let tracker = Tracker::builder(catalog).config(config).build().unwrap();
     Context::new()
         .identity(Identity::new().with("member", "what do ya want for nothing?"))
