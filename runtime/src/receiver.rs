@@ -35,6 +35,7 @@
 //! | one event over [`MAX_EVENT_BYTES`] (1 MiB) | `200`, that event is dropped | the others as events, the big one as a [`Rejection`] |
 //! | `distinct_id` longer than [`MAX_DISTINCT_ID_CHARS`] (200) | `200` | the event, with the id truncated |
 //! | a failure injected with [`Receiver::fail_next`] | the injected status | nothing (counted in [`requests`](Receiver::requests) only) |
+//! | a failure injected with [`Receiver::fail_next_after_storing`] (a lost response) | the injected status | what an accepted request stores |
 //! | a capture endpoint with another method than `POST` | `405` | a [`Rejection`] |
 //! | any other path | `404` | a [`Rejection`] (a wrong host path shows up here) |
 //!
@@ -707,7 +708,34 @@ impl Receiver {
     /// # }
     /// ```
     pub fn fail_next(&self, count: usize, status: StatusCode) {
-        self.shared.lock().fail = (count > 0).then_some((count, status));
+        self.inject(count, status, false);
+    }
+
+    /// Answer the next `count` requests with `status` *after* storing their events: a response
+    /// lost on its way back, as when a client gives up waiting after PostHog has ingested the
+    /// batch. A client that retries sends those events again, and PostHog keeps one per `uuid`;
+    /// here both copies are stored, so a test can check that a retry carries the same event
+    /// ids. Replaces any failures still pending; `count == 0` cancels them.
+    ///
+    /// ```
+    /// # use tally_runtime::receiver::{Receiver, StatusCode};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let receiver = Receiver::start().await?;
+    /// receiver.fail_next_after_storing(1, StatusCode::GATEWAY_TIMEOUT);
+    /// let event = serde_json::json!({"api_key": "k", "event": "x", "distinct_id": "u"});
+    /// let response = reqwest::Client::new().post(format!("{}/capture/", receiver.url())).json(&event).send().await?;
+    /// assert_eq!(response.status().as_u16(), 504);
+    /// assert_eq!(receiver.events().len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fail_next_after_storing(&self, count: usize, status: StatusCode) {
+        self.inject(count, status, true);
+    }
+
+    fn inject(&self, count: usize, status: StatusCode, after_storing: bool) {
+        self.shared.lock().fail = (count > 0).then_some(Failure { left: count, status, after_storing });
     }
 
     /// Wait until at least `count` good events are stored, and return them all; without
@@ -840,8 +868,17 @@ struct Inner {
     accepted: usize,
     events: Vec<ReceivedEvent>,
     rejected: Vec<Rejection>,
-    /// Pending injected failures: how many are left, and their status.
-    fail: Option<(usize, StatusCode)>,
+    /// Pending injected failures.
+    fail: Option<Failure>,
+}
+
+/// Injected failures still to answer.
+#[derive(Clone, Copy)]
+pub(crate) struct Failure {
+    left: usize,
+    pub(crate) status: StatusCode,
+    /// Answered after the request's events are stored (a lost response), not instead.
+    pub(crate) after_storing: bool,
 }
 
 impl Shared {
@@ -860,11 +897,11 @@ impl Shared {
     }
 
     /// Consume one injected failure, if any is pending.
-    fn take_failure(&self) -> Option<StatusCode> {
+    fn take_failure(&self) -> Option<Failure> {
         let mut inner = self.lock();
-        let (left, status) = inner.fail?;
-        inner.fail = (left > 1).then_some((left - 1, status));
-        Some(status)
+        let failure = inner.fail?;
+        inner.fail = (failure.left > 1).then_some(Failure { left: failure.left - 1, ..failure });
+        Some(failure)
     }
 
     /// Store a request's outcome at once, so its events and rejections stay together.

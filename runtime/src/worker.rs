@@ -178,7 +178,19 @@ impl Delivery {
     }
 }
 
-/// 100 ms, 200 ms, 400 ms, … capped at 5 s.
+/// The wait after failed attempt `attempt` (from 1): 100 ms, 200 ms, 400 ms, … capped at 5 s.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(5))
+    let doublings = attempt.saturating_sub(1).min(6);
+    Duration::from_millis(100u64 << doublings).min(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_at_100_ms_and_doubles_up_to_5_s() {
+        let waits: Vec<u128> = (1..=9).map(|attempt| backoff(attempt).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+    }
 }

@@ -344,6 +344,23 @@ async fn failed_deliveries_are_retried_and_counted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_lost_response_carries_the_same_event_id() {
+    let (receiver, tracker) =
+        receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
+    // PostHog ingests the batch but the answer is lost: the batch is sent again, and PostHog
+    // keeps one event per uuid only if the retry carries the same ids.
+    receiver.fail_next_after_storing(1, StatusCode::GATEWAY_TIMEOUT);
+    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    let counts = tracker.shutdown(SHUTDOWN).await;
+    assert_eq!((counts.retried, counts.delivered, counts.failed), (1, 1, 0), "{counts}");
+    let copies = receiver.events();
+    assert_eq!(copies.len(), 2, "stored once per attempt");
+    assert_eq!(copies[0].uuid, copies[1].uuid);
+    assert!(copies[0].uuid.is_some());
+    assert_eq!(copies[0].raw, copies[1].raw, "the retry resends the event as it was");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_100k_is_delivered_before_shutdown_returns() {
     let (receiver, tracker) =
         receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;

@@ -47,16 +47,18 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             return answer(&refusal);
         }
     };
-    if let Some(status) = shared.take_failure() {
-        let detail = "failure injected by Receiver::fail_next";
-        let body = json!({"type": "server_error", "code": "injected_failure", "detail": detail, "attr": null});
-        return (status, Json(body)).into_response();
+    let failure = shared.take_failure();
+    if let Some(failure) = failure.filter(|failure| !failure.after_storing) {
+        return injected(failure.status);
     }
     let request = wire::Request { number, path, query: parts.uri.query(), headers: &parts.headers, body: &body };
     match wire::process(&shared.config, &request) {
         Ok(outcome) => {
             shared.record(outcome.accepted, outcome.events, outcome.dropped);
-            (StatusCode::OK, Json(json!({"status": 1}))).into_response()
+            match failure {
+                Some(lost) => injected(lost.status),
+                None => (StatusCode::OK, Json(json!({"status": 1}))).into_response(),
+            }
         }
         Err(refused) => {
             let response = answer(&refused.refusal);
@@ -71,6 +73,14 @@ async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Respo
     let refusal = Refusal::not_found(request.method().as_str(), request.uri().path());
     shared.record(0, Vec::new(), vec![refusal.rejection(number, request.uri().path(), &[])]);
     answer(&refusal)
+}
+
+/// The answer to a request that [`Receiver::fail_next`](super::Receiver::fail_next) or
+/// [`fail_next_after_storing`](super::Receiver::fail_next_after_storing) told to fail.
+fn injected(status: StatusCode) -> Response {
+    let detail = "failure injected by Receiver::fail_next";
+    let body = json!({"type": "server_error", "code": "injected_failure", "detail": detail, "attr": null});
+    (status, Json(body)).into_response()
 }
 
 fn answer(refusal: &Refusal) -> Response {

@@ -5,8 +5,8 @@ use crate::config::Secret;
 
 /// Delivers to PostHog through posthog-rs.
 ///
-/// Each batch goes out as one `/batch/` request (`capture_batch_immediate`), so the worker
-/// learns the outcome and can count and retry with the same event ids. GeoIP enrichment from
+/// Each batch goes out as one `/batch/` request (`capture_batch_immediate`, one attempt), so
+/// the worker learns the outcome and can count and retry with the same event ids. GeoIP enrichment from
 /// the server's own address is disabled. The client is created lazily on the worker's runtime
 /// and shut down with the tracker.
 pub struct PostHogSink {
@@ -25,6 +25,9 @@ impl PostHogSink {
             .host(host.unwrap_or(DEFAULT_HOST).to_owned())
             .disable_geoip(true)
             .request_timeout_seconds(10)
+            // One attempt per call: the worker retries (same event ids, counted in
+            // `Counts::retried`, `Config::max_attempts`), not posthog-rs behind its back.
+            .max_capture_attempts(1u32)
             .build()
             .map_err(|e| SinkError::permanent(format!("invalid PostHog options: {e}")))?;
         Ok(Self { options, client: OnceCell::new() })
