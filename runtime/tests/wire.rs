@@ -338,7 +338,7 @@ async fn failed_deliveries_are_retried_and_counted() {
     receiver.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
     tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 2)).unwrap();
     let counts = tracker.shutdown(SHUTDOWN).await;
-    assert_eq!((counts.failed, counts.delivered), (1, 1), "{counts}");
+    assert_eq!((counts.failed, counts.delivered, counts.retried), (1, 1, 2), "{counts}");
     let events = receiver.wait_for_events(1, WAIT).await.unwrap();
     assert_eq!(events[0].property("size_bytes"), Some(&json!(2)));
 }
