@@ -6,9 +6,9 @@ use crate::config::Secret;
 /// Delivers to PostHog through posthog-rs.
 ///
 /// Each batch goes out as one `/batch/` request (`capture_batch_immediate`, one attempt), so
-/// the worker learns the outcome and can count and retry with the same event ids. GeoIP enrichment from
-/// the server's own address is disabled. The client is created lazily on the worker's runtime
-/// and shut down with the tracker.
+/// the worker learns the outcome and can count and retry with the same event ids. GeoIP
+/// enrichment from the server's own address is disabled. The client is created lazily on the
+/// worker's runtime and shut down with the tracker.
 pub struct PostHogSink {
     options: posthog_rs::ClientOptions,
     client: OnceCell<posthog_rs::Client>,
