@@ -22,7 +22,7 @@ async fn receiver_and_tracker() -> (Receiver, Tracker) {
 
 /// `size_bytes` carries the thread and the sequence number.
 fn backup(thread: u64, seq: u64) -> Event {
-    Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", thread * 1_000_000 + seq)
+    common::backup(thread * 1_000_000 + seq)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

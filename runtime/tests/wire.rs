@@ -204,9 +204,7 @@ async fn auterity_envelope_groups_and_ip_anonymization() {
 async fn timetracker_personless_system_event_request_id_and_privacy_rules() {
     let (receiver, tracker) =
         receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
-    tracker
-        .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", 1024))
-        .unwrap();
+    tracker.emit(common::backup(1024)).unwrap();
     Context::new()
         .identity(Identity::user("u-5"))
         .request_id("req-77")
@@ -251,7 +249,7 @@ async fn do_not_track_sends_nothing() {
     let config = Config::from_vars("", [("DO_NOT_TRACK", "1")]).pseudonymization_key("k");
     let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
     assert!(!tracker.is_enabled());
-    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    tracker.emit(common::backup(1)).unwrap();
     let counts = tracker.shutdown(SHUTDOWN).await;
     assert_eq!(counts.dropped_opted_out, 1);
     assert_eq!(counts.emitted, 0);
@@ -330,13 +328,13 @@ async fn failed_deliveries_are_retried_and_counted() {
     let (receiver, tracker) =
         receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
     receiver.fail_next(1, StatusCode::BAD_REQUEST);
-    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    tracker.emit(common::backup(1)).unwrap();
     tracker.flush().await;
     let counts = tracker.counts();
     assert_eq!((counts.failed, counts.delivered), (1, 0), "a 400 is permanent: counted as failed, not retried");
 
     receiver.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
-    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 2)).unwrap();
+    tracker.emit(common::backup(2)).unwrap();
     let counts = tracker.shutdown(SHUTDOWN).await;
     assert_eq!((counts.failed, counts.delivered, counts.retried), (1, 1, 2), "{counts}");
     let events = receiver.wait_for_events(1, WAIT).await.unwrap();
@@ -350,7 +348,7 @@ async fn a_retry_after_a_lost_response_carries_the_same_event_id() {
     // PostHog ingests the batch but the answer is lost: the batch is sent again, and PostHog
     // keeps one event per uuid only if the retry carries the same ids.
     receiver.fail_next_after_storing(1, StatusCode::GATEWAY_TIMEOUT);
-    tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", 1)).unwrap();
+    tracker.emit(common::backup(1)).unwrap();
     let counts = tracker.shutdown(SHUTDOWN).await;
     assert_eq!((counts.retried, counts.delivered, counts.failed), (1, 1, 0), "{counts}");
     let copies = receiver.events();
@@ -366,9 +364,7 @@ async fn a_burst_of_100k_is_delivered_before_shutdown_returns() {
         receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
     const BURST: u64 = 100_000;
     for i in 0..BURST {
-        tracker
-            .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", i))
-            .unwrap();
+        tracker.emit(common::backup(i)).unwrap();
     }
     let counts = tracker.shutdown(Duration::from_secs(300)).await;
     assert_eq!(counts.emitted, BURST);
@@ -384,9 +380,7 @@ async fn a_full_queue_drops_and_counts() {
     let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
     let mut refused = 0u64;
     for i in 0..10_000 {
-        if let Err(EmitError::QueueFull) =
-            tracker.emit(Event::new("system.backup_created").with("backup_type", "manual").with("size_bytes", i))
-        {
+        if let Err(EmitError::QueueFull) = tracker.emit(common::backup(i)) {
             refused += 1;
         }
     }
@@ -470,9 +464,7 @@ async fn events_carry_their_emit_time_in_order_on_the_wire_and_in_their_ids() {
     tracker.flush().await;
     let before = chrono::Utc::now();
     for size in 0..3 {
-        tracker
-            .emit(Event::new("system.backup_created").with("backup_type", "scheduled").with("size_bytes", size))
-            .unwrap();
+        tracker.emit(common::backup(size)).unwrap();
     }
     let after = chrono::Utc::now();
     // The interval under test, not a synchronization: the worker dates events after this, and

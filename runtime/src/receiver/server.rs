@@ -78,7 +78,7 @@ async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Respo
 /// The answer to a request that [`Receiver::fail_next`](super::Receiver::fail_next) or
 /// [`fail_next_after_storing`](super::Receiver::fail_next_after_storing) told to fail.
 fn injected(status: StatusCode) -> Response {
-    let detail = "failure injected by Receiver::fail_next";
+    let detail = "failure injected by the test receiver";
     let body = json!({"type": "server_error", "code": "injected_failure", "detail": detail, "attr": null});
     (status, Json(body)).into_response()
 }
