@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {

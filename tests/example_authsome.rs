@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tally::Config;
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 
 fn authsome_env(env: &'static str, key: Option<&'static str>, do_not_track: &'static str) -> Config {
     let mut vars = vec![("AUTHSOME_ENV", env), ("AUTHSOME_DO_NOT_TRACK", do_not_track)];

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tally::{Config, ValidationMode};
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_session_reaches_posthog_keyed_by_one_user_after_login() {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tally::privacy::Pseudonymizer;
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 
 const KEY: &str = "teleport-test-key";
 

@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_handlers_emit_the_schema_with_request_ids_and_the_privacy_rules() {

@@ -23,8 +23,8 @@ use axum::Router;
 use axum::routing::get;
 use http_body_util::{BodyExt, Empty};
 use tally_middleware::TrackLayer;
+use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Tracker};
 
 struct Options {

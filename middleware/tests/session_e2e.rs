@@ -24,7 +24,7 @@ use axum::{Extension, Router};
 use common::{client, request_id, serve, set_cookie};
 use serde_json::{Value, json};
 use tally_middleware::{AnonymousCookie, FromSession, LoginOutcome, LogoutOutcome, TrackLayer, VerifiedSession};
-use tally_runtime::receiver::{ReceivedEvent, Receiver};
+use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::{Config, Event, Identity, Tracker, ValidationMode};
 
 const WAIT: Duration = Duration::from_secs(20);

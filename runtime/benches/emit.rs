@@ -1,14 +1,14 @@
 //! The emit path and delivery throughput, tally against posthog-rs on the same machine.
 //!
-//! `cargo bench -p tally-runtime --features receiver --bench emit`
+//! `cargo bench -p tally-runtime --bench emit`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
 
 use std::time::Duration;
 
 use divan::Bencher;
+use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Context, Event, Identity, Tracker};
 
 mod common;

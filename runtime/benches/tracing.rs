@@ -1,15 +1,15 @@
 //! The tracing layer's cost: ordinary events (no `tally.event`) with and without the layer,
 //! and a tally event through tracing.
 //!
-//! `cargo bench -p tally-runtime --features receiver --bench tracing`
+//! `cargo bench -p tally-runtime --bench tracing`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
 
 use std::time::Duration;
 
 use divan::Bencher;
+use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, TallyLayer, Tracker};
 use tracing_subscriber::prelude::*;
 

@@ -43,8 +43,6 @@ mod identity;
 mod pipeline;
 pub mod privacy;
 mod queue;
-#[cfg(feature = "receiver")]
-pub mod receiver;
 pub mod sink;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;

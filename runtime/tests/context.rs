@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::{ReceivedEvent, Receiver};
 use tally_runtime::{Config, Context, Event, FutureExt, Identity, Tracker};
 
 mod common;

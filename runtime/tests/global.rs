@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 use tally_runtime::{Config, Context, EmitError, InstallError, Tracker, TrackerBuilder};
 
 mod common;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tally_runtime::receiver::Receiver;
+use tally_receiver::Receiver;
 use tally_runtime::{Config, Event, Tracker};
 
 mod common;
@@ -59,7 +59,7 @@ async fn emits_from_many_threads_all_arrive_each_thread_in_order() {
 async fn a_retried_batch_still_arrives_before_the_next() {
     let (receiver, tracker) = receiver_and_tracker().await;
     // The first request fails: the batch after it is ready meanwhile, but must wait.
-    receiver.fail_next(1, tally_runtime::receiver::StatusCode::SERVICE_UNAVAILABLE);
+    receiver.fail_next(1, tally_receiver::StatusCode::SERVICE_UNAVAILABLE);
     for seq in 0..3_000 {
         tracker.emit(backup(0, seq)).unwrap();
     }

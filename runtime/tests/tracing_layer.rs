@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::{ReceivedEvent, Receiver};
 use tally_runtime::{Config, Context, Identity, TallyLayer, Tracker};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;

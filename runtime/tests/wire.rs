@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tally_receiver::{ReceivedEvent, Receiver, StatusCode};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::{ReceivedEvent, Receiver, StatusCode};
 use tally_runtime::{
     Config, Context, EmitError, Event, Fact, Identity, RequestInfo, Tracker, ValidationMode, Violation,
 };

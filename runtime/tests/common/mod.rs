@@ -3,8 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a part
 
+use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::receiver::Receiver;
 use tally_runtime::{Config, Event};
 
 /// The project key the receivers require and the trackers send.

@@ -8,7 +8,7 @@
 //! Point any PostHog client at [`Receiver::url`] (tally's PostHog sink,
 //! `posthog-rs`, or plain HTTP) and assert on what arrived.
 //!
-//! Enabled by the `receiver` cargo feature (off by default). The server binds
+//! Add it as a dev-dependency (`tally-receiver`), as tower-test sits beside tower. The server binds
 //! `127.0.0.1` on a free port and runs as a task on the current Tokio runtime
 //! until the [`Receiver`] is dropped or [shut down](Receiver::shutdown).
 //!
@@ -45,7 +45,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tally_runtime::receiver::Receiver;
+//! use tally_receiver::Receiver;
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,7 +87,7 @@ use tokio::task::JoinHandle;
 /// HTTP status codes, re-exported so [`Receiver::fail_next`] needs no extra dependency.
 ///
 /// ```
-/// use tally_runtime::receiver::StatusCode;
+/// use tally_receiver::StatusCode;
 /// assert_eq!(StatusCode::SERVICE_UNAVAILABLE.as_u16(), 503);
 /// ```
 pub use axum::http::StatusCode;
@@ -96,7 +96,7 @@ pub use axum::http::StatusCode;
 /// after decompression. Larger bodies are answered `413 Payload Too Large`.
 ///
 /// ```
-/// assert_eq!(tally_runtime::receiver::MAX_BODY_BYTES, 20 * 1024 * 1024);
+/// assert_eq!(tally_receiver::MAX_BODY_BYTES, 20 * 1024 * 1024);
 /// ```
 pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
@@ -104,14 +104,14 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 /// A larger event is dropped and recorded as a [`Rejection`]; the rest of its batch is kept.
 ///
 /// ```
-/// assert_eq!(tally_runtime::receiver::MAX_EVENT_BYTES, 1024 * 1024);
+/// assert_eq!(tally_receiver::MAX_EVENT_BYTES, 1024 * 1024);
 /// ```
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// Length, in characters, at which a `distinct_id` is truncated (as PostHog does).
 ///
 /// ```
-/// assert_eq!(tally_runtime::receiver::MAX_DISTINCT_ID_CHARS, 200);
+/// assert_eq!(tally_receiver::MAX_DISTINCT_ID_CHARS, 200);
 /// ```
 pub const MAX_DISTINCT_ID_CHARS: usize = 200;
 
@@ -121,7 +121,7 @@ pub const MAX_DISTINCT_ID_CHARS: usize = 200;
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use tally_runtime::receiver::Receiver;
+/// # use tally_receiver::Receiver;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let receiver = Receiver::start().await?;
@@ -182,7 +182,7 @@ impl ReceivedEvent {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let receiver = Receiver::start().await?;
@@ -208,7 +208,7 @@ impl ReceivedEvent {
 /// A request, or one event of a request, that the receiver refused: the "bad" events.
 ///
 /// ```
-/// # use tally_runtime::receiver::{Receiver, StatusCode};
+/// # use tally_receiver::{Receiver, StatusCode};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let receiver = Receiver::start().await?;
@@ -254,7 +254,7 @@ pub struct Rejection {
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use tally_runtime::receiver::Receiver;
+/// # use tally_receiver::Receiver;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let receiver = Receiver::start().await?;
@@ -303,7 +303,7 @@ impl std::error::Error for Timeout {}
 /// Configuration of a [`Receiver`] before it starts; made by [`Receiver::builder`].
 ///
 /// ```
-/// # use tally_runtime::receiver::Receiver;
+/// # use tally_receiver::Receiver;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// let receiver = Receiver::builder().api_key("phc_test").max_event_bytes(64 * 1024).start().await?;
@@ -343,7 +343,7 @@ impl ReceiverBuilder {
     /// `401`. Without this call any non-empty key is accepted (and a missing one is `401`).
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::builder().api_key("phc_right").start().await?;
@@ -365,7 +365,7 @@ impl ReceiverBuilder {
     /// handling without sending 20 MiB.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::builder().max_body_bytes(1024).start().await?;
@@ -381,7 +381,7 @@ impl ReceiverBuilder {
     /// Change the single-event limit (default [`MAX_EVENT_BYTES`]).
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::builder().max_event_bytes(4096).start().await?;
@@ -402,7 +402,7 @@ impl ReceiverBuilder {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::builder().keep_events(false).start().await?;
@@ -432,7 +432,7 @@ impl ReceiverBuilder {
     /// runtime.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::builder().start().await?;
@@ -490,7 +490,7 @@ impl Receiver {
     /// As [`ReceiverBuilder::start`].
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::start().await?;
@@ -507,7 +507,7 @@ impl Receiver {
     /// A builder for a receiver that requires an API key or has other limits.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::builder().api_key("phc_test").start().await?;
@@ -522,7 +522,7 @@ impl Receiver {
     /// The base URL, `http://127.0.0.1:PORT` (no trailing slash): the PostHog host to configure.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::start().await?;
@@ -538,7 +538,7 @@ impl Receiver {
     /// The socket address the receiver listens on.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let receiver = Receiver::start().await?;
@@ -554,7 +554,7 @@ impl Receiver {
     /// The good events, in arrival order.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -579,7 +579,7 @@ impl Receiver {
     /// The good events with this name, in arrival order.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -604,7 +604,7 @@ impl Receiver {
     /// The bad requests and dropped events, in arrival order.
     ///
     /// ```
-    /// # use tally_runtime::receiver::{Receiver, StatusCode};
+    /// # use tally_receiver::{Receiver, StatusCode};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -623,7 +623,7 @@ impl Receiver {
     /// they were kept or only counted ([`ReceiverBuilder::keep_events`]).
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -645,7 +645,7 @@ impl Receiver {
     /// since start or the last [`reset`](Self::reset).
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -662,7 +662,7 @@ impl Receiver {
     /// Forget everything: events, rejections, the request count and pending injected failures.
     ///
     /// ```
-    /// # use tally_runtime::receiver::{Receiver, StatusCode};
+    /// # use tally_receiver::{Receiver, StatusCode};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -690,7 +690,7 @@ impl Receiver {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tally_runtime::receiver::{Receiver, StatusCode};
+    /// # use tally_receiver::{Receiver, StatusCode};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -718,7 +718,7 @@ impl Receiver {
     /// ids. Replaces any failures still pending; `count == 0` cancels them.
     ///
     /// ```
-    /// # use tally_runtime::receiver::{Receiver, StatusCode};
+    /// # use tally_receiver::{Receiver, StatusCode};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -750,7 +750,7 @@ impl Receiver {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -781,7 +781,7 @@ impl Receiver {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -823,7 +823,7 @@ impl Receiver {
     /// connections closed. Dropping the receiver does the same without waiting.
     ///
     /// ```
-    /// # use tally_runtime::receiver::Receiver;
+    /// # use tally_receiver::Receiver;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let receiver = Receiver::start().await?;
@@ -888,7 +888,7 @@ impl Shared {
 
     /// The state, even if a panic elsewhere poisoned the lock: it holds plain data.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        crate::lock(&self.inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Count a request and return its sequence number.

@@ -1,4 +1,4 @@
-//! `tally_runtime::receiver` over real sockets: a real HTTP client (reqwest) and the real
+//! `tally_receiver` over real sockets: a real HTTP client (reqwest) and the real
 //! PostHog client (posthog-rs) talk to a receiver on loopback.
 
 use std::error::Error;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
-use tally_runtime::receiver::{MAX_DISTINCT_ID_CHARS, Receiver, StatusCode};
+use tally_receiver::{MAX_DISTINCT_ID_CHARS, Receiver, StatusCode};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
