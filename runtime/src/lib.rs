@@ -43,6 +43,7 @@ mod event;
 mod identity;
 pub mod outcome;
 mod pipeline;
+pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
