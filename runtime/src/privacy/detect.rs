@@ -34,9 +34,7 @@ struct Detectors {
     email: Regex,
     url_userinfo: Regex,
     params: Regex,
-    ipv4: Regex,
     ipv6: Regex,
-    card: Regex,
     jwt: Regex,
     auth: Regex,
     token_formats: Regex,
@@ -55,9 +53,7 @@ static DETECTORS: LazyLock<Detectors> = LazyLock::new(|| {
         email: re(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"),
         url_userinfo: re(r"(?i)[a-z][a-z0-9+.-]*://[^\s/?#@]+@"),
         params: re(&format!(r"(?i)(?:^|[?&;#\s,])(?:{SECRET_PARAMS})=[^&#\s]+")),
-        ipv4: re(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"),
         ipv6: re(r"(?i)(?:[0-9a-f]{0,4}:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-f]{1,4})?(?:%[0-9a-z._-]+)?"),
-        card: re(r"[0-9](?:[ .-]?[0-9]){12,18}"),
         jwt: re(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
         auth: re(r"(?i)(?-u:\b)(bearer|basic)[ \t\r\n]+[A-Za-z0-9._~+/-]+=*"),
         token_formats: re(concat!(
@@ -110,10 +106,95 @@ pub(super) fn detect(text: &str, triggers: Triggers, first_only: bool, found: &m
         .then(|| Found { span: m.range(), category: Category::Credential }));
     run!(triggers.jwt, d.jwt, |m| Some(Found { span: m.range(), category: Category::Jwt }));
     run!(triggers.email, d.email, |m| Some(Found { span: m.range(), category: Category::Email }));
-    run!(triggers.ipv4, d.ipv4, |m| ipv4(bytes, m.range()).then(|| Found { span: m.range(), category: Category::Ip }));
+    // IPv4 addresses and card numbers are runs of digits with dots or separators: scanned
+    // directly, which costs a user agent full of versions far less than a regex would.
+    if triggers.ipv4 {
+        for span in dotted_runs(bytes) {
+            if ipv4(bytes, span.clone()) {
+                found.push(Found { span, category: Category::Ip });
+                if first_only {
+                    return;
+                }
+            }
+        }
+    }
     run!(triggers.ipv6, d.ipv6, |m| ipv6(bytes, m.range()).then(|| Found { span: m.range(), category: Category::Ip }));
-    run!(triggers.card, d.card, |m| card(bytes, m.range())
-        .then(|| Found { span: m.range(), category: Category::Card }));
+    if triggers.card {
+        for run in card_runs(bytes) {
+            for span in cards_in_run(bytes, run) {
+                found.push(Found { span, category: Category::Card });
+                if first_only {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Maximal runs of digits and dots that start with a digit, trailing dots left out
+/// (`10.0.0.1.` at the end of a sentence is `10.0.0.1`).
+fn dotted_runs(bytes: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes.get(at..)?.iter().position(u8::is_ascii_digit)?;
+        let len =
+            bytes[start..].iter().position(|b| !(b.is_ascii_digit() || *b == b'.')).unwrap_or(bytes.len() - start);
+        at = start + len;
+        let end = start + bytes[start..at].iter().rposition(u8::is_ascii_digit).map_or(0, |last| last + 1);
+        Some(start..end)
+    })
+}
+
+/// Maximal runs of digits where a single space, dash or dot may separate two digits.
+fn card_runs(bytes: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes.get(at..)?.iter().position(u8::is_ascii_digit)?;
+        let mut end = start + 1;
+        loop {
+            match (bytes.get(end), bytes.get(end + 1)) {
+                (Some(next), _) if next.is_ascii_digit() => end += 1,
+                (Some(b' ' | b'-' | b'.'), Some(next)) if next.is_ascii_digit() => end += 2,
+                _ => break,
+            }
+        }
+        at = end;
+        Some(start..end)
+    })
+}
+
+/// The card numbers in a run: the whole run, or else runs of its separated groups, longest
+/// first (a card after a phone number: `555 1234 4111 1111 1111 1111`).
+fn cards_in_run(bytes: &[u8], run: Range<usize>) -> SmallVec<[Range<usize>; 1]> {
+    let mut cards = SmallVec::new();
+    if card(bytes, run.clone()) {
+        cards.push(run);
+        return cards;
+    }
+    let mut groups: SmallVec<[Range<usize>; 8]> = SmallVec::new();
+    let mut start = run.start;
+    for at in run.clone() {
+        if !bytes[at].is_ascii_digit() {
+            groups.push(start..at);
+            start = at + 1;
+        }
+    }
+    groups.push(start..run.end);
+    let mut first = 0;
+    while first + 1 < groups.len() {
+        let found = (first + 1..groups.len())
+            .rev()
+            .map(|last| (last, groups[first].start..groups[last].end))
+            .find(|(last, span)| *last > first && span.len() <= 23 && card(bytes, span.clone()));
+        match found {
+            Some((last, span)) => {
+                cards.push(span);
+                first = last + 1;
+            }
+            None => first += 1,
+        }
+    }
+    cards
 }
 
 fn before(bytes: &[u8], span: &Range<usize>) -> Option<u8> {
@@ -284,9 +365,13 @@ fn issuer_fits(digits: &[u8]) -> bool {
 
 /// Whether the span sits in a run of letters and digits that is all hex and has a hex letter.
 fn in_hex_token(bytes: &[u8], span: &Range<usize>) -> bool {
+    // Bounded, so a long hostile token costs no more than a digest's length per candidate.
+    const REACH: usize = 128;
     let alnum = |b: &u8| b.is_ascii_alphanumeric();
-    let start = bytes[..span.start].iter().rposition(|b| !alnum(b)).map_or(0, |at| at + 1);
-    let end = bytes[span.end..].iter().position(|b| !alnum(b)).map_or(bytes.len(), |at| span.end + at);
+    let from = span.start.saturating_sub(REACH);
+    let to = bytes.len().min(span.end + REACH);
+    let start = bytes[from..span.start].iter().rposition(|b| !alnum(b)).map_or(from, |at| from + at + 1);
+    let end = bytes[span.end..to].iter().position(|b| !alnum(b)).map_or(to, |at| span.end + at);
     let token = &bytes[start..end];
     let glued = start < span.start || end > span.end;
     glued && token.iter().all(u8::is_ascii_hexdigit) && token.iter().any(u8::is_ascii_alphabetic)

@@ -53,6 +53,7 @@ pub const CORPUS: &[(&str, Expect)] = &[
     ("[2001:db8:85a3::8a2e:370:7334]:443", red(IP, "[[ip]]:443")),
     ("2001:0db8:85a3:0000:0000:8a2e:0370:7334", red(IP, "[ip]")),
     ("tp.203.0.113.7", red(IP, "tp.[ip]")),
+    ("seen at 10.0.0.1.", red(IP, "seen at [ip].")),
     ("peer=10.0.0.1", red(IP, "peer=[ip]")),
     // JWTs, signed and unsigned.
     ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk", red(JWT, "[jwt]")),
@@ -72,6 +73,7 @@ pub const CORPUS: &[(&str, Expect)] = &[
     ("amex 3782 822463 10005", red(CARD, "amex [card]")),
     ("5555555555554444", red(CARD, "[card]")),
     ("paid with 4012888888881881.", red(CARD, "paid with [card].")),
+    ("call 555 1234 4111 1111 1111 1111", red(CARD, "call 555 1234 [card]")),
     // URLs with user-info or token-like query parameters.
     ("https://ada:s3cret@example.com/x", red(URL, "https://[url-credential]@example.com/x")),
     (
