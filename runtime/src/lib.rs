@@ -38,6 +38,7 @@ mod clock;
 mod config;
 mod context;
 mod counters;
+mod delivery;
 mod event;
 mod identity;
 mod pipeline;
@@ -63,7 +64,7 @@ pub use context::{Context, FutureExt, RequestInfo};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
-pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
+pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;
