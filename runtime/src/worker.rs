@@ -67,7 +67,7 @@ impl Worker {
             let stopping = queue.is_closed();
             if stopping {
                 // `shutdown` set its deadline already; a dropped tracker gets this one.
-                stop.begin(DROP_DEADLINE);
+                stop.begin_unless_begun(DROP_DEADLINE);
             }
             queue.drain(&mut spares, &mut items);
             let drained = items.len();

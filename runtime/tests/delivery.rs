@@ -272,7 +272,8 @@ async fn a_process_killed_while_spooling_loses_no_whole_batch_and_a_torn_file_is
     // What a kill in the middle of a write leaves (the kill above may or may not land in one):
     // a temporary file with half a batch.
     std::fs::write(dir.join("99999999999999999999-3.tmp"), b"{\"tally_spool\":1,\"events\":3}\n{\"uuid\":").unwrap();
-    let on_disk: u64 = spooled_files(&dir).iter().map(|name| name.split(['-', '.']).nth(1).unwrap().parse::<u64>().unwrap()).sum();
+    let on_disk: u64 =
+        spooled_files(&dir).iter().map(|name| name.split(['-', '.']).nth(1).unwrap().parse::<u64>().unwrap()).sum();
     assert!(on_disk >= spooled, "every batch the child reported spooled is on disk ({on_disk} < {spooled})");
 
     receiver.restart().await.unwrap();

@@ -331,7 +331,11 @@ async fn failed_deliveries_are_retried_and_counted() {
     tracker.emit(common::backup(1)).unwrap();
     tracker.flush().await;
     let counts = tracker.counts();
-    assert_eq!((counts.dropped_refused, counts.failed, counts.delivered), (1, 0, 0), "a 400 for one event: refused, counted");
+    assert_eq!(
+        (counts.dropped_refused, counts.failed, counts.delivered),
+        (1, 0, 0),
+        "a 400 for one event: refused, counted"
+    );
 
     receiver.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
     tracker.emit(common::backup(2)).unwrap();

@@ -97,7 +97,15 @@ impl Delivery {
         spool: Option<SpoolDir>,
     ) -> Self {
         let spool = spool.map(Spool::new);
-        Self { sinks, counters, settings, stop, outage: Outage::default(), spool, auth_reported: AtomicBool::new(false) }
+        Self {
+            sinks,
+            counters,
+            settings,
+            stop,
+            outage: Outage::default(),
+            spool,
+            auth_reported: AtomicBool::new(false),
+        }
     }
 
     /// Whether a spool task must run.
@@ -432,7 +440,10 @@ impl Spool {
         self.holder.load(Relaxed)
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut SpoolDir) -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut SpoolDir) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
         let inner = self.inner.clone();
         let (result, backlog, holder) = tokio::task::spawn_blocking(move || {
             let mut dir = lock(&inner);
@@ -461,7 +472,12 @@ impl Spool {
     }
 
     async fn unmark(&self) {
-        let _ = self.run(|dir| Ok(dir.unmark())).await;
+        let _ = self
+            .run(|dir| {
+                dir.unmark();
+                Ok(())
+            })
+            .await;
     }
 
     /// Tries to take the lock another process held; counts what the scan found.

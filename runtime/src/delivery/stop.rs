@@ -30,6 +30,14 @@ impl Stop {
         });
     }
 
+    /// Starts stopping with this deadline unless stopping has begun already (a dropped
+    /// tracker's default, which must not cut a deadline `shutdown` gave).
+    pub(crate) fn begin_unless_begun(&self, within: Duration) {
+        if self.deadline().is_none() {
+            self.begin(within);
+        }
+    }
+
     /// The deadline, once stopping has begun.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         *self.deadline.borrow()
