@@ -37,11 +37,14 @@
 mod clock;
 mod config;
 mod context;
+pub mod convert;
 mod counters;
 mod delivery;
 mod event;
 mod identity;
+pub mod outcome;
 mod pipeline;
+pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
