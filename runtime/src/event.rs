@@ -11,7 +11,7 @@ use smol_str::SmolStr;
 use crate::clock::Stamp;
 use crate::context::Context;
 use crate::identity::DistinctId;
-use crate::pipeline::Special;
+use crate::identity::Identity;
 use crate::value::PropertyValue;
 
 /// A property name: static for code-defined events, owned for dynamic ones.
@@ -101,6 +101,13 @@ pub enum Fact {
     FailureReason,
     /// How the user logged in (`fill = "login_method"`).
     LoginMethod,
+}
+
+/// The special events tally builds itself.
+#[derive(Debug, Clone)]
+pub(crate) enum Special {
+    /// `$identify`: merge `anonymous` into the identity's person.
+    Identify { anonymous: String, identity: Identity },
 }
 
 /// One event on its way to the pipeline.

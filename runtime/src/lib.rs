@@ -39,11 +39,14 @@ mod config;
 mod context;
 mod counters;
 mod event;
+mod gate;
 mod identity;
 mod pipeline;
+mod plan;
 pub mod privacy;
 mod queue;
 pub mod sink;
+mod stages;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;
 mod tracker;

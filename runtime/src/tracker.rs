@@ -13,9 +13,9 @@ use crate::clock::Anchor;
 use crate::config::Config;
 use crate::context::Context;
 use crate::counters::{Counters, Counts};
-use crate::event::Event;
+use crate::event::{Event, Special};
 use crate::identity::Identity;
-use crate::pipeline::{Pipeline, Rejection, Special};
+use crate::pipeline::{Pipeline, Rejection};
 use crate::privacy::Pseudonymizer;
 use crate::queue::{Control, Queue, Ready, Refused};
 use crate::sink::{JsonLinesSink, Sink};
@@ -257,6 +257,12 @@ impl Tracker {
         self.inner.pipeline.catalog()
     }
 
+    /// The catalog event that plays `role` (for the middleware), from the compiled plan: an
+    /// array lookup, where [`Catalog::role_event`] scans the catalog.
+    pub fn role_event(&self, role: tally_catalog::model::Role) -> Option<&str> {
+        self.inner.pipeline.plan().role_event(role)
+    }
+
     /// Whether events are tracked (not opted out, right environment).
     pub fn is_enabled(&self) -> bool {
         self.inner.enabled
@@ -324,7 +330,8 @@ impl Tracker {
         let catalog = inner.pipeline.catalog();
         let namespace = catalog.namespace();
         let local = name.strip_prefix(namespace).filter(|_| !namespace.is_empty()).unwrap_or(name);
-        let is_client = catalog.event(local).is_some_and(|def| def.origin == tally_catalog::model::Origin::Client);
+        let is_client =
+            inner.pipeline.plan().event(local).is_some_and(|plan| plan.origin == tally_catalog::model::Origin::Client);
         if !is_client {
             Counters::add(&inner.counters.dropped_invalid, 1);
             Counters::add(&inner.counters.violations, 1);

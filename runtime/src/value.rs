@@ -103,6 +103,14 @@ impl PropertyValue {
 }
 
 impl PropertyValue {
+    /// The items, when the value is a JSON array.
+    pub(crate) fn as_json_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            PropertyValue::Json(json) => json.as_array(),
+            _ => None,
+        }
+    }
+
     /// Converts a value recorded through tracing (numbers as text, lists as `Debug` text) to
     /// the declared type where that is lossless; anything else is left as is for validation to
     /// report.
