@@ -258,6 +258,18 @@ impl Event {
         }
     }
 
+    /// About the bytes of the event serialized: its name, its property names and values,
+    /// its facts. What the size cap compares, and (with the event's own size) what the queue
+    /// charges to its byte budget.
+    #[inline]
+    pub(crate) fn byte_size(&self) -> usize {
+        let properties: usize = self.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
+        let facts: usize = self.details.as_ref().map_or(0, |details| {
+            details.facts.iter().map(|(_, value)| value.byte_size()).sum::<usize>() + std::mem::size_of::<Details>()
+        });
+        self.name.len() + properties + facts
+    }
+
     pub(crate) fn fact(&self, fact: Fact) -> Option<&PropertyValue> {
         let facts = &self.details.as_ref()?.facts;
         facts.iter().rev().find(|(f, _)| *f == fact).map(|(_, value)| value)
