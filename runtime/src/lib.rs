@@ -43,6 +43,7 @@ mod gate;
 mod identity;
 mod pipeline;
 mod plan;
+pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;

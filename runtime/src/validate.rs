@@ -111,8 +111,9 @@ impl fmt::Display for Violation {
             ),
             Violation::InvalidDistinctId { kind, rule } => write!(
                 f,
-                "the distinct_id from identity `{kind}` is {rule}; PostHog would not keep it apart from \
-                 other people, so the event was refused: give this identity a real id or leave it unset"
+                "the distinct_id from identity `{kind}` breaks PostHog's rule `{rule}` (empty, blank, over 200 \
+                 characters, or on its list of illegal ids), so the event was refused: give this identity a \
+                 real id or leave it unset"
             ),
         }
     }

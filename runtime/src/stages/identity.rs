@@ -107,14 +107,7 @@ fn checked(kind: &str, id: &str) -> Result<DistinctId, Refusal> {
     }
 }
 
-/// The PostHog input rule `id` breaks, if any.
+/// The PostHog input rule `id` breaks, if any (`empty`, `blank`, `too_long`, `illegal`).
 pub(crate) fn posthog_rule(id: &str) -> Option<&'static str> {
-    let trimmed = id.trim();
-    if trimmed.is_empty() {
-        return Some("blank");
-    }
-    if id.chars().count() > DistinctId::MAX_LEN {
-        return Some("longer than 200 characters");
-    }
-    crate::gate::is_illegal_distinct_id(trimmed).then_some("on PostHog's list of ids it refuses to merge")
+    crate::posthog_rules::check_distinct_id(id).err().map(|problem| problem.as_str())
 }
