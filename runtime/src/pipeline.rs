@@ -4,6 +4,7 @@
 //! in a module of its own under `stages/`; this file only runs them in order and counts.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -41,6 +42,8 @@ pub(crate) struct Pipeline {
     counters: Arc<Counters>,
     /// Groups already announced with `$groupidentify` in this process.
     groups_seen: Mutex<HashSet<(String, String)>>,
+    /// The second of the last warning (rate limit).
+    last_warning: AtomicU64,
 }
 
 /// The largest number of groups remembered; past it the set restarts (a repeated
@@ -57,7 +60,16 @@ impl Pipeline {
     ) -> Self {
         let mode = config.validation;
         let plan = Plan::compile(catalog);
-        Self { plan, config, mode, pseudonymizer, process_identity, counters, groups_seen: Mutex::default() }
+        Self {
+            plan,
+            config,
+            mode,
+            pseudonymizer,
+            process_identity,
+            counters,
+            groups_seen: Mutex::default(),
+            last_warning: AtomicU64::new(0),
+        }
     }
 
     pub(crate) fn catalog(&self) -> &Catalog {
@@ -80,7 +92,7 @@ impl Pipeline {
         match &result {
             Err(Rejection::Invalid(violations)) => {
                 Counters::add(&self.counters.dropped_invalid, 1);
-                warn_rate_limited(violations);
+                self.warn_rate_limited(violations);
             }
             Err(Rejection::NoIdentity) => Counters::add(&self.counters.dropped_no_identity, 1),
             Ok(_) => {}
@@ -240,13 +252,13 @@ fn new_event_id(at: SystemTime) -> Uuid {
     Uuid::new_v7(timestamp)
 }
 
-/// At most one warning per second, so a bad deploy does not flood the logs. The text names
-/// events, properties and rules, never values.
-fn warn_rate_limited(violations: &Violations) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = chrono::Utc::now().timestamp() as u64;
-    if LAST.swap(now, Ordering::Relaxed) != now {
-        tracing::warn!(target: "tally::pipeline", "{violations}");
+impl Pipeline {
+    /// At most one warning per second and tracker, so a bad deploy does not flood the logs.
+    /// The text names events, properties, identity kinds and rules, never values.
+    fn warn_rate_limited(&self, violations: &Violations) {
+        let now = chrono::Utc::now().timestamp() as u64;
+        if self.last_warning.swap(now, Ordering::Relaxed) != now {
+            tracing::warn!(target: "tally::pipeline", "{violations}");
+        }
     }
 }
