@@ -37,10 +37,12 @@
 mod clock;
 mod config;
 mod context;
+pub mod convert;
 mod counters;
 mod event;
 mod gate;
 mod identity;
+pub mod outcome;
 mod pipeline;
 mod plan;
 pub mod posthog_rules;
