@@ -3,6 +3,7 @@
 //! identifier, a flag-mode violation, a WARN log, a strict-mode error), delivered to the
 //! loopback receiver. Nothing personal arrives; ordinary values arrive untouched; identifiers
 //! that look personal or break PostHog's rules refuse their own event and no other.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
 
 mod common;
 #[path = "common/privacy_corpus.rs"]
