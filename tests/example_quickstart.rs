@@ -108,7 +108,10 @@ fn without_a_key_the_demo_prints_its_events_as_json_lines_and_its_counters() {
         "{n} lines; {counters}"
     );
     assert!(
-        counters.ends_with("dropped{queue_full=0 invalid=0 no_identity=0 opted_out=0 closed=0 refused=0 spool_full=0}"),
+        counters.contains(
+            " dropped{queue_full=0 invalid=0 no_identity=0 opted_out=0 closed=0 too_large=0 over_byte_budget=0 \
+             refused=0 spool_full=0} "
+        ),
         "{counters}"
     );
     assert!(stderr.contains("undelivered: none; every event emitted was delivered."), "{stderr}");

@@ -72,6 +72,13 @@ pub struct Config {
     pub validation: ValidationMode,
     /// Events the queue holds before emits are dropped (and counted).
     pub queue_capacity: usize,
+    /// Bytes the queue holds before emits are dropped (and counted as
+    /// `dropped_over_byte_budget`): the queue is bounded in memory as well as in count.
+    /// Default 64 MiB.
+    pub queue_bytes: usize,
+    /// The largest event, in bytes of its names and values (about its serialized size), that
+    /// is accepted; a larger one is dropped and counted as `dropped_too_large`. Default 32 KiB.
+    pub max_event_bytes: usize,
     /// Events per delivery batch.
     pub batch_size: usize,
     /// How long a failing batch is retried (with backoff, jitter and `Retry-After`) before it
@@ -104,6 +111,8 @@ impl Default for Config {
             pseudonymization_key: None,
             validation: ValidationMode::Drop,
             queue_capacity: 131_072,
+            queue_bytes: 64 << 20,
+            max_event_bytes: 32 << 10,
             batch_size: 500,
             retry_horizon: Duration::from_secs(600),
             request_timeout: Duration::from_secs(10),
@@ -233,6 +242,18 @@ impl Config {
     /// The environment variable a setting is read from, with this configuration's prefix.
     pub(crate) fn variable(&self, name: &str) -> String {
         format!("{}{name}", self.env_prefix)
+    }
+
+    /// Sets the queue's byte budget ([`Config::queue_bytes`]).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets the largest event accepted ([`Config::max_event_bytes`]).
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes.max(1);
+        self
     }
 
     /// Opts out (as `DO_NOT_TRACK=1` does).

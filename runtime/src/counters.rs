@@ -29,6 +29,8 @@ pub(crate) struct Counters {
     pub(crate) dropped_no_identity: AtomicU64,
     pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) dropped_closed: AtomicU64,
+    pub(crate) dropped_too_large: AtomicU64,
+    pub(crate) dropped_over_byte_budget: AtomicU64,
     // Delivery's own (see `delivery/`): kept apart so the pipeline's edits never touch them.
     pub(crate) delivery: DeliveryCounters,
 }
@@ -99,6 +101,11 @@ impl Counters {
             dropped_no_identity: self.dropped_no_identity.load(Relaxed),
             dropped_opted_out: self.dropped_opted_out.load(Relaxed),
             dropped_closed: self.dropped_closed.load(Relaxed),
+            dropped_too_large: self.dropped_too_large.load(Relaxed),
+            dropped_over_byte_budget: self.dropped_over_byte_budget.load(Relaxed),
+            // The queue owns its byte accounting; the tracker fills these in.
+            queued_bytes: 0,
+            queued_bytes_peak: 0,
             ..Counts::default()
         }
     }
@@ -155,6 +162,14 @@ pub struct Counts {
     pub replay_dropped: u64,
     /// Spool files found torn or corrupt and moved aside (into the spool's `aside/` directory).
     pub spool_corrupt: u64,
+    /// Events over `Config::max_event_bytes`, dropped at emit.
+    pub dropped_too_large: u64,
+    /// Events dropped because the queue's byte budget (`Config::queue_bytes`) was used up.
+    pub dropped_over_byte_budget: u64,
+    /// Bytes the queue holds now (events, and room reserved for the emitting threads).
+    pub queued_bytes: u64,
+    /// The most bytes the queue ever held: never more than `Config::queue_bytes`.
+    pub queued_bytes_peak: u64,
 }
 
 impl Counts {
@@ -164,6 +179,8 @@ impl Counts {
             + self.dropped_invalid
             + self.dropped_no_identity
             + self.dropped_closed
+            + self.dropped_too_large
+            + self.dropped_over_byte_budget
             + self.dropped_refused
             + self.dropped_spool_full
     }
@@ -178,7 +195,7 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} refused={} spool_full={}}}",
+            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} queued_bytes={} queued_bytes_peak={}",
             self.emitted,
             self.delivered,
             self.failed,
@@ -193,8 +210,12 @@ impl fmt::Display for Counts {
             self.dropped_no_identity,
             self.dropped_opted_out,
             self.dropped_closed,
+            self.dropped_too_large,
+            self.dropped_over_byte_budget,
             self.dropped_refused,
-            self.dropped_spool_full
+            self.dropped_spool_full,
+            self.queued_bytes,
+            self.queued_bytes_peak
         )?;
         if self.replayed + self.replay_dropped + self.spool_corrupt > 0 {
             write!(
