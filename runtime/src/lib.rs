@@ -39,14 +39,18 @@ mod config;
 mod context;
 pub mod convert;
 mod counters;
+mod delivery;
 mod event;
+mod gate;
 mod identity;
 pub mod outcome;
 mod pipeline;
+mod plan;
 pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
+mod stages;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;
 mod tracker;
@@ -66,7 +70,7 @@ pub use context::{Context, FutureExt, RequestInfo};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
-pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
+pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;

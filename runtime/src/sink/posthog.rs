@@ -1,5 +1,8 @@
+use std::time::Duration;
+
 use tokio::sync::OnceCell;
 
+use super::posthog_event::to_posthog;
 use super::{Sink, SinkError, SinkFuture, WireEvent};
 use crate::config::Secret;
 
@@ -9,9 +12,16 @@ use crate::config::Secret;
 /// the worker learns the outcome and can count and retry with the same event ids. GeoIP
 /// enrichment from the server's own address is disabled. The client is created lazily on the
 /// worker's runtime and shut down with the tracker.
+///
+/// Outcomes as the worker sees them: network errors, 5xx and 429 are retryable; 400 and 413
+/// are [`Refusal::BadRequest`](super::Refusal::BadRequest) (the worker splits the batch); 401
+/// and 403 are [`Refusal::Unauthorized`](super::Refusal::Unauthorized), with a message naming
+/// the host (never the key). posthog-rs 0.30 does not pass a 429's `Retry-After` on when it
+/// makes a single attempt, so this sink cannot report it; the worker's own backoff applies.
 pub struct PostHogSink {
     options: posthog_rs::ClientOptions,
     client: OnceCell<posthog_rs::Client>,
+    host: String,
 }
 
 /// The US cloud ingestion host, posthog-rs's default.
@@ -20,17 +30,25 @@ pub const DEFAULT_HOST: &str = "https://us.i.posthog.com";
 impl PostHogSink {
     /// A sink for this project key and host (`None`: PostHog's US cloud).
     pub fn new(api_key: &Secret, host: Option<&str>) -> Result<Self, SinkError> {
+        Self::with_request_timeout(api_key, host, Duration::from_secs(10))
+    }
+
+    /// A sink whose requests give up after `timeout` (rounded up to whole seconds for
+    /// posthog-rs; the worker also cuts each attempt at the exact timeout).
+    pub fn with_request_timeout(api_key: &Secret, host: Option<&str>, timeout: Duration) -> Result<Self, SinkError> {
+        let host = host.unwrap_or(DEFAULT_HOST).to_owned();
+        let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
         let options = posthog_rs::ClientOptionsBuilder::default()
             .api_key(api_key.expose().to_owned())
-            .host(host.unwrap_or(DEFAULT_HOST).to_owned())
+            .host(host.clone())
             .disable_geoip(true)
-            .request_timeout_seconds(10)
+            .request_timeout_seconds(seconds.max(1))
             // One attempt per call: the worker retries (same event ids, counted in
-            // `Counts::retried`, `Config::max_attempts`), not posthog-rs behind its back.
+            // `Counts::retried`, within `Config::retry_horizon`), not posthog-rs behind its back.
             .max_capture_attempts(1u32)
             .build()
             .map_err(|e| SinkError::permanent(format!("invalid PostHog options: {e}")))?;
-        Ok(Self { options, client: OnceCell::new() })
+        Ok(Self { options, client: OnceCell::new(), host })
     }
 
     async fn client(&self) -> &posthog_rs::Client {
@@ -38,38 +56,27 @@ impl PostHogSink {
     }
 }
 
-fn to_posthog(event: &WireEvent) -> Result<posthog_rs::Event, posthog_rs::Error> {
-    let mut out = posthog_rs::Event::new(event.event.as_str(), event.distinct_id.as_str());
-    out.set_uuid(event.uuid);
-    out.set_timestamp(event.timestamp)?;
-    for (name, value) in &event.properties {
-        out.insert_prop(name.as_str(), value)?;
+/// What a posthog-rs error means for the worker.
+fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
+    use posthog_rs::Error;
+    match error {
+        Error::Unauthorized => refused_key(host, 401),
+        // posthog-rs reports statuses it has no variant for as a connection error.
+        Error::Connection(message) if message.starts_with("Unexpected HTTP status 403") => refused_key(host, 403),
+        Error::BadRequest(message) => SinkError::bad_request(format!("PostHog at {host} refused the batch: {message}")),
+        error @ (Error::Connection(_) | Error::RateLimit | Error::ServerError { .. }) => {
+            SinkError::retryable(error.to_string())
+        }
+        error => SinkError::permanent(error.to_string()),
     }
-    // posthog-rs stamps its own version's parts unless they are set; `$lib` and `$lib_version`
-    // name tally, so must these.
-    out.insert_prop("$lib_version__major", LIB_VERSION.0)?;
-    out.insert_prop("$lib_version__minor", LIB_VERSION.1)?;
-    out.insert_prop("$lib_version__patch", LIB_VERSION.2)?;
-    Ok(out)
 }
 
-/// tally's version (`$lib_version`) as PostHog's `$lib_version__major`, `__minor`, `__patch`.
-const LIB_VERSION: (u64, u64, u64) = (
-    version_part(env!("CARGO_PKG_VERSION_MAJOR")),
-    version_part(env!("CARGO_PKG_VERSION_MINOR")),
-    version_part(env!("CARGO_PKG_VERSION_PATCH")),
-);
-
-/// A version number from Cargo's decimal digits, at compile time.
-const fn version_part(digits: &str) -> u64 {
-    let digits = digits.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < digits.len() {
-        value = value * 10 + (digits[i] - b'0') as u64;
-        i += 1;
-    }
-    value
+/// The project key was refused: the message names the host and the fix, never the key.
+fn refused_key(host: &str, status: u16) -> SinkError {
+    SinkError::unauthorized(format!(
+        "PostHog at {host} refused the project key (HTTP {status}): check POSTHOG_API_KEY (or the \
+         application-prefixed variable) and the host"
+    ))
 }
 
 impl Sink for PostHogSink {
@@ -80,12 +87,7 @@ impl Sink for PostHogSink {
             let events = events.map_err(|e| SinkError::permanent(e.to_string()))?;
             match self.client().await.capture_batch_immediate(events, false).await {
                 Ok(_) => Ok(()),
-                Err(
-                    error @ (posthog_rs::Error::Connection(_)
-                    | posthog_rs::Error::RateLimit
-                    | posthog_rs::Error::ServerError { .. }),
-                ) => Err(SinkError::retryable(error.to_string())),
-                Err(error) => Err(SinkError::permanent(error.to_string())),
+                Err(error) => Err(classify(&self.host, error)),
             }
         })
     }
