@@ -70,5 +70,5 @@ pub use tracing_layer::TallyLayer;
 pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
-pub use validate::{ValidationMode, Violation, Violations};
+pub use validate::{ValidationMode, Violation, Violations, check_value};
 pub use value::{PropertyText, PropertyValue};

@@ -120,8 +120,26 @@ impl fmt::Display for Violations {
 
 impl std::error::Error for Violations {}
 
-/// Checks one value against its declaration; pushes what is wrong.
-pub(crate) fn check_value(name: &str, property: &Property, value: &Value, out: &mut Vec<Violation>) {
+/// Checks one value against its declaration (type, enum values, nullability, emptiness,
+/// length); pushes what is wrong onto `out`. The pipeline checks every property with it, and
+/// `tally dev` checks the events it receives with it, so both judge values alike.
+///
+/// ```
+/// use tally_runtime::catalog::Catalog;
+/// let catalog = Catalog::parse("catalog.toml", r#"
+///     [catalog]
+///     name = "demo"
+///     version = "1.0.0"
+///     [events."file.uploaded"]
+///     description = "A file was uploaded."
+///     properties.bytes = { type = "integer", description = "Its size." }
+/// "#).unwrap();
+/// let bytes = &catalog.event("file.uploaded").unwrap().properties["bytes"];
+/// let mut found = Vec::new();
+/// tally_runtime::check_value("bytes", bytes, &serde_json::json!("12"), &mut found);
+/// assert_eq!(found[0].to_string(), "property `bytes` must be integer, found a string");
+/// ```
+pub fn check_value(name: &str, property: &Property, value: &Value, out: &mut Vec<Violation>) {
     if value.is_null() {
         if !property.nullable {
             out.push(Violation::Null(name.to_owned()));
