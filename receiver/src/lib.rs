@@ -317,7 +317,7 @@ impl std::error::Error for Timeout {}
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until `.start().await`"]
 pub struct ReceiverBuilder {
     config: Config,
@@ -334,12 +334,6 @@ struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self { api_key: None, max_body_bytes: MAX_BODY_BYTES, max_event_bytes: MAX_EVENT_BYTES, keep_events: true }
-    }
-}
-
-impl Default for ReceiverBuilder {
-    fn default() -> Self {
-        Self { config: Config::default() }
     }
 }
 

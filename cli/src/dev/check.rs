@@ -90,7 +90,11 @@ impl Checker {
                 .as_ref()
                 .map(|r| format!("; send `{}` instead", catalog.wire_name(r.as_ref())))
                 .unwrap_or_default();
-            findings.push(Finding::new("deprecated_event", None, format!("event `{}` is deprecated{instead}", event.event)));
+            findings.push(Finding::new(
+                "deprecated_event",
+                None,
+                format!("event `{}` is deprecated{instead}", event.event),
+            ));
         }
         against_catalog(catalog, def, properties, &mut findings);
         (Some(name.to_owned()), findings)

@@ -9,6 +9,7 @@ mod page;
 mod server;
 mod store;
 
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,7 +65,8 @@ fn catalog(args: &Args) -> Result<Option<Catalog>, CliError> {
     if let Some(path) = &args.catalog {
         return load::catalog(path).map(Some);
     }
-    let here = std::env::current_dir().map_err(|error| CliError::Run(format!("cannot read the current directory: {error}")))?;
+    let here = std::env::current_dir()
+        .map_err(|error| CliError::Run(format!("cannot read the current directory: {error}")))?;
     let found = tally_catalog::locate(&here);
     if found.is_file() { load::catalog(&found).map(Some) } else { Ok(None) }
 }
@@ -77,11 +79,16 @@ async fn serve(args: &Args, catalog: Option<Catalog>, summary: &str) -> Result<E
     let address =
         listener.local_addr().map_err(|error| CliError::Run(format!("cannot read the bound address: {error}")))?;
     let dev = Arc::new(server::Dev { store: store::Store::new(args.keep), checker: check::Checker::new(catalog) });
-    // The first line is what scripts (and the tests) read the address from.
-    println!("tally dev: listening on http://{address}");
-    println!("  {summary}");
-    println!("  send events with POSTHOG_HOST=http://{address}; watch them at http://{address}/");
-    println!("  REST API: GET /api/events, GET /api/violations, POST /api/reset (docs/dev.md); Ctrl-C stops");
+    // The first line is what scripts (and the tests) read the address from. A closed stdout
+    // (the reader went away) must not stop the collector: write errors are ignored.
+    let banner = format!(
+        "tally dev: listening on http://{address}\n  {summary}\n  send events with POSTHOG_HOST=http://{address}; \
+         watch them at http://{address}/\n  REST API: GET /api/events, GET /api/violations, POST /api/reset \
+         (docs/dev.md); Ctrl-C stops\n"
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    drop(stdout);
     let serving = axum::serve(listener, server::router(dev));
     tokio::select! {
         result = serving => result.map_err(|error| CliError::Run(format!("the server stopped: {error}")))?,
