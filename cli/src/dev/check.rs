@@ -8,7 +8,8 @@ use tally_catalog::Catalog;
 use tally_catalog::model::{Event, Privacy, Property};
 use tally_receiver::ReceivedEvent;
 use tally_runtime::Violation;
-use tally_runtime::privacy;
+use tally_runtime::posthog_rules;
+use tally_runtime::privacy::{self, Category};
 
 /// One thing wrong with an event, as the page and the API show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,27 +27,6 @@ impl Finding {
         Self { kind, property: property.map(str::to_owned), message }
     }
 }
-
-/// The distinct ids PostHog refuses to merge persons on (its ingestion's list of "illegal"
-/// ids): an event keyed by one of them is effectively without identity.
-const PLACEHOLDER_IDS: [&str; 16] = [
-    "anonymous",
-    "guest",
-    "distinctid",
-    "distinct_id",
-    "id",
-    "not_authenticated",
-    "email",
-    "undefined",
-    "true",
-    "false",
-    "null",
-    "none",
-    "nan",
-    "0",
-    "[object object]",
-    "\"\"",
-];
 
 /// Checks received events against an optional catalog.
 #[derive(Debug)]
@@ -101,21 +81,21 @@ impl Checker {
     }
 }
 
-/// Events PostHog would key on no one.
+/// Events PostHog would key on no one, or on personal data.
 fn identity(event: &ReceivedEvent, findings: &mut Vec<Finding>) {
-    let id = event.distinct_id.trim();
-    if PLACEHOLDER_IDS.contains(&id.to_ascii_lowercase().as_str()) {
+    let id = &event.distinct_id;
+    if posthog_rules::is_illegal_distinct_id(id) {
         findings.push(Finding::new(
             "no_identity",
             Some("distinct_id"),
-            format!("distinct_id `{id}` is a placeholder PostHog will not merge persons on: the event has no identity"),
+            format!("distinct_id `{id}` is one PostHog treats as illegal: it merges no persons, every such event lands on one junk person"),
         ));
     }
-    if let Some(kinds) = personal(&event.distinct_id) {
+    if let Some(category) = privacy::personal_category(id) {
         findings.push(Finding::new(
             "personal_data",
             Some("distinct_id"),
-            format!("distinct_id holds personal data ({kinds}): key persons by an id, or pseudonymize"),
+            format!("distinct_id holds personal data ({}): key persons by an id, or pseudonymize", category.as_str()),
         ));
     }
 }
@@ -227,24 +207,20 @@ fn collect_personal(value: &Value, kinds: &mut Vec<&'static str>) {
     }
 }
 
-/// What the runtime's scrub would redact in `text`, named: `email`, `token`, `ip`, `card`.
+/// What the runtime's scrub would redact in `text`, by category name (`email`, `ip`, …).
 fn personal_kinds(text: &str) -> Vec<&'static str> {
-    let mut scrubbed = text.to_owned();
-    if privacy::scrub(&mut scrubbed) == 0 {
+    let (scrubbed, count) = privacy::scrub_str(text);
+    if count == 0 {
         return Vec::new();
     }
-    ["email", "token", "ip", "card"]
+    Category::ALL
         .into_iter()
-        .filter(|kind| {
-            let marker = format!("[{kind}]");
-            scrubbed.matches(&marker).count() > text.matches(&marker).count()
+        .filter(|category| {
+            let placeholder = category.placeholder();
+            scrubbed.matches(placeholder).count() > text.matches(placeholder).count()
         })
+        .map(Category::as_str)
         .collect()
-}
-
-fn personal(text: &str) -> Option<String> {
-    let kinds = personal_kinds(text);
-    (!kinds.is_empty()).then(|| kinds.join(", "))
 }
 
 /// What [`tally_runtime::privacy::Pseudonymizer`] produces: 64 lower-case hex digits.
@@ -274,6 +250,7 @@ mod tests {
     fn names_what_the_scrub_finds() {
         assert_eq!(personal_kinds("write to ada@example.com from 10.1.2.3"), ["email", "ip"]);
         assert!(personal_kinds("plain [email] text").is_empty());
+        assert_eq!(personal_kinds("Authorization: Bearer abc.def"), ["credential"]);
         assert!(personal_kinds("version 1.2.3").is_empty());
     }
 
