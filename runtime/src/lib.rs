@@ -40,13 +40,16 @@ mod context;
 pub mod convert;
 mod counters;
 mod event;
+mod gate;
 mod identity;
 pub mod outcome;
 mod pipeline;
+mod plan;
 pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
+mod stages;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;
 mod tracker;
@@ -67,11 +70,12 @@ pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
 pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
+pub use stages::validate::check_json;
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;
 pub use tracker::{
     BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
 };
-pub use validate::{ValidationMode, Violation, Violations, check_value};
+pub use validate::{ValidationMode, Violation, Violations};
 pub use value::{PropertyText, PropertyValue};

@@ -136,7 +136,7 @@ fn against_catalog(catalog: &Catalog, def: &Event, properties: &Map<String, Valu
             violations.push(Violation::UnknownProperty(wire.clone()));
             continue;
         };
-        tally_runtime::check_value(wire, property, value, &mut violations);
+        violations.extend(tally_runtime::check_json(wire, property, value));
         findings.extend(privacy_class(wire, property, value));
     }
     for (name, property) in catalog.file().common.iter().chain(def.properties.iter()) {
