@@ -33,8 +33,8 @@ The REST API (GET /api/events, GET /api/violations, POST /api/reset) is in docs/
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// The catalog to check events against [default: the current crate's, from
-    /// `[package.metadata.tally] catalog`, else `catalog.toml`].
+    /// The catalog to check events against [default: the current crate's, found as the macros
+    /// find it: `[package.metadata.tally]`, `catalog.toml`, `TALLY_CATALOG`].
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
     /// The port to listen on, on 127.0.0.1 (0 picks a free one).
@@ -60,15 +60,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     runtime.block_on(serve(args, catalog, &summary))
 }
 
-/// The catalog given, else the current crate's when there is one.
+/// The catalog given, else the current crate's (found as the macros find it), else none.
 fn catalog(args: &Args) -> Result<Option<Catalog>, CliError> {
     if let Some(path) = &args.catalog {
         return load::catalog(path).map(Some);
     }
-    let here = std::env::current_dir()
-        .map_err(|error| CliError::Run(format!("cannot read the current directory: {error}")))?;
-    let found = tally_catalog::locate(&here);
-    if found.is_file() { load::catalog(&found).map(Some) } else { Ok(None) }
+    match load::crate_catalog() {
+        Ok((path, _origin)) if path.is_file() => load::catalog(&path).map(Some),
+        // Not in a crate, or a crate without a catalog: PostHog's and the privacy rules only.
+        _ => Ok(None),
+    }
 }
 
 async fn serve(args: &Args, catalog: Option<Catalog>, summary: &str) -> Result<ExitCode, CliError> {
