@@ -41,6 +41,7 @@ mod counters;
 mod event;
 mod identity;
 mod pipeline;
+pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
