@@ -37,9 +37,11 @@
 mod clock;
 mod config;
 mod context;
+pub mod convert;
 mod counters;
 mod event;
 mod identity;
+pub mod outcome;
 mod pipeline;
 pub mod posthog_rules;
 pub mod privacy;
