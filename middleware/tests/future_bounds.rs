@@ -30,14 +30,17 @@ async fn a_future_that_is_neither_send_nor_static_runs_in_the_context_and_is_tra
         }
     });
     let mut service = TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler);
-    let request = http::Request::builder().uri("/hello").header("x-request-id", "req-local-1").body(String::new());
+    let request = http::Request::builder()
+        .uri("/hello")
+        .header("x-request-id", "0191f5a2-7c3e-7b1a-9d2e-4f6a8b0c1d2e")
+        .body(String::new());
     let response = service.ready().await.unwrap().call(request.unwrap()).await.unwrap();
-    assert_eq!(response.headers()["x-request-id"], "req-local-1");
+    assert_eq!(response.headers()["x-request-id"], "0191f5a2-7c3e-7b1a-9d2e-4f6a8b0c1d2e");
     let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
-    assert_eq!(&body[..], b"hello 7 req-local-1", "the handler saw the request context");
+    assert_eq!(&body[..], b"hello 7 0191f5a2-7c3e-7b1a-9d2e-4f6a8b0c1d2e", "the handler saw the request context");
 
     tracker.flush().await;
     let completed = one(&sink, "api.request_completed");
     assert_eq!(prop(&completed, "status"), Some(&json!(200)));
-    assert_eq!(prop(&completed, "request_id"), Some(&json!("req-local-1")));
+    assert_eq!(prop(&completed, "request_id"), Some(&json!("0191f5a2-7c3e-7b1a-9d2e-4f6a8b0c1d2e")));
 }
