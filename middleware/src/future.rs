@@ -10,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use tally_runtime::Scoped;
 
 use crate::classify::{Classify, ServiceFailure};
 use crate::identity::ResolveIdentity;
@@ -17,18 +18,21 @@ use crate::layer::RequestState;
 use crate::login::DetectLogin;
 use crate::record::Recorder;
 
-/// The inner service's response future, boxed with the request context in scope.
-pub(crate) type ScopedFuture<B, E> = Pin<Box<dyn Future<Output = Result<http::Response<B>, E>> + Send>>;
-
-/// The response future of [`TrackService`](crate::TrackService).
-pub struct ResponseFuture<C: Classify, I, L, B, E> {
-    /// `None` when the inner service's `call` panicked, or once completed.
-    pub(crate) inner: Option<CatchUnwind<ScopedFuture<B, E>>>,
-    pub(crate) state: Option<RequestState<C, I, L>>,
+pin_project! {
+    /// The response future of [`TrackService`](crate::TrackService): the inner service's
+    /// future `F`, not boxed, polled with the request context in scope and its panics caught.
+    /// It asks nothing more of `F` than the inner service does (no `Send`, no `'static`).
+    pub struct ResponseFuture<F, C: Classify, I, L> {
+        // `None` when the inner service's `call` panicked, or once completed.
+        #[pin]
+        pub(crate) inner: Option<CatchUnwind<Scoped<F>>>,
+        pub(crate) state: Option<RequestState<C, I, L>>,
+    }
 }
 
-impl<C, I, L, B, E> Future for ResponseFuture<C, I, L, B, E>
+impl<F, C, I, L, B, E> Future for ResponseFuture<F, C, I, L>
 where
+    F: Future<Output = Result<http::Response<B>, E>>,
     C: Classify,
     I: ResolveIdentity,
     L: DetectLogin,
@@ -37,16 +41,17 @@ where
     type Output = Result<http::Response<TrackBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let result = match &mut this.inner {
-            Some(inner) => match ready!(Pin::new(inner).poll(cx)) {
+        let mut this = self.project();
+        let result = match this.inner.as_mut().as_pin_mut() {
+            Some(inner) => match ready!(inner.poll(cx)) {
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(error)) => Err(Some(error)),
                 Err(()) => Err(None),
             },
             None => Err(None),
         };
-        this.inner = None;
+        // The handler's state goes now, not when the response future is dropped.
+        this.inner.set(None);
         match this.state.take() {
             Some(state) => Poll::Ready(state.complete(result)),
             // Polled again after completion: a contract violation, answered without panicking.
@@ -55,7 +60,7 @@ where
     }
 }
 
-impl<C: Classify, I, L, B, E> fmt::Debug for ResponseFuture<C, I, L, B, E> {
+impl<F, C: Classify, I, L> fmt::Debug for ResponseFuture<F, C, I, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

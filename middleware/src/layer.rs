@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use crate::classify::{Classified, Classify, GrpcErrorsAsFailures, ServerErrorsAsFailures, ServiceFailure};
 use crate::client_ip::ClientIp;
-use crate::future::{CatchUnwind, Eos, ResponseFuture, ScopedFuture, TrackBody};
+use crate::future::{CatchUnwind, Eos, ResponseFuture, TrackBody};
 use crate::identity::{Resolution, ResolveIdentity};
 use crate::login::{AuthEvent, DetectLogin, OutcomeExtensions, RequestView};
 use crate::record::{Recorder, RoleName, Settings};
@@ -82,7 +82,9 @@ impl<C: Classify> TrackLayer<C> {
 
 impl<C, I, L> TrackLayer<C, I, L> {
     fn settings(mut self, f: impl FnOnce(&mut Settings)) -> Self {
-        f(Arc::make_mut(&mut self.settings));
+        let settings = Arc::make_mut(&mut self.settings);
+        f(settings);
+        settings.resolve_roles();
         self
     }
 
@@ -233,17 +235,15 @@ fn content_length(request: &request::Parts) -> Option<u64> {
 impl<S, C, I, L, ReqBody, ResBody> Service<Request<ReqBody>> for TrackService<S, C, I, L>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
     ReqBody: Body,
-    ResBody: Body + Send + 'static,
+    ResBody: Body,
     C: Classify,
     I: ResolveIdentity,
     L: DetectLogin,
 {
     type Response = Response<TrackBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<C, I, L, ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, C, I, L>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -298,9 +298,9 @@ where
         // A panic in `call` itself is caught too; the inner future runs in the request context.
         let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
             .ok()
-            .map(|future| -> ScopedFuture<ResBody, S::Error> { Box::pin(Context::scope_arc(context.clone(), future)) });
+            .map(|future| CatchUnwind::new(Context::scoped(context.clone(), future)));
         ResponseFuture {
-            inner: inner.map(CatchUnwind::new),
+            inner,
             state: Some(RequestState {
                 shared,
                 recorder,

@@ -27,6 +27,10 @@ pub(crate) enum RoleName {
 pub(crate) struct Settings {
     pub(crate) tracker: Option<Tracker>,
     pub(crate) roles: [RoleName; 7],
+    /// `roles` resolved against the catalog of `tracker` when the layer is built (by
+    /// [`Settings::resolve_roles`]): each request finds its event by index, without searching
+    /// the catalog. `None` without a layer tracker (the tracker is then found per request).
+    resolved: Option<[Option<Box<str>>; 7]>,
     pub(crate) received: bool,
     /// Requests whose id hashes below this are sampled (`u64::MAX`: all).
     pub(crate) sample_threshold: u64,
@@ -40,6 +44,7 @@ impl Default for Settings {
         Self {
             tracker: None,
             roles: std::array::from_fn(|_| RoleName::Catalog),
+            resolved: None,
             received: false,
             sample_threshold: u64::MAX,
             request_id_header: crate::request_id::X_REQUEST_ID,
@@ -63,8 +68,25 @@ impl Settings {
         }
     }
 
+    /// Resolves every role to its event name for the layer's tracker, once: called whenever
+    /// the layer's settings change, never per request.
+    pub(crate) fn resolve_roles(&mut self) {
+        self.resolved = self.tracker.as_ref().map(|tracker| {
+            let catalog = tracker.catalog();
+            std::array::from_fn(|i| match (&self.roles[i], Role::ALL.get(i)) {
+                (RoleName::Off, _) | (_, None) => None,
+                (RoleName::Named(name), _) => Some(name.as_ref().into()),
+                (RoleName::Catalog, Some(role)) => catalog.role_event(*role).map(Box::from),
+            })
+        });
+    }
+
     /// A new event for the event that plays `role` for this tracker's catalog, if any.
     fn new_event(&self, tracker: &Tracker, role: Role) -> Option<Event> {
+        // With a layer tracker, `tracker` is it (the layer's tracker wins over the context's).
+        if let Some(resolved) = &self.resolved {
+            return resolved.get(role_index(role))?.as_deref().map(Event::named);
+        }
         match self.roles.get(role_index(role))? {
             RoleName::Off => None,
             RoleName::Named(name) => Some(Event::new(name.clone())),

@@ -32,6 +32,9 @@ tokio::task_local! {
     static CURRENT: Arc<Context>;
 }
 
+/// The future [`Context::scoped`] returns: `F`, polled with a context in scope.
+pub type Scoped<F> = tokio::task::futures::TaskLocalFuture<Arc<Context>, F>;
+
 /// What the middleware knows about the request (never the raw path).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestInfo {
@@ -198,6 +201,12 @@ impl Context {
     /// Runs `future` with an already built context in scope, as is.
     pub async fn scope_arc<F: Future>(context: Arc<Context>, future: F) -> F::Output {
         CURRENT.scope(context, future).await
+    }
+
+    /// [`Context::scope_arc`] as a future whose type can be named, so that a middleware's
+    /// response future holds it without boxing.
+    pub fn scoped<F: Future>(context: Arc<Context>, future: F) -> Scoped<F> {
+        CURRENT.scope(context, future)
     }
 }
 

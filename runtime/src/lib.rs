@@ -66,7 +66,7 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 }
 
 pub use config::{Config, Secret};
-pub use context::{Context, FutureExt, RequestInfo};
+pub use context::{Context, FutureExt, RequestInfo, Scoped};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
