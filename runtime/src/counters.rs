@@ -28,6 +28,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_no_identity: AtomicU64,
     pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) dropped_closed: AtomicU64,
+    pub(crate) ignored_fields: AtomicU64,
 }
 
 impl Counters {
@@ -48,6 +49,7 @@ impl Counters {
             dropped_no_identity: self.dropped_no_identity.load(Relaxed),
             dropped_opted_out: self.dropped_opted_out.load(Relaxed),
             dropped_closed: self.dropped_closed.load(Relaxed),
+            ignored_fields: self.ignored_fields.load(Relaxed),
         }
     }
 }
@@ -81,6 +83,9 @@ pub struct Counts {
     pub dropped_opted_out: u64,
     /// Events emitted after shutdown.
     pub dropped_closed: u64,
+    /// Tracing fields that a tally event carried and no catalog property takes (a `message`
+    /// the event does not declare): ignored, not a violation, but not silent either.
+    pub ignored_fields: u64,
 }
 
 impl Counts {
@@ -94,13 +99,14 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} retried={} violations={} redacted={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={}}}",
+            "emitted={} delivered={} failed={} retried={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={}}}",
             self.emitted,
             self.delivered,
             self.failed,
             self.retried,
             self.violations,
             self.redacted,
+            self.ignored_fields,
             self.dropped_queue_full,
             self.dropped_invalid,
             self.dropped_no_identity,

@@ -40,6 +40,7 @@ mod context;
 mod counters;
 mod event;
 mod identity;
+mod logged_error;
 mod pipeline;
 pub mod privacy;
 mod queue;
