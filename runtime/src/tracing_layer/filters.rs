@@ -91,8 +91,8 @@ fn warn(dispatch: &Dispatch, global: LevelFilter) {
         "tally: the subscriber's global max level is {global}: tally events and spans at INFO, DEBUG \
          or TRACE never reach the tally layer and are not sent. Put the level filter on the fmt layer \
          only (`fmt::layer().with_filter(EnvFilter::new(\"{global}\"))`), or add the directive \
-         `[{{tally.event}}]=trace` to the EnvFilter (`RUST_LOG=\"{global},[{{tally.event}}]=trace\"`; \
-         it enables spans with `tally.event` and what happens inside them). See docs/tracing.md."
+         `[{{tally.event}}]=trace` to the EnvFilter (`RUST_LOG=\"{global},[{{tally.event}}]=trace\"`). \
+         See docs/tracing.md."
     );
     let fields = WARNING.fields();
     let Some(message) = fields.field("message") else { return };
