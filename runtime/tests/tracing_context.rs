@@ -5,6 +5,9 @@
 //! the request context, delivering to a PostHog-compatible receiver on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+// The request scopes return the spawned task's handle on purpose: it is awaited after the
+// request ended.
+#![allow(clippy::async_yields_async)]
 
 use std::sync::Once;
 use std::time::Duration;

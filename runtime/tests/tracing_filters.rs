@@ -8,7 +8,6 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
 use tally_runtime::{Config, TallyLayer, Tracker};
