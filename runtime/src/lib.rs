@@ -42,6 +42,7 @@ mod event;
 mod identity;
 mod logged_error;
 mod pipeline;
+pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
