@@ -4,10 +4,9 @@
 //! and blocking tasks on other threads reach it; each test routes to its own tracker through
 //! the request context, delivering to a PostHog-compatible receiver on loopback.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
-// The request scopes return the spawned task's handle on purpose: it is awaited after the
-// request ended.
-#![allow(clippy::async_yields_async)]
+// A test: failing loudly is the point. The request scopes return the spawned task's handle on
+// purpose: it is awaited after the request ended.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::async_yields_async)]
 
 use std::sync::Once;
 use std::time::Duration;
