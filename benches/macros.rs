@@ -140,7 +140,7 @@ mod with_tracker {
         settle(installed());
         bencher.bench_local(|| {
             let mut event = tally::Event::with_capacity("project.archived", 1);
-            event.insert("project_id", tally::__private::string(black_box("p-42")));
+            event.insert("project_id", tally::convert::string(black_box("p-42")));
             event
         });
     }

@@ -27,6 +27,12 @@ pub use tally_middleware as middleware;
 #[path = "private.rs"]
 pub mod __private;
 
+/// Conversions of Rust values to property values of a catalog type, one trait per type: what
+/// `#[track_event]` checks property values with.
+pub use tally_runtime::convert;
+/// How an annotated function's return value splits into `ret` and `err`.
+pub use tally_runtime::outcome;
+
 pub use tally_runtime::{
     BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError,
     JsonLinesSink, MemorySink, PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError,

@@ -33,10 +33,11 @@ use crate::check::{self, Presence, Returns, Shape, Timing};
 pub(crate) fn track_event(args: TokenStream, item: TokenStream) -> TokenStream {
     match try_track_event(args, item.clone()) {
         Ok(expanded) => expanded,
-        // The original item stays, so the rest of the crate (and the IDE) keeps working.
+        // The original item stays, so the rest of the crate (and the IDE) keeps working; its
+        // arguments, which the attribute would have read, are not also reported as unused.
         Err(error) => {
             let error = error.to_compile_error();
-            quote!(#error #item)
+            quote!(#error #[allow(unused_variables)] #item)
         }
     }
 }
@@ -166,7 +167,7 @@ fn conversion(property: &check::Property) -> TokenStream {
     let span = property.key;
     let function = Ident::new(&function, span);
     let argument = by_ref(&property.value);
-    let call = quote_spanned!(span=> ::tally::__private::#function(#argument));
+    let call = quote_spanned!(span=> ::tally::convert::#function(#argument));
     match property.presence {
         Presence::Nullable => quote_spanned!(span=> ::tally::__private::or_null(#call)),
         Presence::Required | Presence::Optional => call,
@@ -190,13 +191,14 @@ fn type_fn(ty: PropertyType) -> &'static str {
 /// `distinct_id = …` → `Option<DistinctId>`.
 fn distinct_id(checked: &check::Checked<Expr>) -> TokenStream {
     let argument = by_ref(&checked.value);
-    quote_spanned!(checked.key=> ::tally::__private::distinct_id(#argument))
+    quote_spanned!(checked.key=> ::tally::convert::distinct_id(#argument))
 }
 
 /// `when = …` → `bool`.
 fn condition(checked: &check::Checked<Expr>) -> TokenStream {
     let value = &checked.value;
-    quote_spanned!(checked.key=> ::tally::__private::when(#value))
+    let local = Ident::new("__tally_when", Span::mixed_site());
+    quote_spanned!(checked.key=> { let #local: ::core::primitive::bool = #value; #local })
 }
 
 /// The spans of an expression's first and last tokens.
@@ -356,13 +358,13 @@ fn instrument(
             // tokens all share one span and context.
             let check_span = Span::mixed_site().located_at(keyword.span());
             let checked = Ident::new("__tally_ret", check_span);
-            let check = quote_spanned!(check_span=> ::tally::__private::fallible(&#checked););
+            let check = quote_spanned!(check_span=> ::tally::outcome::fallible(&#checked););
             let (ret, err) = (binding("ret", ret_used, Span::call_site()), binding("err", err_used, Span::call_site()));
             quote! {
                 #check
                 #[allow(unused_imports)]
-                use ::tally::__private::{ResultOutcome as _, ValueOutcome as _};
-                match (&::tally::__private::Outcome(&#result)).split() {
+                use ::tally::outcome::{ResultOutcome as _, ValueOutcome as _};
+                match (&::tally::outcome::Outcome(&#result)).split() {
                     ::core::result::Result::Ok(#ret) => { #on_success }
                     ::core::result::Result::Err(#err) => { #on_failure }
                 }
@@ -373,8 +375,8 @@ fn instrument(
             let ret = binding("ret", ret_used, Span::call_site());
             quote! {
             #[allow(unused_imports)]
-            use ::tally::__private::{ResultOutcome as _, ValueOutcome as _};
-            if let ::core::result::Result::Ok(#ret) = (&::tally::__private::Outcome(&#result)).split() {
+            use ::tally::outcome::{ResultOutcome as _, ValueOutcome as _};
+            if let ::core::result::Result::Ok(#ret) = (&::tally::outcome::Outcome(&#result)).split() {
                 #on_success
             }
             }

@@ -37,10 +37,12 @@
 mod clock;
 mod config;
 mod context;
+pub mod convert;
 mod counters;
 mod event;
 mod identity;
 mod logged_error;
+pub mod outcome;
 mod pipeline;
 pub mod posthog_rules;
 pub mod privacy;
