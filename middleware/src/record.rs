@@ -69,7 +69,7 @@ impl Settings {
             RoleName::Off => None,
             RoleName::Named(name) => Some(Event::new(name.clone())),
             // Copied inline (no allocation) when the name is short, as most are.
-            RoleName::Catalog => tracker.catalog().role_event(role).map(Event::named),
+            RoleName::Catalog => tracker.role_event(role).map(Event::named),
         }
     }
 

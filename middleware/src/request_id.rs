@@ -1,11 +1,14 @@
-//! The request id: a sane incoming one is reused, otherwise one is generated; it goes into the
-//! request context (`fill = "request_id"`; handlers read it with
-//! `Context::current()?.get_request_id()`), the request headers (for the handler and inner
-//! layers) and the response headers, where one already set is never overwritten.
+//! The request id: an incoming one is reused only when it has the shape of an id tally would
+//! generate, otherwise one is generated; it goes into the request context (`fill =
+//! "request_id"`; handlers read it with `Context::current()?.get_request_id()`), the request
+//! headers (for the handler and inner layers) and the response headers, where one already set
+//! is never overwritten.
 //!
-//! Sane: 1 to 128 characters of `A-Z a-z 0-9 - _ . :` (an id, not free text that could carry
-//! personal data). A request with several values, or an insane one, gets a fresh id in place
-//! of the client's.
+//! Reused: exactly one value that is a UUID in its hyphenated form (`8-4-4-4-12` hex digits,
+//! either case), which is also the shape of the ids tally generates. Anything else (an IP
+//! address, a JWT, a card number, an email, a name, free text) is an identifier a client chose
+//! and could carry personal data: it is replaced by a fresh id, in the request headers too, so
+//! the handler and the events see the same one.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,21 +18,22 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// The default header, `x-request-id`.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The longest request id reused.
-const MAX_LEN: usize = 128;
-
-/// Whether an incoming id may be reused.
-pub(crate) fn is_sane(value: &[u8]) -> bool {
-    (1..=MAX_LEN).contains(&value.len())
-        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+/// Whether an incoming id may be reused: a hyphenated UUID (version and variant bits are not
+/// checked: tally's own ids are UUID-shaped without being version-4 UUIDs).
+pub(crate) fn is_reusable(value: &[u8]) -> bool {
+    value.len() == 36
+        && value.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
-/// The request's id: the incoming one if sane (and alone), else a new one written into the
-/// request headers in its place.
+/// The request's id: the incoming one if reusable (and alone), else a new one written into
+/// the request headers in its place.
 pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> (String, HeaderValue) {
     let mut values = headers.get_all(name).iter();
     if let (Some(value), None) = (values.next(), values.next())
-        && is_sane(value.as_bytes())
+        && is_reusable(value.as_bytes())
         && let Ok(text) = value.to_str()
     {
         return (text.to_owned(), value.clone());
@@ -80,24 +84,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reuses_sane_and_replaces_insane_ids() {
-        let mut headers = HeaderMap::new();
-        headers.insert(X_REQUEST_ID, HeaderValue::from_static("abc-123"));
-        assert_eq!(resolve(&mut headers, &X_REQUEST_ID).0, "abc-123");
-
-        for insane in [&b"has space"[..], b"", b"a@b.example", &[b'a'; 200], b"\xff\xfe"] {
+    fn reuses_uuids_and_replaces_everything_else() {
+        for uuid in ["0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21", "0B8E2A4C-6F1D-4D2E-9C33-5A7E1F0B9D21", &generate()] {
             let mut headers = HeaderMap::new();
-            headers.insert(X_REQUEST_ID, HeaderValue::from_bytes(insane).unwrap());
+            headers.insert(X_REQUEST_ID, HeaderValue::from_str(uuid).unwrap());
+            assert_eq!(resolve(&mut headers, &X_REQUEST_ID).0, uuid);
+        }
+        let others: [&[u8]; 14] = [
+            b"abc-123",
+            b"req-abc.123",
+            b"203.0.113.77",
+            b"2001:db8::1",
+            b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig",
+            b"4111-1111-1111-1111",
+            b"a@b.example",
+            b"has space",
+            b"",
+            b"0b8e2a4c6f1d4d2e9c335a7e1f0b9d21",
+            b"0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21x",
+            b"{0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d2}",
+            b"0b8e2a4c-6f1d-4d2e-9c33_5a7e1f0b9d21",
+            b"\xff\xfe",
+        ];
+        for other in others {
+            let mut headers = HeaderMap::new();
+            headers.insert(X_REQUEST_ID, HeaderValue::from_bytes(other).unwrap());
             let (id, _) = resolve(&mut headers, &X_REQUEST_ID);
-            assert_ne!(id.as_bytes(), insane);
-            assert!(is_sane(id.as_bytes()));
+            assert_ne!(id.as_bytes(), other);
+            assert!(is_reusable(id.as_bytes()));
             assert_eq!(headers.get(X_REQUEST_ID).unwrap().to_str().unwrap(), id);
         }
         let mut headers = HeaderMap::new();
-        headers.append(X_REQUEST_ID, HeaderValue::from_static("one"));
-        headers.append(X_REQUEST_ID, HeaderValue::from_static("two"));
+        let (one, two) = (generate(), generate());
+        headers.append(X_REQUEST_ID, HeaderValue::from_str(&one).unwrap());
+        headers.append(X_REQUEST_ID, HeaderValue::from_str(&two).unwrap());
         let (id, _) = resolve(&mut headers, &X_REQUEST_ID);
-        assert!(id != "one" && id != "two");
+        assert!(id != one && id != two, "two values: neither is trusted");
     }
 
     #[test]

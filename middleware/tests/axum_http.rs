@@ -305,18 +305,18 @@ async fn handler_events_share_the_identity_request_id_and_tracker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_ids_are_reused_when_sane_generated_otherwise_and_never_overwritten() {
+async fn request_ids_are_reused_when_uuids_generated_otherwise_and_never_overwritten() {
     let (tracker, sink, base) = standard().await;
     let client = client();
     let url = format!("{base}/projects/1");
     let reused = client
         .get(&url)
         .header("authorization", "Bearer key-1")
-        .header("x-request-id", "req-abc.123")
+        .header("x-request-id", "0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21")
         .send()
         .await
         .unwrap();
-    assert_eq!(request_id(&reused), "req-abc.123");
+    assert_eq!(request_id(&reused), "0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21");
     let replaced = client
         .get(&url)
         .header("authorization", "Bearer key-1")

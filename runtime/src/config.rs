@@ -69,6 +69,13 @@ pub struct Config {
     pub validation: ValidationMode,
     /// Events the queue holds before emits are dropped (and counted).
     pub queue_capacity: usize,
+    /// Bytes the queue holds before emits are dropped (and counted as
+    /// `dropped_over_byte_budget`): the queue is bounded in memory as well as in count.
+    /// Default 64 MiB.
+    pub queue_bytes: usize,
+    /// The largest event, in bytes of its names and values (about its serialized size), that
+    /// is accepted; a larger one is dropped and counted as `dropped_too_large`. Default 32 KiB.
+    pub max_event_bytes: usize,
     /// Events per delivery batch.
     pub batch_size: usize,
     /// Delivery attempts per batch before it counts as failed.
@@ -88,6 +95,8 @@ impl Default for Config {
             pseudonymization_key: None,
             validation: ValidationMode::Drop,
             queue_capacity: 131_072,
+            queue_bytes: 64 << 20,
+            max_event_bytes: 32 << 10,
             batch_size: 500,
             max_attempts: 4,
         }
@@ -182,6 +191,18 @@ impl Config {
     /// Sets the queue capacity.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Sets the queue's byte budget ([`Config::queue_bytes`]).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets the largest event accepted ([`Config::max_event_bytes`]).
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes.max(1);
         self
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct Counters {
     pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) dropped_closed: AtomicU64,
     pub(crate) ignored_fields: AtomicU64,
+    pub(crate) dropped_too_large: AtomicU64,
+    pub(crate) dropped_over_byte_budget: AtomicU64,
 }
 
 impl Counters {
@@ -50,6 +52,11 @@ impl Counters {
             dropped_opted_out: self.dropped_opted_out.load(Relaxed),
             dropped_closed: self.dropped_closed.load(Relaxed),
             ignored_fields: self.ignored_fields.load(Relaxed),
+            dropped_too_large: self.dropped_too_large.load(Relaxed),
+            dropped_over_byte_budget: self.dropped_over_byte_budget.load(Relaxed),
+            // The queue owns its byte accounting; the tracker fills these in.
+            queued_bytes: 0,
+            queued_bytes_peak: 0,
         }
     }
 }
@@ -86,12 +93,25 @@ pub struct Counts {
     /// Tracing fields that a tally event carried and no catalog property takes (a `message`
     /// the event does not declare): ignored, not a violation, but not silent either.
     pub ignored_fields: u64,
+    /// Events over `Config::max_event_bytes`, dropped at emit.
+    pub dropped_too_large: u64,
+    /// Events dropped because the queue's byte budget (`Config::queue_bytes`) was used up.
+    pub dropped_over_byte_budget: u64,
+    /// Bytes the queue holds now (events, and room reserved for the emitting threads).
+    pub queued_bytes: u64,
+    /// The most bytes the queue ever held: never more than `Config::queue_bytes`.
+    pub queued_bytes_peak: u64,
 }
 
 impl Counts {
     /// Every event dropped before delivery, whatever the reason (opted-out emits excluded).
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_invalid + self.dropped_no_identity + self.dropped_closed
+        self.dropped_queue_full
+            + self.dropped_invalid
+            + self.dropped_no_identity
+            + self.dropped_closed
+            + self.dropped_too_large
+            + self.dropped_over_byte_budget
     }
 }
 
@@ -99,7 +119,7 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} retried={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={}}}",
+            "emitted={} delivered={} failed={} retried={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={}}} queued_bytes={} queued_bytes_peak={}",
             self.emitted,
             self.delivered,
             self.failed,
@@ -111,7 +131,11 @@ impl fmt::Display for Counts {
             self.dropped_invalid,
             self.dropped_no_identity,
             self.dropped_opted_out,
-            self.dropped_closed
+            self.dropped_closed,
+            self.dropped_too_large,
+            self.dropped_over_byte_budget,
+            self.queued_bytes,
+            self.queued_bytes_peak
         )
     }
 }

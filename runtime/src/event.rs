@@ -11,7 +11,7 @@ use smol_str::SmolStr;
 use crate::clock::Stamp;
 use crate::context::Context;
 use crate::identity::DistinctId;
-use crate::pipeline::Special;
+use crate::identity::Identity;
 use crate::value::PropertyValue;
 
 /// A property name: static for code-defined events, owned for dynamic ones.
@@ -101,6 +101,13 @@ pub enum Fact {
     FailureReason,
     /// How the user logged in (`fill = "login_method"`).
     LoginMethod,
+}
+
+/// The special events tally builds itself.
+#[derive(Debug, Clone)]
+pub(crate) enum Special {
+    /// `$identify`: merge `anonymous` into the identity's person.
+    Identify { anonymous: String, identity: Identity },
 }
 
 /// One event on its way to the pipeline.
@@ -249,6 +256,18 @@ impl Event {
         } else {
             self.properties.extend(properties);
         }
+    }
+
+    /// About the bytes of the event serialized: its name, its property names and values,
+    /// its facts. What the size cap compares, and (with the event's own size) what the queue
+    /// charges to its byte budget.
+    #[inline]
+    pub(crate) fn byte_size(&self) -> usize {
+        let properties: usize = self.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
+        let facts: usize = self.details.as_ref().map_or(0, |details| {
+            details.facts.iter().map(|(_, value)| value.byte_size()).sum::<usize>() + std::mem::size_of::<Details>()
+        });
+        self.name.len() + properties + facts
     }
 
     pub(crate) fn fact(&self, fact: Fact) -> Option<&PropertyValue> {

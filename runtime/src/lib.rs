@@ -40,14 +40,17 @@ mod context;
 pub mod convert;
 mod counters;
 mod event;
+mod gate;
 mod identity;
 mod logged_error;
 pub mod outcome;
 mod pipeline;
+mod plan;
 pub mod posthog_rules;
 pub mod privacy;
 mod queue;
 pub mod sink;
+mod stages;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;
 mod tracker;

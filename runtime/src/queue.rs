@@ -95,6 +95,8 @@ struct Requests {
 
 /// Why an item was not queued.
 pub(crate) enum Refused {
+    /// The byte budget is used up.
+    OverByteBudget,
     Full,
     Closed,
 }
@@ -108,6 +110,10 @@ pub(crate) struct Staged {
     accepted: u64,
     /// Room in the queue's bound this shard reserved and has not used yet.
     room: usize,
+    /// Bytes of the items staged since the last drain.
+    bytes: usize,
+    /// Bytes reserved from the queue's byte budget and not yet used.
+    byte_room: usize,
 }
 
 impl Staged {
@@ -138,6 +144,11 @@ pub(crate) struct Queue {
     /// Never negative, so the queue never holds more than its capacity; a thread may be
     /// refused while other shards hold unused reservations (at most `chunk` each).
     available: AtomicUsize,
+    /// The byte budget, what is left of it, and the most ever used.
+    byte_budget: usize,
+    bytes_available: AtomicUsize,
+    bytes_peak: AtomicUsize,
+    byte_chunk: usize,
     /// How much room a shard reserves at once.
     chunk: usize,
     /// A shard this long wakes a waiting worker.
@@ -150,7 +161,7 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn new(capacity: usize, wake_at: usize) -> Self {
+    pub(crate) fn new(capacity: usize, wake_at: usize, byte_budget: usize) -> Self {
         // Twice the cores: threads beyond that share shards, which only costs an occasional
         // contended lock. A power of two, so that picking one is a mask.
         let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).next_power_of_two();
@@ -158,6 +169,11 @@ impl Queue {
         Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
             available: AtomicUsize::new(capacity),
+            byte_budget,
+            bytes_available: AtomicUsize::new(byte_budget),
+            bytes_peak: AtomicUsize::new(0),
+            // Small against the budget, so that reservations strand little of it.
+            byte_chunk: (byte_budget / (shards * 16)).clamp(1, 64 << 10),
             // Small against the capacity, so that reservations strand little of it.
             chunk: (capacity / (shards * 16)).clamp(1, 256),
             wake_at: wake_at.clamp(1, capacity.div_ceil(2).max(1)),
@@ -171,16 +187,16 @@ impl Queue {
     /// Queues an event for the worker to process; never blocks beyond a shard lock held for a
     /// push or a swap.
     #[inline]
-    pub(crate) fn push_event(&self, event: Event) -> Result<(), Refused> {
-        let mut staged = self.admit()?;
+    pub(crate) fn push_event(&self, event: Event, bytes: usize) -> Result<(), Refused> {
+        let mut staged = self.admit(bytes)?;
         staged.push(event);
         self.release(staged);
         Ok(())
     }
 
     /// Queues events the caller processed.
-    pub(crate) fn push_ready(&self, ready: Ready) -> Result<(), Refused> {
-        let mut staged = self.admit()?;
+    pub(crate) fn push_ready(&self, ready: Ready, bytes: usize) -> Result<(), Refused> {
+        let mut staged = self.admit(bytes)?;
         staged.ready.push(ready);
         self.release(staged);
         Ok(())
@@ -188,17 +204,23 @@ impl Queue {
 
     /// Locks this thread's shard and takes room for one item in it, or refuses.
     #[inline]
-    pub(crate) fn admit(&self) -> Result<MutexGuard<'_, Staged>, Refused> {
+    pub(crate) fn admit(&self, bytes: usize) -> Result<MutexGuard<'_, Staged>, Refused> {
         let shard = &self.shards[shard_of_this_thread() & (self.shards.len() - 1)];
         let mut staged = lock(&shard.staged);
         // Read under the lock: the worker closes before draining every shard under it.
         if self.closed.load(Relaxed) {
             return Err(Refused::Closed);
         }
+        if staged.byte_room < bytes {
+            let need = bytes - staged.byte_room;
+            staged.byte_room += self.reserve_bytes(need)?;
+        }
         if staged.room == 0 {
             staged.room = self.reserve()?;
         }
         staged.room -= 1;
+        staged.byte_room -= bytes;
+        staged.bytes += bytes;
         staged.accepted += 1;
         Ok(staged)
     }
@@ -223,6 +245,25 @@ impl Queue {
             Ok(room) => Ok(room.min(chunk)),
             Err(_) => Err(Refused::Full),
         }
+    }
+    /// Takes at least `need` bytes of the budget (a chunk when there is room for one).
+    #[cold]
+    fn reserve_bytes(&self, need: usize) -> Result<usize, Refused> {
+        let want = need.max(self.byte_chunk);
+        let before = self
+            .bytes_available
+            .fetch_update(Relaxed, Relaxed, |left| (left >= need).then(|| left - left.min(want)))
+            .map_err(|_| Refused::OverByteBudget)?;
+        let taken = before.min(want);
+        self.bytes_peak.fetch_max(self.byte_budget - (before - taken), Relaxed);
+        Ok(taken)
+    }
+
+    /// Bytes held now (staged items and the room reserved by emitting threads), and the most
+    /// ever held; neither exceeds the budget.
+    pub(crate) fn bytes(&self) -> (usize, usize) {
+        let held = self.byte_budget.saturating_sub(self.bytes_available.load(Relaxed));
+        (held, self.bytes_peak.load(Relaxed))
     }
 
     /// Items accepted since the queue was made.
@@ -281,9 +322,11 @@ impl Queue {
     /// threads push into memory that is already allocated.
     pub(crate) fn drain(&self, spares: &mut VecDeque<Vec<Event>>, out: &mut Drained) {
         let mut taken = 0;
+        let mut bytes = 0;
         for shard in &self.shards {
             let mut staged = lock(&shard.staged);
             taken += staged.len();
+            bytes += std::mem::take(&mut staged.bytes);
             if !staged.events.is_empty() {
                 // The buffer drained longest ago, once a few are in rotation: the worker has read
                 // what the last drains took, and an emitting thread writing into cache lines
@@ -304,6 +347,7 @@ impl Queue {
             out.ready.append(&mut staged.ready);
         }
         self.available.fetch_add(taken, Relaxed);
+        self.bytes_available.fetch_add(bytes, Relaxed);
         out.events.sort_by_key(|event| event.stamp);
         out.ready.sort_by_key(|ready| ready.stamp);
     }
@@ -358,7 +402,7 @@ mod tests {
     /// hour-long timeout and fails the test.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shard_reaching_its_threshold_wakes_a_waiting_worker() {
-        let queue = std::sync::Arc::new(Queue::new(1 << 20, 8));
+        let queue = std::sync::Arc::new(Queue::new(1 << 20, 8, usize::MAX / 2));
         let mut spares = VecDeque::new();
         let mut out = Drained::default();
         for _ in 0..200 {
@@ -366,7 +410,7 @@ mod tests {
                 let queue = queue.clone();
                 std::thread::spawn(move || {
                     for _ in 0..8 {
-                        assert!(queue.push_event(event()).is_ok());
+                        assert!(queue.push_event(event(), 1).is_ok());
                     }
                 })
             };
@@ -381,28 +425,28 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses_and_a_closed_one_too() {
-        let queue = Queue::new(2, 500);
-        assert!(queue.push_event(event()).is_ok());
-        assert!(queue.push_event(event()).is_ok());
-        assert!(matches!(queue.push_event(event()), Err(Refused::Full)));
+        let queue = Queue::new(2, 500, usize::MAX / 2);
+        assert!(queue.push_event(event(), 1).is_ok());
+        assert!(queue.push_event(event(), 1).is_ok());
+        assert!(matches!(queue.push_event(event(), 1), Err(Refused::Full)));
         let mut out = Drained::default();
         queue.drain(&mut VecDeque::new(), &mut out);
         assert_eq!(out.len(), 2);
-        assert!(queue.push_event(event()).is_ok(), "draining frees room");
+        assert!(queue.push_event(event(), 1).is_ok(), "draining frees room");
         assert_eq!(queue.accepted(), 3, "refusals are not accepted");
         queue.close();
-        assert!(matches!(queue.push_event(event()), Err(Refused::Closed)));
+        assert!(matches!(queue.push_event(event(), 1), Err(Refused::Closed)));
     }
 
     /// Threads reserve room a chunk at a time; together they never hold more than the
     /// capacity, and what a drain takes is room again.
     #[test]
     fn the_bound_holds_across_threads() {
-        let queue = std::sync::Arc::new(Queue::new(1000, 1 << 20));
+        let queue = std::sync::Arc::new(Queue::new(1000, 1 << 20, usize::MAX / 2));
         let accepted: usize = (0..4)
             .map(|_| {
                 let queue = queue.clone();
-                std::thread::spawn(move || (0..1000).filter(|_| queue.push_event(event()).is_ok()).count())
+                std::thread::spawn(move || (0..1000).filter(|_| queue.push_event(event(), 1).is_ok()).count())
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -415,19 +459,19 @@ mod tests {
         // Reservations strand at most a chunk per shard.
         assert!(accepted >= 1000 - queue.chunk * queue.shards.len(), "{accepted}");
         assert_eq!(queue.accepted(), accepted as u64);
-        assert!(queue.push_event(event()).is_ok(), "the drain made room");
+        assert!(queue.push_event(event(), 1).is_ok(), "the drain made room");
     }
 
     /// Ready items and events come out in emit order, whichever list they were in.
     #[test]
     fn drained_items_merge_in_emit_order() {
-        let queue = Queue::new(100, 500);
+        let queue = Queue::new(100, 500, usize::MAX / 2);
         let first = event();
         let ready = Ready { stamp: Stamp::now(), wire: Vec::new() };
         let last = event();
-        queue.push_event(last).ok();
-        queue.push_ready(ready).ok();
-        queue.push_event(first).ok();
+        queue.push_event(last, 1).ok();
+        queue.push_ready(ready, 1).ok();
+        queue.push_event(first, 1).ok();
         let mut out = Drained::default();
         queue.drain(&mut VecDeque::new(), &mut out);
         let order: Vec<_> = out.take().map(|item| matches!(item, Item::Ready(_))).collect();

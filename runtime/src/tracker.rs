@@ -13,9 +13,9 @@ use crate::clock::Anchor;
 use crate::config::Config;
 use crate::context::Context;
 use crate::counters::{Counters, Counts};
-use crate::event::Event;
+use crate::event::{Event, Special};
 use crate::identity::Identity;
-use crate::pipeline::{Pipeline, Rejection, Special};
+use crate::pipeline::{Pipeline, Rejection};
 use crate::privacy::Pseudonymizer;
 use crate::queue::{Control, Queue, Ready, Refused};
 use crate::sink::{JsonLinesSink, Sink};
@@ -32,6 +32,15 @@ pub enum EmitError {
     NoIdentity,
     /// The queue is full.
     QueueFull,
+    /// The queue's byte budget (`Config::queue_bytes`) is used up; the event was dropped.
+    OverByteBudget,
+    /// The event is larger than `Config::max_event_bytes`; it was dropped.
+    TooLarge {
+        /// About the event's serialized size.
+        bytes: usize,
+        /// The cap.
+        max: usize,
+    },
     /// The tracker is shut down.
     Closed,
 }
@@ -42,6 +51,13 @@ impl fmt::Display for EmitError {
             EmitError::Invalid(violations) => write!(f, "{violations}"),
             EmitError::NoIdentity => f.write_str("no identity is known and the catalog drops such events"),
             EmitError::QueueFull => f.write_str("the tally queue is full; the event was dropped"),
+            EmitError::OverByteBudget => {
+                f.write_str("the tally queue's byte budget is used up (Config::queue_bytes); the event was dropped")
+            }
+            EmitError::TooLarge { bytes, max } => write!(
+                f,
+                "the event is about {bytes} bytes, over the cap of {max} (Config::max_event_bytes); it was dropped"
+            ),
             EmitError::Closed => f.write_str("the tracker is shut down"),
         }
     }
@@ -87,6 +103,7 @@ struct Inner {
     counters: Arc<Counters>,
     enabled: bool,
     mode: ValidationMode,
+    max_event_bytes: usize,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -162,7 +179,8 @@ impl TrackerBuilder {
         let enabled = config.is_enabled();
         let mode = config.validation;
         let batch_size = config.batch_size.max(1);
-        let queue = Arc::new(Queue::new(config.queue_capacity, batch_size));
+        let queue = Arc::new(Queue::new(config.queue_capacity, batch_size, config.queue_bytes.max(1)));
+        let max_event_bytes = config.max_event_bytes;
         let max_attempts = config.max_attempts.max(1);
         let pipeline =
             Arc::new(Pipeline::new(Arc::new(catalog), config, pseudonymizer, process_identity, counters.clone()));
@@ -177,7 +195,15 @@ impl TrackerBuilder {
         let handle = worker.spawn().map_err(BuildError::Worker)?;
         ANY_TRACKER.store(true, Ordering::Release);
         Ok(Tracker {
-            inner: Arc::new(Inner { pipeline, queue, counters, enabled, mode, worker: Mutex::new(Some(handle)) }),
+            inner: Arc::new(Inner {
+                pipeline,
+                queue,
+                counters,
+                enabled,
+                mode,
+                max_event_bytes,
+                worker: Mutex::new(Some(handle)),
+            }),
         })
     }
 
@@ -257,6 +283,12 @@ impl Tracker {
         self.inner.pipeline.catalog()
     }
 
+    /// The catalog event that plays `role` (for the middleware), from the compiled plan: an
+    /// array lookup, where [`Catalog::role_event`] scans the catalog.
+    pub fn role_event(&self, role: tally_catalog::model::Role) -> Option<&str> {
+        self.inner.pipeline.plan().role_event(role)
+    }
+
     /// Whether events are tracked (not opted out, right environment).
     pub fn is_enabled(&self) -> bool {
         self.inner.enabled
@@ -280,12 +312,16 @@ impl Tracker {
         if event.context.is_none() {
             event.context = current();
         }
+        let bytes = event.byte_size();
+        if bytes > self.inner.max_event_bytes {
+            return self.too_large(bytes);
+        }
         if self.inner.mode == ValidationMode::Strict {
             return self.process_here(event);
         }
         // Locked before the event is moved: the move copies the just-built event, and its loads
         // stall on the builder's stores unless an atomic instruction (the lock's) drained them.
-        match self.inner.queue.admit() {
+        match self.inner.queue.admit(EVENT_BYTES + bytes) {
             Ok(mut staged) => {
                 staged.push(event);
                 self.inner.queue.release(staged);
@@ -300,9 +336,16 @@ impl Tracker {
     #[inline(never)]
     fn process_here(&self, event: Event) -> Result<(), EmitError> {
         let stamp = event.stamp;
+        let bytes = event.byte_size();
+        if bytes > self.inner.max_event_bytes {
+            return self.too_large(bytes);
+        }
         let mut wire = Vec::with_capacity(1);
         match self.inner.pipeline.process(event, &Anchor::now(), &mut wire) {
-            Ok(()) => self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire })),
+            Ok(()) => {
+                let bytes = wire.iter().map(wire_bytes).sum();
+                self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire }, bytes))
+            }
             Err(Rejection::Invalid(violations)) => self.not_queued(EmitError::Invalid(violations)),
             Err(Rejection::NoIdentity) => self.not_queued(EmitError::NoIdentity),
         }
@@ -324,7 +367,8 @@ impl Tracker {
         let catalog = inner.pipeline.catalog();
         let namespace = catalog.namespace();
         let local = name.strip_prefix(namespace).filter(|_| !namespace.is_empty()).unwrap_or(name);
-        let is_client = catalog.event(local).is_some_and(|def| def.origin == tally_catalog::model::Origin::Client);
+        let is_client =
+            inner.pipeline.plan().event(local).is_some_and(|plan| plan.origin == tally_catalog::model::Origin::Client);
         if !is_client {
             Counters::add(&inner.counters.dropped_invalid, 1);
             Counters::add(&inner.counters.violations, 1);
@@ -353,7 +397,9 @@ impl Tracker {
             return Ok(());
         }
         let special = Special::Identify { anonymous: anonymous.into(), identity };
-        self.enqueue(self.inner.queue.push_event(Event::special("$identify", special)))
+        let event = Event::special("$identify", special);
+        let bytes = EVENT_BYTES + event.byte_size();
+        self.enqueue(self.inner.queue.push_event(event, bytes))
     }
 
     /// Counts a tracing field that a tally event carried and no catalog property takes (an
@@ -379,6 +425,7 @@ impl Tracker {
         match pushed {
             Ok(()) => Ok(()),
             Err(Refused::Full) => self.not_queued(EmitError::QueueFull),
+            Err(Refused::OverByteBudget) => self.not_queued(EmitError::OverByteBudget),
             Err(Refused::Closed) => self.not_queued(EmitError::Closed),
         }
     }
@@ -386,11 +433,18 @@ impl Tracker {
     /// Counts an emit that did not reach the queue: `emitted`, and why it was dropped (the
     /// pipeline counts its own rejections).
     #[cold]
+    fn too_large(&self, bytes: usize) -> Result<(), EmitError> {
+        self.not_queued(EmitError::TooLarge { bytes, max: self.inner.max_event_bytes })
+    }
+
+    #[cold]
     fn not_queued(&self, error: EmitError) -> Result<(), EmitError> {
         let counters = &self.inner.counters;
         Counters::add(&counters.emitted, 1);
         match error {
             EmitError::QueueFull => Counters::add(&counters.dropped_queue_full, 1),
+            EmitError::OverByteBudget => Counters::add(&counters.dropped_over_byte_budget, 1),
+            EmitError::TooLarge { .. } => Counters::add(&counters.dropped_too_large, 1),
             EmitError::Closed => Counters::add(&counters.dropped_closed, 1),
             EmitError::Invalid(_) | EmitError::NoIdentity => {}
         }
@@ -401,6 +455,8 @@ impl Tracker {
     pub fn counts(&self) -> Counts {
         let mut counts = self.inner.counters.snapshot();
         counts.emitted += self.inner.queue.accepted();
+        let (held, peak) = self.inner.queue.bytes();
+        (counts.queued_bytes, counts.queued_bytes_peak) = (held as u64, peak as u64);
         counts
     }
 
@@ -528,4 +584,14 @@ pub fn emit(event: Event) -> Result<(), EmitError> {
     let Some(tracker) = resolve(context.as_ref()) else { return Ok(()) };
     // The context is looked up once, here.
     tracker.emit_in(event, || context.clone())
+}
+
+/// What the queue charges for an event besides its names and values: the event itself.
+const EVENT_BYTES: usize = std::mem::size_of::<Event>();
+
+/// About the bytes of a wire event serialized.
+fn wire_bytes(wire: &crate::sink::WireEvent) -> usize {
+    let properties: usize =
+        wire.properties.iter().map(|(name, value)| name.len() + 4 + crate::value::json_byte_size(value)).sum();
+    wire.event.len() + wire.distinct_id.len() + 120 + properties
 }

@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
-use tally_catalog::model::{Property, PropertyType};
+use tally_catalog::model::PropertyType;
 
 /// What happens to an event that breaks the catalog.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,10 +45,8 @@ pub enum Violation {
     },
     /// A value outside the enum.
     NotInEnum {
-        /// The property.
+        /// The property. (Never the value: a violation's text is logged and sent.)
         property: String,
-        /// The value given.
-        value: String,
     },
     /// `null` for a property that is not nullable.
     Null(String),
@@ -68,6 +65,23 @@ pub enum Violation {
     NotAnIp(String),
     /// A front end sent an event the catalog does not mark `origin = "client"`.
     NotAClientEvent(String),
+    /// An identifier (`kind`: an identity kind, `anonymous`, `explicit`, `request_id`,
+    /// `session_id`, `group.<type>`) looks personal (`rule`: email, ip address, …). Identifiers
+    /// are never placeholdered, as that would merge people: the event is refused.
+    PersonalIdentifier {
+        /// Where the identifier came from.
+        kind: String,
+        /// What it looks like.
+        rule: &'static str,
+    },
+    /// A `distinct_id` PostHog would not take as a person's id (`rule`: blank, too long, on
+    /// its list of illegal ids).
+    InvalidDistinctId {
+        /// The identity kind it came from.
+        kind: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -82,9 +96,7 @@ impl fmt::Display for Violation {
             Violation::WrongType { property, expected, found } => {
                 write!(f, "property `{property}` must be {}, found {found}", expected.as_str())
             }
-            Violation::NotInEnum { property, value } => {
-                write!(f, "property `{property}`: `{value}` is not an allowed value")
-            }
+            Violation::NotInEnum { property } => write!(f, "property `{property}` is not one of its allowed values"),
             Violation::Null(p) => write!(f, "property `{p}` is not nullable"),
             Violation::Empty(p) => write!(f, "property `{p}` must not be empty"),
             Violation::TooLong { property, max, length } => {
@@ -92,6 +104,17 @@ impl fmt::Display for Violation {
             }
             Violation::NotAnIp(p) => write!(f, "property `{p}` is not an IP address"),
             Violation::NotAClientEvent(e) => write!(f, "`{e}` is not an event a client may send"),
+            Violation::PersonalIdentifier { kind, rule } => write!(
+                f,
+                "the {kind} identifier looks personal ({rule}); identifiers are never scrubbed, so the event \
+                 was refused: send an opaque id, or set `pseudonymize = true` on the identity kind in the catalog"
+            ),
+            Violation::InvalidDistinctId { kind, rule } => write!(
+                f,
+                "the distinct_id from identity `{kind}` breaks PostHog's rule `{rule}` (empty, blank, over 200 \
+                 characters, or on its list of illegal ids), so the event was refused: give this identity a \
+                 real id or leave it unset"
+            ),
         }
     }
 }
@@ -119,81 +142,3 @@ impl fmt::Display for Violations {
 }
 
 impl std::error::Error for Violations {}
-
-/// Checks one value against its declaration; pushes what is wrong.
-pub(crate) fn check_value(name: &str, property: &Property, value: &Value, out: &mut Vec<Violation>) {
-    if value.is_null() {
-        if !property.nullable {
-            out.push(Violation::Null(name.to_owned()));
-        }
-        return;
-    }
-    let ty = *property.ty.as_ref();
-    if ty == PropertyType::Array {
-        let Value::Array(items) = value else {
-            out.push(wrong(name, ty, value));
-            return;
-        };
-        check_size(name, property, items.len(), out);
-        if let Some(item_ty) = property.items {
-            for item in items {
-                check_scalar(name, item_ty, property, item, out);
-            }
-        }
-        return;
-    }
-    check_scalar(name, ty, property, value, out);
-    if let Value::String(text) = value
-        && matches!(ty, PropertyType::String | PropertyType::Enum)
-    {
-        check_size(name, property, text.chars().count(), out);
-    }
-}
-
-fn check_size(name: &str, property: &Property, length: usize, out: &mut Vec<Violation>) {
-    if property.non_empty && length == 0 {
-        out.push(Violation::Empty(name.to_owned()));
-    }
-    if let Some(max) = property.max_length
-        && length > max as usize
-    {
-        out.push(Violation::TooLong { property: name.to_owned(), max, length });
-    }
-}
-
-fn check_scalar(name: &str, ty: PropertyType, property: &Property, value: &Value, out: &mut Vec<Violation>) {
-    let ok = match (ty, value) {
-        (PropertyType::String, Value::String(_)) => true,
-        (PropertyType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
-        (PropertyType::Number, Value::Number(_)) => true,
-        (PropertyType::Boolean, Value::Bool(_)) => true,
-        (PropertyType::Object, Value::Object(_)) => true,
-        (PropertyType::Datetime, Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
-        (PropertyType::Uuid, Value::String(s)) => uuid::Uuid::try_parse(s).is_ok(),
-        (PropertyType::Enum, Value::String(s)) => {
-            if !property.values.as_ref().is_some_and(|values| values.iter().any(|v| v == s)) {
-                out.push(Violation::NotInEnum { property: name.to_owned(), value: s.clone() });
-            }
-            true
-        }
-        _ => false,
-    };
-    if !ok {
-        out.push(wrong(name, ty, value));
-    }
-}
-
-fn wrong(name: &str, expected: PropertyType, value: &Value) -> Violation {
-    let found = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number",
-        Value::Number(_) => "an integer",
-        Value::String(_) if matches!(expected, PropertyType::Datetime) => "a string that is not RFC 3339",
-        Value::String(_) if matches!(expected, PropertyType::Uuid) => "a string that is not a UUID",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    Violation::WrongType { property: name.to_owned(), expected, found }
-}

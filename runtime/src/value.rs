@@ -103,6 +103,25 @@ impl PropertyValue {
 }
 
 impl PropertyValue {
+    /// About the bytes this value takes serialized (text: its length and quotes), for the
+    /// queue's byte budget and the event size cap.
+    #[inline]
+    pub(crate) fn byte_size(&self) -> usize {
+        match self {
+            PropertyValue::Text(text) => text.len() + 2,
+            PropertyValue::Json(json) => json_byte_size(json),
+            _ => 8,
+        }
+    }
+
+    /// The items, when the value is a JSON array.
+    pub(crate) fn as_json_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            PropertyValue::Json(json) => json.as_array(),
+            _ => None,
+        }
+    }
+
     /// Converts a value recorded through tracing (numbers as text, lists as `Debug` text) to
     /// the declared type where that is lossless; anything else is left as is for validation to
     /// report.
@@ -136,6 +155,16 @@ impl PropertyValue {
             }
             (_, value) => value,
         }
+    }
+}
+
+/// About the bytes a JSON value takes serialized.
+pub(crate) fn json_byte_size(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|item| json_byte_size(item) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(key, value)| key.len() + 4 + json_byte_size(value)).sum::<usize>(),
+        _ => 8,
     }
 }
 

@@ -18,6 +18,8 @@ mod jsonl;
 mod memory;
 #[cfg(feature = "posthog")]
 mod posthog;
+#[cfg(feature = "posthog")]
+mod posthog_event;
 
 pub use jsonl::JsonLinesSink;
 pub use memory::{EventMatch, MemorySink};

@@ -1,5 +1,6 @@
 use tokio::sync::OnceCell;
 
+use super::posthog_event::to_posthog;
 use super::{Sink, SinkError, SinkFuture, WireEvent};
 use crate::config::Secret;
 
@@ -36,40 +37,6 @@ impl PostHogSink {
     async fn client(&self) -> &posthog_rs::Client {
         self.client.get_or_init(|| posthog_rs::client(self.options.clone())).await
     }
-}
-
-fn to_posthog(event: &WireEvent) -> Result<posthog_rs::Event, posthog_rs::Error> {
-    let mut out = posthog_rs::Event::new(event.event.as_str(), event.distinct_id.as_str());
-    out.set_uuid(event.uuid);
-    out.set_timestamp(event.timestamp)?;
-    for (name, value) in &event.properties {
-        out.insert_prop(name.as_str(), value)?;
-    }
-    // posthog-rs stamps its own version's parts unless they are set; `$lib` and `$lib_version`
-    // name tally, so must these.
-    out.insert_prop("$lib_version__major", LIB_VERSION.0)?;
-    out.insert_prop("$lib_version__minor", LIB_VERSION.1)?;
-    out.insert_prop("$lib_version__patch", LIB_VERSION.2)?;
-    Ok(out)
-}
-
-/// tally's version (`$lib_version`) as PostHog's `$lib_version__major`, `__minor`, `__patch`.
-const LIB_VERSION: (u64, u64, u64) = (
-    version_part(env!("CARGO_PKG_VERSION_MAJOR")),
-    version_part(env!("CARGO_PKG_VERSION_MINOR")),
-    version_part(env!("CARGO_PKG_VERSION_PATCH")),
-);
-
-/// A version number from Cargo's decimal digits, at compile time.
-const fn version_part(digits: &str) -> u64 {
-    let digits = digits.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < digits.len() {
-        value = value * 10 + (digits[i] - b'0') as u64;
-        i += 1;
-    }
-    value
 }
 
 impl Sink for PostHogSink {
