@@ -22,7 +22,7 @@ impl Catalog {
     /// Reads and parses a catalog file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|error| {
+        let bytes = std::fs::read(path).map_err(|error| {
             CatalogError::single(Diagnostic {
                 severity: Severity::Error,
                 code: "unreadable",
@@ -33,15 +33,35 @@ impl Catalog {
                 location: Location { file: path.to_path_buf(), line: 1, column: 1 },
             })
         })?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Parses a catalog from the bytes of a file; text that is not UTF-8 is an error at the
+    /// first invalid byte, with its byte offset.
+    pub fn from_bytes(path: impl AsRef<Path>, bytes: Vec<u8>) -> Result<Self, CatalogError> {
+        let text = Source::decode(path.as_ref(), bytes).map_err(CatalogError::single)?;
         Self::parse(path, text)
     }
 
     /// Parses a catalog from text; `path` names the file in diagnostics.
+    ///
+    /// Every error found is reported, not only the first: unknown keys and values, wrong
+    /// types and every invalid reference, in file order.
     pub fn parse(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Self, CatalogError> {
         let source = Source::new(path, text);
-        let file = parse::parse(&source)?;
-        let errors = validate::validate(&file, &source);
-        if errors.is_empty() { Ok(Self { file, source }) } else { Err(CatalogError { diagnostics: errors }) }
+        let parsed = parse::parse(&source);
+        let mut errors = parsed.errors;
+        if let Some(file) = &parsed.file {
+            // A repaired key or value may trip a check at the same place: report it once.
+            let structural = validate::validate(file, &source);
+            let reported: Vec<Location> = errors.iter().map(|d| d.location.clone()).collect();
+            errors.extend(structural.into_iter().filter(|d| !reported.contains(&d.location)));
+        }
+        errors.sort_by_key(|d| (d.location.line, d.location.column));
+        match parsed.file {
+            Some(file) if errors.is_empty() => Ok(Self { file, source }),
+            _ => Err(CatalogError { diagnostics: errors }),
+        }
     }
 
     /// The lint findings, errors first, each at `file:line:col` (suppressions applied).

@@ -83,6 +83,25 @@ impl Source {
         Self { path: path.as_ref().to_path_buf(), text, line_starts }
     }
 
+    /// Decodes a file's bytes as UTF-8; otherwise an `invalid-utf8` diagnostic at the first
+    /// invalid byte, giving its byte offset (the line and column count the valid text before it).
+    pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+        String::from_utf8(bytes).map_err(|error| {
+            let offset = error.utf8_error().valid_up_to();
+            let bytes = error.as_bytes();
+            let valid = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+            let found = bytes.get(offset).map_or(String::new(), |byte| format!(" (0x{byte:02x})"));
+            let location = Source::new(path, valid).location(offset);
+            Diagnostic {
+                severity: Severity::Error,
+                code: "invalid-utf8",
+                message: format!("the file is not UTF-8 text: invalid byte{found} at byte offset {offset}"),
+                help: Some("save the file as UTF-8".into()),
+                location,
+            }
+        })
+    }
+
     /// The file's path as given.
     pub fn path(&self) -> &Path {
         &self.path

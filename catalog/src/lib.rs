@@ -44,6 +44,8 @@ mod validate;
 
 pub use catalog::Catalog;
 pub use diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
-pub use locate::{CATALOG_FILE, locate};
+pub use locate::{
+    CATALOG_ENV_VAR, CATALOG_FILE, CATALOG_FIX, CatalogOrigin, Located, crate_dir, locate, locate_catalog,
+};
 pub use schema::format_schema;
 pub use suggest::closest;

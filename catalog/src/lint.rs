@@ -40,7 +40,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "personal-data-unclassified",
         severity: Severity::Error,
-        summary: "A property named like personal data (email, IP, password, token, phone, a person's name, free text) whose privacy class is `none`.",
+        summary: "A property named like personal data (email, IP, password, token, phone, a person's name, free text) whose privacy class is `none`. Words count, not substrings; a name ending in an identifier or a measure (`note_id`, `note_count`) or a property described as an identifier is not flagged.",
     },
     Rule {
         id: "personal-distinct-id",
@@ -181,29 +181,51 @@ fn naming_rules<'a>(file: &'a CatalogFile, findings: &mut Vec<Finding<'a>>) {
             });
         }
     }
-    for (i, (a, event_a)) in events.iter().enumerate() {
-        for (b, event_b) in &events[..i] {
-            let (norm_a, norm_b) = (naming::normalize(a.as_ref()), naming::normalize(b.as_ref()));
-            let mut allows = event_allows(file, event_a);
-            allows.extend(event_allows(file, event_b));
-            if norm_a == norm_b {
-                findings.push(Finding {
-                    rule: "name-collision",
-                    span: a.span(),
-                    message: format!("event `{}` collides with `{}`: both read as `{norm_a}`", a.as_ref(), b.as_ref()),
-                    help: Some("keep one name and deprecate the other with a `replacement`".into()),
-                    allows,
-                });
-            } else if strsim::damerau_levenshtein(&norm_a, &norm_b) == 1 && norm_a.len() > 5 {
-                findings.push(Finding {
-                    rule: "similar-names",
-                    span: a.span(),
-                    message: format!("event `{}` differs from `{}` by one character", a.as_ref(), b.as_ref()),
-                    help: Some("if they are different events, give them clearly different names".into()),
-                    allows,
-                });
-            }
+    // Normalized once each; equal forms are found by sorting, one-edit neighbours through a
+    // deletion index (see `naming::one_edit_pairs`): O(n log n) in the number of events.
+    let normalized: Vec<String> = events.iter().map(|(name, _)| naming::normalize(name.as_ref())).collect();
+    let mut pairs: Vec<(usize, usize, &'static str)> = Vec::new();
+    let mut by_form: Vec<usize> = (0..events.len()).collect();
+    by_form.sort_by(|&x, &y| normalized[x].cmp(&normalized[y]).then(x.cmp(&y)));
+    for group in by_form.chunk_by(|&x, &y| normalized[x] == normalized[y]) {
+        for (k, &later) in group.iter().enumerate() {
+            pairs.extend(group[..k].iter().map(|&earlier| (later, earlier, "name-collision")));
         }
+    }
+    for (x, y) in naming::one_edit_pairs(&normalized) {
+        let (later, earlier) = if x > y { (x, y) } else { (y, x) };
+        if normalized[later].len() > 5 {
+            pairs.push((later, earlier, "similar-names"));
+        }
+    }
+    pairs.sort_unstable();
+    for (later, earlier, rule) in pairs {
+        let ((a, event_a), (b, event_b)) = (events[later], events[earlier]);
+        let mut allows = event_allows(file, event_a);
+        allows.extend(event_allows(file, event_b));
+        let finding = if rule == "name-collision" {
+            Finding {
+                rule,
+                span: a.span(),
+                message: format!(
+                    "event `{}` collides with `{}`: both read as `{}`",
+                    a.as_ref(),
+                    b.as_ref(),
+                    normalized[later]
+                ),
+                help: Some("keep one name and deprecate the other with a `replacement`".into()),
+                allows,
+            }
+        } else {
+            Finding {
+                rule,
+                span: a.span(),
+                message: format!("event `{}` differs from `{}` by one character", a.as_ref(), b.as_ref()),
+                help: Some("if they are different events, give them clearly different names".into()),
+                allows,
+            }
+        };
+        findings.push(finding);
     }
 }
 
@@ -212,13 +234,20 @@ fn personal_rules<'a>(file: &'a CatalogFile, findings: &mut Vec<Finding<'a>>) {
         if property.privacy != Privacy::None {
             continue;
         }
-        if let Some(kind) = personal::classify(name.as_ref()) {
+        let ty = *property.ty.as_ref();
+        if let Some(kind) = personal::classify_property(name.as_ref(), ty, property.description.as_deref()) {
+            // Never advise dropping what may be an identifier: pseudonymizing keeps it joinable.
             let help = match kind {
                 PersonalKind::IpAddress => "set privacy = \"anonymize_ip\" (or \"drop\")",
                 PersonalKind::Email | PersonalKind::PersonName | PersonalKind::Phone => {
                     "set privacy = \"pseudonymize\" (keyed hash) or \"drop\"; or \"allowed\" with a reason"
                 }
-                PersonalKind::Secret | PersonalKind::Token | PersonalKind::FreeText => "set privacy = \"drop\"",
+                PersonalKind::Secret | PersonalKind::Token => "set privacy = \"drop\"",
+                PersonalKind::FreeText => {
+                    "set privacy = \"drop\" if it is text a person wrote; if it identifies something, say so in \
+                     its description (\"The note's id.\") or set privacy = \"pseudonymize\", or suppress with \
+                     allow = { personal-data-unclassified = \"why\" }"
+                }
             };
             findings.push(Finding {
                 rule: "personal-data-unclassified",

@@ -1,5 +1,7 @@
 //! Naming conventions: checking names, normalizing them, and proposing a conforming one.
 
+use std::collections::HashMap;
+
 use crate::model::Naming;
 
 /// Whether `name` is lower `snake_case`: `[a-z][a-z0-9]*` words joined by single `_`.
@@ -51,6 +53,40 @@ pub fn conforming(naming: Naming, name: &str) -> String {
     }
 }
 
+/// Every pair of distinct names exactly one edit apart (a character inserted, removed,
+/// replaced, or two neighbours swapped), as index pairs `(i, j)` with `i < j`.
+///
+/// Two such names share a key in the index of each name and its one-deletion variants (a
+/// replacement or a swap deletes to the same string at the same place; an insertion deletes
+/// to the shorter name), so only names sharing a key are compared: O(n · L²) for n names of
+/// length L, instead of comparing every pair.
+pub fn one_edit_pairs(names: &[String]) -> Vec<(usize, usize)> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let chars: Vec<char> = name.chars().collect();
+        let mut keys: Vec<String> = (0..chars.len())
+            .map(|skip| chars.iter().enumerate().filter(|&(at, _)| at != skip).map(|(_, c)| c).collect())
+            .collect();
+        keys.push(name.clone());
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            index.entry(key).or_default().push(i);
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = index
+        .values()
+        .filter(|sharing| sharing.len() > 1)
+        .flat_map(|sharing| {
+            sharing.iter().enumerate().flat_map(move |(k, &j)| sharing[..k].iter().map(move |&i| (i, j)))
+        })
+        .filter(|&(i, j)| names[i] != names[j] && strsim::damerau_levenshtein(&names[i], &names[j]) == 1)
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +99,24 @@ mod tests {
         assert!(follows(Naming::SnakeCase, "account_registered"));
         assert!(!follows(Naming::SnakeCase, "identity registered"));
         assert!(!follows(Naming::SnakeCase, "a__b"));
+    }
+
+    #[test]
+    fn one_edit_pairs_are_the_pairs_at_distance_one() {
+        let names: Vec<String> =
+            ["order_placed", "order_placd", "ordre_placed", "order_placeds", "order_paid", "order_placed"]
+                .map(String::from)
+                .to_vec();
+        let mut expected = Vec::new();
+        for j in 0..names.len() {
+            for i in 0..j {
+                if names[i] != names[j] && strsim::damerau_levenshtein(&names[i], &names[j]) == 1 {
+                    expected.push((i, j));
+                }
+            }
+        }
+        assert_eq!(one_edit_pairs(&names), expected);
+        assert_eq!(expected, [(0, 1), (0, 2), (0, 3), (1, 5), (2, 5), (3, 5)]);
     }
 
     #[test]

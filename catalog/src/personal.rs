@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::model::PropertyType;
+
 /// A kind of personal data a property or identity name suggests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonalKind {
@@ -35,10 +37,18 @@ impl fmt::Display for PersonalKind {
     }
 }
 
+/// Last words that make a name an identifier or a measure of something, never the thing
+/// itself: `note_id` is not a note, `email_count` is not an email, `email_verified` not either.
+const NOT_THE_THING: &[&str] = &[
+    "id", "ids", "uuid", "uuids", "guid", "ref", "count", "length", "len", "size", "type", "kind", "format", "status",
+    "enabled", "verified", "present", "provided", "changed", "set",
+];
+
 /// The kind of personal data `name` suggests, if any.
 ///
 /// Deliberately word-based: `user_name` is a name, `model_name` is not; `access_token` is a
-/// token, `input_tokens` and `cost_per_token` are counts.
+/// token, `input_tokens` and `cost_per_token` are counts; `note_id` and `note_count` are not
+/// notes (a name ending in an identifier or a measure is never the thing it names).
 pub fn classify(name: &str) -> Option<PersonalKind> {
     // `customerEmail` and `customer_email` are the same words.
     let lower = crate::naming::normalize(name);
@@ -46,6 +56,9 @@ pub fn classify(name: &str) -> Option<PersonalKind> {
     let has = |candidates: &[&str]| words.iter().any(|word| candidates.contains(word));
     let last = words.last().copied().unwrap_or_default();
     let before_last = words.len().checked_sub(2).map(|i| words[i]);
+    if NOT_THE_THING.contains(&last) || matches!(words.first(), Some(&("is" | "has"))) {
+        return None;
+    }
 
     if has(&["email", "mail", "emails"]) {
         Some(PersonalKind::Email)
@@ -72,6 +85,31 @@ pub fn classify(name: &str) -> Option<PersonalKind> {
     } else {
         None
     }
+}
+
+/// The kind of personal data a catalog property holds, judged by its name, its type and its
+/// description: a property described as an identifier is none, and free text is a string.
+pub fn classify_property(name: &str, ty: PropertyType, description: Option<&str>) -> Option<PersonalKind> {
+    let described_as_id = description.is_some_and(|text| {
+        let text = text.to_ascii_lowercase();
+        text.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| matches!(word, "id" | "identifier" | "uuid"))
+    });
+    if described_as_id
+        || matches!(
+            ty,
+            PropertyType::Integer
+                | PropertyType::Number
+                | PropertyType::Boolean
+                | PropertyType::Uuid
+                | PropertyType::Datetime
+                | PropertyType::Enum
+        )
+    {
+        // An email or IP stored as a number or an enum is still one; prose is not.
+        return classify(name)
+            .filter(|kind| !described_as_id && !matches!(kind, PersonalKind::FreeText | PersonalKind::PersonName));
+    }
+    classify(name)
 }
 
 #[cfg(test)]
@@ -116,8 +154,29 @@ mod tests {
             "userId",
             "inputTokens",
             "modelName",
+            "note_id",
+            "notebook_id",
+            "note_ids",
+            "note_count",
+            "comment_length",
+            "email_verified",
+            "has_email",
+            "description_length",
         ] {
             assert_eq!(classify(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn a_property_described_or_typed_as_an_identifier_is_not_prose() {
+        let string = PropertyType::String;
+        assert_eq!(classify_property("note", string, Some("The note's identifier.")), None);
+        assert_eq!(classify_property("note", string, Some("The note ID, as stored.")), None);
+        assert_eq!(classify_property("note", PropertyType::Uuid, None), None);
+        assert_eq!(classify_property("note", string, Some("What the user wrote.")), Some(PersonalKind::FreeText));
+        // Words, not substrings: "notebook" is not "note", "identifiers" is not "id".
+        assert_eq!(classify_property("notebook", string, None), None);
+        assert_eq!(classify_property("note", string, Some("Notebook paragraphs.")), Some(PersonalKind::FreeText));
+        assert_eq!(classify_property("email", PropertyType::Enum, None), Some(PersonalKind::Email));
     }
 }

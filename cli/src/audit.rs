@@ -18,14 +18,17 @@ use crate::{doc, load};
 
 const EXAMPLES: &str = "\
 Examples:
-  tally audit src/                                   # inventory + snake_case naming and collisions
+  tally audit                                        # this crate, against its catalog
+  tally audit src/                                   # the crate's catalog, if it has one
   tally audit src/ --naming resource.action
   tally audit src/ crates/api/src --catalog catalog.toml --deny
   tally audit src/ --catalog catalog.toml --format json
 
-Finds #[track_event(\"…\")], track!(\"…\"), tracing macros and #[instrument] with a
-`tally.event = \"…\"` field, and raw PostHog captures (Event::new(\"…\", distinct_id),
-capture_event(\"…\", …), .capture(\"…\", …)). With --catalog it reports catalog events never
+Finds #[track_event(\"…\")] and its on_err(\"…\"), track!(\"…\"), tracing macros and
+#[instrument] with a `tally.event = \"…\"` field, tally's Event::new(\"…\"), and raw PostHog
+captures (posthog_rs::Event::new(\"…\", distinct_id), capture_event(\"…\", …),
+.capture(\"…\", …)). Without --catalog or --naming it uses the crate's catalog, found as the
+macros find it. With a catalog it reports catalog events never
 emitted (except role events, which the middleware emits, and client events), emitted names
 missing from the catalog, deprecated events still emitted, names that break the naming
 convention, names that collide once case and separators are ignored, and raw captures whose
@@ -38,10 +41,12 @@ audited).";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// Rust files or directories (searched for `.rs` files, skipping `target/` and hidden ones).
-    #[arg(value_name = "SRC", required = true)]
+    /// Rust files or directories (searched for `.rs` files, skipping `target/` and hidden ones);
+    /// default: the current crate's directory.
+    #[arg(value_name = "SRC")]
     sources: Vec<PathBuf>,
-    /// The catalog to check the call sites against.
+    /// The catalog to check the call sites against (default: the current crate's, found as the
+    /// macros find it, unless `--naming` is given).
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
     /// The event naming convention when there is no catalog.
@@ -83,9 +88,14 @@ struct Report<'a> {
 
 /// Runs `tally audit`.
 pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let catalog = args.catalog.as_deref().map(load::catalog).transpose()?;
+    let catalog = match (&args.catalog, args.naming) {
+        (Some(path), _) => Some(load::catalog(path)?),
+        (None, Some(_)) => None,
+        (None, None) => crate_catalog()?,
+    };
+    let sources = if args.sources.is_empty() { vec![crate_sources()?] } else { args.sources.clone() };
     let mut errors = Vec::new();
-    let files = collect(&args.sources, &mut errors);
+    let files = collect(&sources, &mut errors);
     let mut sites = Vec::new();
     for file in &files {
         let text = match load::read(file, "source") {
@@ -130,6 +140,33 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The current crate's catalog, when it has one; without, the names are checked against
+/// `snake_case`, which is said on stderr.
+fn crate_catalog() -> Result<Option<Catalog>, CliError> {
+    match load::crate_catalog() {
+        Ok((path, origin)) if path.is_file() => {
+            output::stderr(&format!("tally: using the catalog `{}` ({origin})\n", path.display()));
+            load::catalog(&path).map(Some)
+        }
+        _ => {
+            output::stderr(
+                "tally: no catalog found for this crate; checking names against snake_case (give --catalog or \
+                 --naming)\n",
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// With no sources given: the current crate's directory (`.` when that is where we are).
+fn crate_sources() -> Result<PathBuf, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|error| CliError::Run(format!("cannot read the current directory: {error}")))?;
+    let dir = tally_catalog::crate_dir(&cwd).unwrap_or_else(|| cwd.clone());
+    let shown = dir.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(dir);
+    Ok(if shown.as_os_str().is_empty() { PathBuf::from(".") } else { shown })
 }
 
 /// The `.rs` files under the given paths, in a stable order.
@@ -338,15 +375,19 @@ impl Checker<'_> {
 
     fn never_emitted(&self, findings: &mut Vec<Diagnostic>) {
         let Some(catalog) = self.catalog else { return };
+        // Every front door counts: `#[track_event]` and its `on_err`, `track!`, tracing fields,
+        // `tally::Event::new`, and raw captures too (they are emitted, if badly).
+        let emitted: std::collections::HashSet<&str> = self
+            .sites
+            .iter()
+            .filter_map(|site| self.catalog_event(site.name.as_deref()?))
+            .map(|(found, _)| found)
+            .collect();
         for (name, event) in catalog.events() {
             if event.role.is_some() || event.origin == Origin::Client || event.deprecated.is_some() {
                 continue;
             }
-            let emitted = self
-                .sites
-                .iter()
-                .filter_map(|site| site.name.as_deref())
-                .any(|emitted| self.catalog_event(emitted).is_some_and(|(found, _)| found == name));
+            let emitted = emitted.contains(name);
             if emitted {
                 continue;
             }

@@ -13,6 +13,7 @@ use crate::output::{self, Format, plural};
 
 const EXAMPLES: &str = "\
 Examples:
+  tally check                      # the current crate's catalog
   tally check catalog.toml
   tally check examples/catalogs/*.toml --format json
   tally check --explain personal-distinct-id
@@ -24,8 +25,8 @@ Exit codes: 0 no errors (warnings allowed), 1 an error-severity lint or an inval
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// The catalog files to check.
-    #[arg(value_name = "CATALOG", required_unless_present = "explain")]
+    /// The catalog files to check (default: the current crate's, found as the macros find it).
+    #[arg(value_name = "CATALOG")]
     catalogs: Vec<PathBuf>,
     /// `text` for people; `json` prints one JSON array of every diagnostic.
     #[arg(long, value_enum, default_value = "text")]
@@ -49,7 +50,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     if let Some(rule) = &args.explain {
         return explain(rule);
     }
-    let results: Vec<(&Path, Checked)> = args.catalogs.iter().map(|path| (path.as_path(), check(path))).collect();
+    let found;
+    let catalogs = if args.catalogs.is_empty() {
+        found = [load::catalog_path(None)?];
+        &found[..]
+    } else {
+        &args.catalogs[..]
+    };
+    let results: Vec<(&Path, Checked)> = catalogs.iter().map(|path| (path.as_path(), check(path))).collect();
     let errors = count(&results, Severity::Error);
     let warnings = count(&results, Severity::Warning);
     let unreadable = results.iter().any(|(_, checked)| checked.unreadable);
@@ -71,8 +79,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
 }
 
 fn check(path: &Path) -> Checked {
-    let text = match load::read(path, "catalog") {
-        Ok(text) => text,
+    let bytes = match load::bytes(path, "catalog") {
+        Ok(bytes) => bytes,
         Err(error) => {
             let message = match error {
                 CliError::Run(message) | CliError::Invalid(message) => message,
@@ -84,7 +92,7 @@ fn check(path: &Path) -> Checked {
             return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true };
         }
     };
-    match Catalog::parse(path, text) {
+    match Catalog::from_bytes(path, bytes) {
         Ok(catalog) => {
             Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false }
         }

@@ -38,9 +38,9 @@ const TILE_HEIGHT: u64 = 5;
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// The catalog file.
+    /// The catalog file (default: the current crate's, found as the macros find it).
     #[arg(value_name = "CATALOG")]
-    catalog: std::path::PathBuf,
+    catalog: Option<std::path::PathBuf>,
     /// Create the dashboard in PostHog instead of printing the template.
     #[arg(long, requires = "project_id")]
     push: bool,
@@ -57,13 +57,14 @@ pub(crate) struct Args {
 
 /// Runs `tally dashboard`.
 pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let catalog = load::catalog(&args.catalog)?;
+    let path = load::catalog_path(args.catalog.as_deref())?;
+    let catalog = load::catalog(&path)?;
     let template = template(&catalog);
     let tiles = template["template"]["tiles"].as_array().map_or(0, Vec::len);
     if tiles == 0 {
         return Err(CliError::Invalid(format!(
             "error: `{}` has no event to chart; a PostHog dashboard template needs at least one tile",
-            args.catalog.display()
+            path.display()
         )));
     }
     let body = output::json(&template)?;

@@ -37,9 +37,9 @@ pub(crate) struct Args {
     /// The previous catalog.
     #[arg(value_name = "OLD")]
     old: PathBuf,
-    /// The new catalog.
+    /// The new catalog (default: the current crate's, found as the macros find it).
     #[arg(value_name = "NEW")]
-    new: PathBuf,
+    new: Option<PathBuf>,
     /// `text` prints a changelog entry; `json` the changes, the bump and the verdict.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -112,7 +112,8 @@ struct Report {
 /// Runs `tally diff`.
 pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     let old = load::catalog(&args.old)?;
-    let new = load::catalog(&args.new)?;
+    let new_path = load::catalog_path(args.new.as_deref())?;
+    let new = load::catalog(&new_path)?;
     let changes = diff(&old, &new);
     let parse = |catalog: &Catalog| {
         Version::parse(catalog.version())
@@ -124,7 +125,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     let reflected = new_version >= required;
     let report = Report {
         old: Side { path: args.old.display().to_string(), version: old_version.to_string() },
-        new: Side { path: args.new.display().to_string(), version: new_version.to_string() },
+        new: Side { path: new_path.display().to_string(), version: new_version.to_string() },
         date: args.date.clone().unwrap_or_else(today),
         bump,
         required_version: required.to_string(),

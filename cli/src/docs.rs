@@ -20,9 +20,9 @@ Exit codes: 0 written, 1 the catalog does not load, 2 a file could not be read o
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// The catalog file.
+    /// The catalog file (default: the current crate's, found as the macros find it).
     #[arg(value_name = "CATALOG")]
-    catalog: PathBuf,
+    catalog: Option<PathBuf>,
     /// `markdown` or `html` (a single page with inline CSS and a search box).
     #[arg(long, value_enum)]
     format: Option<DocFormat>,
@@ -42,12 +42,13 @@ pub(crate) enum DocFormat {
 
 /// Runs `tally docs`.
 pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let catalog = load::catalog(&args.catalog)?;
+    let path = load::catalog_path(args.catalog.as_deref())?;
+    let catalog = load::catalog(&path)?;
     let format = args.format.unwrap_or_else(|| match extension(args.output.as_deref()).as_deref() {
         Some("html" | "htm") => DocFormat::Html,
         _ => DocFormat::Markdown,
     });
-    let document = doc::build(&catalog, &args.catalog);
+    let document = doc::build(&catalog, &path);
     let text = match format {
         DocFormat::Markdown => markdown(&document),
         DocFormat::Html => html::page(&document),

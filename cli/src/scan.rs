@@ -2,12 +2,16 @@
 //!
 //! Recognised call sites:
 //!
-//! - `#[track_event("name", …)]` and `#[tally::track_event(…)]` on functions;
+//! - `#[track_event("name", …)]` and `#[tally::track_event(…)]` on functions, and the failure
+//!   event of their `on_err("name", …)`;
 //! - `track!("name", …)` and `tally::track!(…)`;
 //! - any macro or attribute with a `tally.event = "name"` field: `info!`, `event!`, `span!`,
 //!   `info_span!`, `#[instrument(fields(tally.event = "…"))]`…;
-//! - raw PostHog captures: `posthog_rs::Event::new("name", distinct_id)`, `Event::new_anon("name")`,
-//!   `capture_event("name", distinct_id, …)` and `.capture("name", distinct_id, …)`.
+//! - tally's own dynamic events: `tally::Event::new("name")` (one argument; emitted through the
+//!   pipeline with `tally::emit` or a tracker);
+//! - raw PostHog captures: `posthog_rs::Event::new("name", distinct_id)` (two arguments),
+//!   `Event::new_anon("name")`, `capture_event("name", distinct_id, …)` and
+//!   `.capture("name", distinct_id, …)`.
 //!
 //! Macro bodies are not part of Rust's syntax tree; bodies that parse as expressions or
 //! statements (`format!`, `vec!`, `json!`…) are searched too.
@@ -29,6 +33,8 @@ pub(crate) enum Via {
     TrackEvent,
     /// `track!`.
     Track,
+    /// `tally::Event::new`: a dynamic event handed to tally's pipeline.
+    Emit,
     /// A tracing macro or `#[instrument]` with a `tally.event` field.
     Tracing,
     /// A raw PostHog capture that bypasses tally's pipeline.
@@ -158,6 +164,9 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
                 if let Some(literal) = first_string(list.tokens.clone()) {
                     self.site(literal.0, Via::TrackEvent, "#[track_event]".into(), Name::Literal(literal.1), None);
                 }
+                if let Some((span, name)) = on_err_event(list.tokens.clone()) {
+                    self.site(span, Via::TrackEvent, "#[track_event] on_err".into(), Name::Literal(name), None);
+                }
             } else {
                 self.tally_fields(list.tokens.clone(), &format!("#[{last}]"));
             }
@@ -183,6 +192,15 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
             match segments.as_slice() {
+                // tally's `Event::new(name)` takes one argument, posthog-rs's two; a path naming
+                // either crate settles it.
+                [.., "Event", "new"] if is_tally_event(&segments, call.args.len()) => {
+                    if let Some(first) = call.args.first() {
+                        let name = name_of(first);
+                        let span = if matches!(name, Name::Literal(_)) { first.span() } else { call.span() };
+                        self.site(span, Via::Emit, "Event::new".into(), name, None);
+                    }
+                }
                 [.., "Event", "new"] => self.capture("Event::new", call.span(), &call.args, false),
                 [.., "Event", "new_anon"] => self.capture("Event::new_anon", call.span(), &call.args, true),
                 [.., "capture_event"] => self.capture("capture_event", call.span(), &call.args, false),
@@ -204,6 +222,23 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         }
         visit::visit_expr_method_call(self, call);
     }
+}
+
+/// Whether `…::Event::new` with `args` arguments is tally's constructor rather than PostHog's.
+fn is_tally_event(segments: &[&str], args: usize) -> bool {
+    if segments.iter().any(|segment| segment.starts_with("posthog")) {
+        return false;
+    }
+    segments.contains(&"tally") || args == 1
+}
+
+/// The event of `on_err("name", …)` among an attribute's top-level tokens.
+fn on_err_event(tokens: TokenStream) -> Option<(Span, String)> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    trees.windows(2).find_map(|pair| match pair {
+        [TokenTree::Ident(keyword), TokenTree::Group(group)] if keyword == "on_err" => first_string(group.stream()),
+        _ => None,
+    })
 }
 
 /// An event name argument.
@@ -289,7 +324,7 @@ mod tests {
 #[track_event("order.placed", total = order.total)]
 fn place() {}
 
-#[tally::track_event("order.cancelled")]
+#[tally::track_event("order.cancelled", on_err("order.cancel_failed", reason = e.kind()))]
 fn cancel() {
     tally::track!("cart.emptied", items = 0);
     tracing::info!(tally.event = "search.performed", query = %q, "searched");
@@ -303,6 +338,7 @@ async fn job() {}
         let expected = [
             (2, Via::TrackEvent, "order.placed"),
             (5, Via::TrackEvent, "order.cancelled"),
+            (5, Via::TrackEvent, "order.cancel_failed"),
             (7, Via::Track, "cart.emptied"),
             (8, Via::Tracing, "search.performed"),
             (9, Via::Tracing, "api.request_completed"),
@@ -334,6 +370,26 @@ fn f(client: &Client, user: &User, name: &str) {
             (6, Via::Capture, "auth session completed".to_owned(), Some("principal_id".to_owned())),
             (7, Via::Capture, "page_viewed".to_owned(), Some("(anonymous)".to_owned())),
             (8, Via::Capture, "in_macro".to_owned(), Some("\"account-ui\"".to_owned())),
+        ];
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn tallys_own_event_constructor_is_not_a_raw_capture() {
+        let found = names(
+            r#"
+use tally::Event;
+fn f(user: &User) {
+    tally::emit(Event::new("user.login").with("method", "sso"));
+    let e = tally::Event::new("session.start");
+    let raw = posthog_rs::Event::new("user.login", &user.id);
+}
+"#,
+        );
+        let expected = vec![
+            (4, Via::Emit, "user.login".to_owned(), None),
+            (5, Via::Emit, "session.start".to_owned(), None),
+            (6, Via::Capture, "user.login".to_owned(), Some("&user.id".to_owned())),
         ];
         assert_eq!(found, expected);
     }

@@ -31,8 +31,8 @@ const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// The catalog file.
-    #[arg(value_name = "CATALOG", required_unless_present = "format_schema", conflicts_with = "format_schema")]
+    /// The catalog file (default: the current crate's, found as the macros find it).
+    #[arg(value_name = "CATALOG", conflicts_with = "format_schema")]
     catalog: Option<PathBuf>,
     /// Only this event (its catalog name or its wire name).
     #[arg(long, value_name = "NAME")]
@@ -51,9 +51,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
         output::emit(&output::json(&tally_catalog::format_schema())?, args.output.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(path) = &args.catalog else {
-        return Err(CliError::Run("give a catalog file, or --format-schema".into()));
-    };
+    let path = &load::catalog_path(args.catalog.as_deref())?;
     let catalog = load::catalog(path)?;
     let selected: Vec<(&str, &Event)> = match &args.event {
         Some(wanted) => {

@@ -142,7 +142,10 @@ fn unreadable_and_unparsable_sources_are_reported_and_skipped() {
     assert!(run.stderr.contains("error: src/broken.rs:1:"), "{}", run.stderr);
     assert!(run.stderr.contains("cannot parse Rust"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("error: cannot read the source `src/latin1.rs`: it is not UTF-8 text"),
+        run.stderr.contains(
+            "error: cannot read the source `src/latin1.rs`: it is not UTF-8 text (invalid byte (0xe9) at byte offset 3, \
+             line 1, column 4)"
+        ),
         "{}",
         run.stderr
     );

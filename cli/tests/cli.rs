@@ -32,8 +32,15 @@ fn usage_errors_exit_2() {
     let run = tally(&["chek"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("check"), "{}", run.stderr);
-    let run = tally(&["check"]);
+    // Outside any crate, with no path, there is no catalog to find.
+    let outside = tempfile::tempdir().unwrap();
+    let run = common::tally_in(outside.path(), &["check"]);
     assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is not inside a crate (no Cargo.toml here or above)"), "{}", run.stderr);
+    // At the workspace root, `[package.metadata.tally] catalog` names it.
+    let run = tally(&["check"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("using the catalog `examples/catalogs/timetracker.toml`"), "{}", run.stderr);
     let run = tally(&["docs", "examples/catalogs/teleport.toml", "--format", "pdf"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("possible values: markdown, html"), "{}", run.stderr);

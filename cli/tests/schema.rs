@@ -95,9 +95,11 @@ fn bad_input() {
     let run = tally(&["schema", &seed("teleport"), "--event", "user.logn"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("has no event `user.logn`; did you mean `user.login`?"), "{}", run.stderr);
-    let run = tally(&["schema"]);
+    // No path outside a crate: nothing to find.
+    let outside = tempfile::tempdir().unwrap();
+    let run = common::tally_in(outside.path(), &["schema"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("CATALOG"), "{}", run.stderr);
+    assert!(run.stderr.contains("give the catalog's path"), "{}", run.stderr);
     let run = tally(&["schema", "missing.toml"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("cannot read the catalog `missing.toml`"), "{}", run.stderr);

@@ -1,6 +1,7 @@
 //! Finding and loading the compiling crate's catalog, once per compilation.
 //!
-//! The catalog is, in order:
+//! The catalog is found by `tally_catalog::locate_catalog`, which the `tally` command uses
+//! too; in order:
 //! 1. for one target of the crate (an example, a test, a bench, a binary), the file named for
 //!    it in `[package.metadata.tally.targets]`, keyed by the target's name (`CARGO_CRATE_NAME`);
 //! 2. the file named by `[package.metadata.tally] catalog` in the crate's `Cargo.toml`;
@@ -19,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use tally_catalog::{CATALOG_FILE, Catalog};
+use tally_catalog::{CATALOG_ENV_VAR, CATALOG_FIX, Catalog, CatalogOrigin, Located};
 
 /// The environment variable naming a catalog for crates that configure none.
-pub(crate) const ENV_VAR: &str = "TALLY_CATALOG";
+pub(crate) const ENV_VAR: &str = CATALOG_ENV_VAR;
 
 /// A loaded catalog and the absolute path it came from.
 pub(crate) struct Loaded {
@@ -35,33 +36,9 @@ pub(crate) struct Loaded {
 /// Why a catalog could not be had: the whole message of the compile error.
 pub(crate) type LoadError = String;
 
-/// Where the path came from, for messages.
-#[derive(Clone, Copy)]
-enum Origin {
-    Target,
-    Metadata,
-    Default,
-    Env,
-}
-
-impl Origin {
-    fn describe(self) -> &'static str {
-        match self {
-            Origin::Target => "named for this target in `[package.metadata.tally.targets]` in Cargo.toml",
-            Origin::Metadata => "named by `[package.metadata.tally] catalog` in Cargo.toml",
-            Origin::Default => "the default `catalog.toml` next to Cargo.toml",
-            Origin::Env => "named by the TALLY_CATALOG environment variable",
-        }
-    }
-}
-
-const FIX: &str = "put the crate's tracking plan in `catalog.toml` next to its Cargo.toml, or name it in \
-                   Cargo.toml with `[package.metadata.tally] catalog = \"path/to/catalog.toml\"`, or set the \
-                   TALLY_CATALOG environment variable to its path";
-
 /// The catalog of the crate being compiled.
 pub(crate) fn load() -> Result<Arc<Loaded>, LoadError> {
-    let (path, origin) = resolve()?;
+    let Located { path, origin, .. } = resolve()?;
     let stamp = stamp(&path);
     let cache = cache();
     {
@@ -90,51 +67,43 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((metadata.len(), metadata.modified().ok()?))
 }
 
-fn resolve() -> Result<(PathBuf, Origin), LoadError> {
+fn resolve() -> Result<Located, LoadError> {
     let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
         return Err(format!(
             "#[track_event] cannot find the tally catalog: CARGO_MANIFEST_DIR is not set (build with cargo, or \
              set {ENV_VAR} to the catalog's absolute path)"
         ));
     };
-    let manifest_dir = PathBuf::from(manifest_dir);
-    if let Some(path) = target_catalog(&manifest_dir) {
-        return Ok((manifest_dir.join(path), Origin::Target));
-    }
-    let located = tally_catalog::locate(&manifest_dir);
-    let default = manifest_dir.join(CATALOG_FILE);
-    if located != default {
-        return Ok((located, Origin::Metadata));
-    }
-    if !default.exists()
-        && let Some(configured) = std::env::var_os(ENV_VAR).filter(|value| !value.is_empty())
-    {
-        return Ok((manifest_dir.join(configured), Origin::Env));
-    }
-    Ok((default, Origin::Default))
+    let target = std::env::var("CARGO_CRATE_NAME").ok();
+    let env = std::env::var_os(ENV_VAR);
+    Ok(tally_catalog::locate_catalog(Path::new(&manifest_dir), target.as_deref(), env.as_deref()))
 }
 
-/// `[package.metadata.tally.targets] <target> = "path"` for the target being compiled.
-fn target_catalog(manifest_dir: &Path) -> Option<PathBuf> {
-    let target = std::env::var("CARGO_CRATE_NAME").ok()?;
-    let manifest = std::fs::read_to_string(manifest_dir.join("Cargo.toml")).ok()?.parse::<toml::Table>().ok()?;
-    let targets = manifest.get("package")?.get("metadata")?.get("tally")?.get("targets")?.as_table()?;
-    targets
-        .iter()
-        .find(|(name, _)| name.replace('-', "_") == target)
-        .and_then(|(_, path)| path.as_str())
-        .map(PathBuf::from)
-}
-
-fn read(path: &Path, origin: Origin) -> Result<Arc<Loaded>, LoadError> {
+fn read(path: &Path, origin: CatalogOrigin) -> Result<Arc<Loaded>, LoadError> {
     let shown = path.display();
     if !path.is_file() {
-        return Err(format!("the tally catalog `{shown}` ({}) does not exist\nhelp: {FIX}", origin.describe()));
+        return Err(format!("the tally catalog `{shown}` ({}) does not exist\nhelp: {CATALOG_FIX}", origin.describe()));
     }
     match Catalog::from_path(path) {
         Ok(catalog) => Ok(Arc::new(Loaded { catalog, path: path.to_path_buf() })),
-        Err(error) => {
-            Err(format!("the tally catalog `{shown}` is invalid (`tally check` lists every problem):\n{error}"))
-        }
+        Err(error) => Err(invalid(&shown.to_string(), &error.diagnostics)),
     }
+}
+
+/// How many of a catalog's errors a compile error shows; `tally check` shows them all.
+const SHOWN_ERRORS: usize = 3;
+
+/// The compile error of an invalid catalog: the first few errors, then how many more.
+fn invalid(shown: &str, diagnostics: &[tally_catalog::Diagnostic]) -> LoadError {
+    let mut message = format!("the tally catalog `{shown}` is invalid:");
+    for diagnostic in diagnostics.iter().take(SHOWN_ERRORS) {
+        message.push('\n');
+        message.push_str(&diagnostic.to_string());
+    }
+    match diagnostics.len().saturating_sub(SHOWN_ERRORS) {
+        0 => {}
+        1 => message.push_str("\nand 1 more: run `tally check`"),
+        more => message.push_str(&format!("\nand {more} more: run `tally check`")),
+    }
+    message
 }

@@ -19,10 +19,16 @@ use std::process::Command;
 const SUITE: &str = "TALLY_UI_SUITE";
 
 /// (suite, catalog, pass cases, fail cases), relative to this crate.
-const SUITES: [(&str, &str, Option<&str>, &str); 3] = [
+const SUITES: [(&str, &str, Option<&str>, &str); 4] = [
     ("catalog", "tests/ui/catalog.toml", Some("tests/ui/pass/*.rs"), "tests/ui/fail/*.rs"),
     ("catalog_missing", "tests/ui/catalog_missing/catalog.toml", None, "tests/ui/catalog_missing/*.rs"),
     ("catalog_invalid", "tests/ui/catalog_invalid/catalog.toml", None, "tests/ui/catalog_invalid/*.rs"),
+    (
+        "catalog_five_mistakes",
+        "tests/ui/catalog_five_mistakes/catalog.toml",
+        None,
+        "tests/ui/catalog_five_mistakes/*.rs",
+    ),
 ];
 
 #[test]

@@ -39,6 +39,7 @@ pub(crate) fn tally_in(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .current_dir(dir)
         .env_remove("POSTHOG_PERSONAL_API_KEY")
+        .env_remove("TALLY_CATALOG")
         .output()
         .expect("tally runs");
     let run = Run {

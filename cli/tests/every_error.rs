@@ -1,0 +1,44 @@
+//! `tally check` reports every error of a catalog in one run, and input that is not UTF-8 at
+//! its byte offset.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{crate_dir, tally_in};
+
+#[test]
+fn the_five_mistakes_catalog_reports_all_five_in_one_run() {
+    let run = tally_in(&crate_dir(), &["check", "tests/fixtures/five_mistakes.toml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let at = |line_col: &str, code: &str| {
+        let prefix = format!("tests/fixtures/five_mistakes.toml:{line_col}: error[{code}]");
+        run.stdout.lines().any(|line| line.starts_with(&prefix))
+    };
+    assert!(at("3:11", "invalid-version"), "{}", run.stdout);
+    assert!(at("12:24", "unknown-key"), "{}", run.stdout);
+    assert!(at("13:36", "unknown-value"), "{}", run.stdout);
+    assert!(at("14:48", "unknown-value"), "{}", run.stdout);
+    assert!(at("15:46", "unknown-reference"), "{}", run.stdout);
+    assert!(run.stdout.contains("= help: did you mean `type`?"), "{}", run.stdout);
+    assert!(run.stdout.contains("= help: did you mean `drop`?"), "{}", run.stdout);
+    assert!(run.stdout.contains("invalid, does not load; 5 errors"), "{}", run.stdout);
+}
+
+#[test]
+fn a_catalog_that_is_not_utf8_is_reported_at_its_byte_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"[catalog]\nname = \"caf".to_vec();
+    bytes.push(0xe9);
+    bytes.extend_from_slice(b"\"\nversion = \"1.0.0\"\n");
+    std::fs::write(dir.path().join("latin1.toml"), bytes).unwrap();
+    let run = tally_in(dir.path(), &["check", "latin1.toml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "latin1.toml:2:12: error[invalid-utf8]: the file is not UTF-8 text: invalid byte (0xe9) at byte offset 21"
+        ),
+        "{}",
+        run.stdout
+    );
+}

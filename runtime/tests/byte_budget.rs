@@ -1,0 +1,77 @@
+//! The queue is bounded in bytes: 200 000 events of 10 KB each, emitted while delivery is
+//! stalled, never take the tracker's own byte accounting past its budget; what does not fit
+//! is dropped and counted apart from `queue_full`, and an event over the size cap is dropped
+//! and counted as too large. Asserted from the tracker's counters, not from timing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
+use std::time::Duration;
+
+use tally_runtime::catalog::Catalog;
+use tally_runtime::sink::SinkFuture;
+use tally_runtime::{Config, EmitError, Event, Sink, SinkError, Tracker, WireEvent};
+use tokio::sync::watch;
+
+const CATALOG: &str = r#"
+[catalog]
+name = "bytes"
+version = "1.0.0"
+
+[events."blob.stored"]
+description = "A large text was stored."
+trigger = "After commit."
+properties.text = { type = "string", description = "Ten kilobytes." }
+"#;
+
+/// A sink that holds every delivery until it is opened: the worker stalls, the queue fills.
+struct Stalled {
+    open: watch::Receiver<bool>,
+}
+
+impl Sink for Stalled {
+    fn send<'a>(&'a self, _batch: &'a [WireEvent]) -> SinkFuture<'a, Result<(), SinkError>> {
+        let mut open = self.open.clone();
+        Box::pin(async move {
+            let _ = open.wait_for(|open| *open).await;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted() {
+    let (opener, open) = watch::channel(false);
+    let catalog = Catalog::parse("bytes.toml", CATALOG).unwrap();
+    let config = Config::default();
+    let budget = config.queue_bytes as u64;
+    assert_eq!(budget, 64 << 20, "the documented default");
+    let tracker = Tracker::builder(catalog).config(config).sink(Stalled { open }).build().unwrap();
+
+    let text = "x".repeat(10_000);
+    let mut refused = 0_u64;
+    for _ in 0..200_000 {
+        match tracker.emit(Event::new("blob.stored").with("text", text.clone())) {
+            Ok(()) => {}
+            Err(EmitError::OverByteBudget) => refused += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let counts = tracker.counts();
+    assert!(counts.queued_bytes_peak <= budget, "{counts}");
+    assert!(counts.queued_bytes <= budget, "{counts}");
+    assert!(counts.dropped_over_byte_budget > 0, "{counts}");
+    assert_eq!(counts.dropped_over_byte_budget, refused);
+    assert_eq!(counts.dropped_queue_full, 0, "counted apart from queue_full: {counts}");
+    // What was accepted fits the budget, but for the few batches the stalled worker holds.
+    let accepted = counts.emitted - counts.dropped_over_byte_budget;
+    assert!(accepted * 10_000 <= budget + 3 * 500 * 10_300, "{accepted} accepted: {counts}");
+
+    // Over the size cap (32 KiB by default): dropped and counted as too large.
+    let huge = "y".repeat(40_000);
+    assert!(matches!(tracker.emit(Event::new("blob.stored").with("text", huge)), Err(EmitError::TooLarge { .. })));
+
+    opener.send(true).unwrap();
+    let counts = tracker.shutdown(Duration::from_secs(60)).await;
+    assert_eq!(counts.dropped_too_large, 1, "{counts}");
+    assert_eq!(counts.delivered, accepted, "{counts}");
+    assert_eq!(counts.emitted, counts.delivered + counts.failed + counts.dropped(), "{counts}");
+}
