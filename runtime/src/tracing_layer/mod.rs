@@ -29,6 +29,35 @@
 //! The layer ignores tracing output from tally itself, posthog-rs, reqwest, hyper, h2 and
 //! rustls, and everything on the tally worker thread, so delivery can never feed back into
 //! events. Events without `tally.event` cost one field-name lookup.
+//!
+//! **Request context.** A span keeps the request [`Context`] current when it opens, for its
+//! whole life: its own event carries that request's identity and request id whichever task
+//! closes it, and events inside it take it in tasks that have no context of their own (a task
+//! spawned with `.instrument(span)` or `.in_current_span()`, a blocking closure run in
+//! `span.in_scope`). A task's own context wins over a span's.
+//!
+//! **Filters.** A global filter applies to every layer, this one included. When the stack the
+//! layer is added on hides INFO, the layer logs one WARN when the subscriber is installed; keep
+//! the level on the fmt layer only, or let `tally.event` through the `EnvFilter`:
+//!
+//! ```
+//! use tracing_subscriber::{EnvFilter, prelude::*};
+//! // Logs at WARN, analytics at every level: the filter belongs to the fmt layer only.
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_filter(EnvFilter::new("warn")))
+//!     .with(tally_runtime::TallyLayer::new());
+//! # let _guard = tracing::subscriber::set_default(subscriber);
+//! ```
+//!
+//! ```
+//! use tracing_subscriber::{EnvFilter, prelude::*};
+//! // One global filter: WARN for everything, and every span and event with `tally.event`.
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(EnvFilter::new("warn,[{tally.event}]=trace"))
+//!     .with(tracing_subscriber::fmt::layer())
+//!     .with(tally_runtime::TallyLayer::new());
+//! # let _guard = tracing::subscriber::set_default(subscriber);
+//! ```
 
 use std::fmt;
 use std::mem::take;
