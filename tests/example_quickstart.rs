@@ -103,6 +103,16 @@ fn without_a_key_the_demo_prints_its_events_as_json_lines_and_its_counters() {
     let n = events.len();
     let counters =
         stderr.lines().find_map(|line| line.strip_prefix("counters: ")).unwrap_or_else(|| panic!("{stderr}"));
-    assert!(counters.starts_with(&format!("emitted={n} delivered={n} failed=0 ")), "{n} lines; {counters}");
-    assert!(counters.ends_with("dropped{queue_full=0 invalid=0 no_identity=0 opted_out=0 closed=0}"), "{counters}");
+    assert!(
+        counters.starts_with(&format!("emitted={n} delivered={n} failed=0 pending=0 spooled=0 ")),
+        "{n} lines; {counters}"
+    );
+    assert!(
+        counters.contains(
+            " dropped{queue_full=0 invalid=0 no_identity=0 opted_out=0 closed=0 too_large=0 over_byte_budget=0 \
+             refused=0 spool_full=0} "
+        ),
+        "{counters}"
+    );
+    assert!(stderr.contains("undelivered: none; every event emitted was delivered."), "{stderr}");
 }

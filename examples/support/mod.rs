@@ -131,7 +131,34 @@ pub(crate) async fn finish(tracker: &Tracker) -> Counts {
     tracker.shutdown(Duration::from_secs(30)).await
 }
 
-/// The closing report on stderr, so stdout stays pure JSON lines.
+/// The closing report on stderr, so stdout stays pure JSON lines: the counters, and where the
+/// events that were not delivered went.
 pub(crate) fn report(counts: &Counts) {
     eprintln!("\ncounters: {counts}");
+    eprintln!("{}", undelivered(counts));
+}
+
+/// One sentence on where undelivered events went.
+pub(crate) fn undelivered(counts: &Counts) -> String {
+    let mut parts = Vec::new();
+    if counts.spooled > 0 {
+        parts.push(format!(
+            "{} wait in the spool directory (TALLY_SPOOL_DIR) and go out first on the next start",
+            counts.spooled
+        ));
+    }
+    if counts.failed > 0 {
+        parts.push(format!("{} failed to deliver and are lost (set TALLY_SPOOL_DIR to keep them)", counts.failed));
+    }
+    if counts.pending > 0 {
+        parts.push(format!("{} were still on their way when the shutdown deadline came", counts.pending));
+    }
+    if counts.dropped() > 0 {
+        parts.push(format!("{} were dropped before delivery, each counted by reason above", counts.dropped()));
+    }
+    if parts.is_empty() {
+        "undelivered: none; every event emitted was delivered.".to_owned()
+    } else {
+        format!("undelivered: {}.", parts.join("; "))
+    }
 }

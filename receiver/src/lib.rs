@@ -36,6 +36,9 @@
 //! | `distinct_id` longer than [`MAX_DISTINCT_ID_CHARS`] (200) | `200` | the event, with the id truncated |
 //! | a failure injected with [`Receiver::fail_next`] | the injected status | nothing (counted in [`requests`](Receiver::requests) only) |
 //! | a failure injected with [`Receiver::fail_next_after_storing`] (a lost response) | the injected status | what an accepted request stores |
+//! | a batch holding an event whose `distinct_id` was refused with [`Receiver::refuse_distinct_id`] (a stricter collector) | `400` for the **whole** request | a [`Rejection`], no event |
+//! | any request while [`Receiver::hang`] is on | nothing until it is turned off (then `503`) | nothing |
+//! | any request while [stopped](Receiver::stop) | the connection is refused | nothing |
 //! | a capture endpoint with another method than `POST` | `405` | a [`Rejection`] |
 //! | any other path | `404` | a [`Rejection`] (a wrong host path shows up here) |
 //!
@@ -445,18 +448,28 @@ impl ReceiverBuilder {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(self.config));
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let router = server::router(Arc::clone(&shared));
-        let task = runtime.spawn(async move {
-            let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
-                // Either an explicit signal or the sender dropped: both mean stop.
-                let _ = signal.await;
-            });
-            // `axum::serve` only returns once shut down; there is nobody to report an error to.
-            let _ = serving.await;
-        });
+        let (shutdown, task) = serve(&runtime, listener, &shared);
         Ok(Receiver { shared, addr, shutdown: Some(shutdown), task: Some(task) })
     }
+}
+
+/// Serves on `listener` until the returned sender fires (or drops).
+fn serve(
+    runtime: &tokio::runtime::Handle,
+    listener: tokio::net::TcpListener,
+    shared: &Arc<Shared>,
+) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let router = server::router(Arc::clone(shared));
+    let task = runtime.spawn(async move {
+        let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+            // Either an explicit signal or the sender dropped: both mean stop.
+            let _ = signal.await;
+        });
+        // `axum::serve` only returns once shut down; there is nobody to report an error to.
+        let _ = serving.await;
+    });
+    (shutdown, task)
 }
 
 /// A PostHog-compatible capture server on loopback; see the [module docs](self).
@@ -819,6 +832,51 @@ impl Receiver {
         }
     }
 
+    /// Stops listening, as a server that went down: connections are refused until
+    /// [`restart`](Self::restart). What was stored is kept. Requests held by [`hang`](Self::hang)
+    /// are answered `503` first.
+    pub async fn stop(&mut self) {
+        self.hang(false);
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Listens again on the same address after [`stop`](Self::stop), with what was stored so
+    /// far (a server back from an outage). Does nothing when already listening.
+    pub async fn restart(&mut self) -> io::Result<()> {
+        if self.task.is_some() {
+            return Ok(());
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let listener = tokio::net::TcpListener::bind(self.addr).await?;
+        let (shutdown, task) = serve(&runtime, listener, &self.shared);
+        self.shutdown = Some(shutdown);
+        self.task = Some(task);
+        Ok(())
+    }
+
+    /// While on, every request is read and then left unanswered (a server that accepts and
+    /// never answers); turning it off answers the held requests `503`, storing nothing.
+    pub fn hang(&self, on: bool) {
+        self.shared.hang.send_replace(on);
+    }
+
+    /// Requests held unanswered by [`hang`](Self::hang) so far.
+    #[must_use]
+    pub fn hung(&self) -> usize {
+        self.shared.hung.load(Ordering::SeqCst)
+    }
+
+    /// Refuses with `400`, for the whole request, any batch holding an event with this
+    /// `distinct_id` (as a collector stricter than PostHog's capture may do with an illegal id).
+    pub fn refuse_distinct_id(&self, distinct_id: impl Into<String>) {
+        self.shared.lock().refused_ids.push(distinct_id.into());
+    }
+
     /// Stop the server and wait for it to finish: in-flight requests are answered, idle
     /// connections closed. Dropping the receiver does the same without waiting.
     ///
@@ -860,6 +918,9 @@ struct Shared {
     /// How many good events were accepted (`Inner::accepted`); the waits wait on it.
     stored: watch::Sender<usize>,
     requests: AtomicUsize,
+    /// Whether requests are held unanswered ([`Receiver::hang`]).
+    hang: watch::Sender<bool>,
+    hung: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -870,6 +931,8 @@ struct Inner {
     rejected: Vec<Rejection>,
     /// Pending injected failures.
     fail: Option<Failure>,
+    /// `distinct_id`s whose batches are refused ([`Receiver::refuse_distinct_id`]).
+    refused_ids: Vec<String>,
 }
 
 /// Injected failures still to answer.
@@ -883,7 +946,14 @@ pub(crate) struct Failure {
 
 impl Shared {
     fn new(config: Config) -> Self {
-        Self { config, inner: Mutex::default(), stored: watch::Sender::new(0), requests: AtomicUsize::new(0) }
+        Self {
+            config,
+            inner: Mutex::default(),
+            stored: watch::Sender::new(0),
+            requests: AtomicUsize::new(0),
+            hang: watch::Sender::new(false),
+            hung: AtomicUsize::new(0),
+        }
     }
 
     /// The state, even if a panic elsewhere poisoned the lock: it holds plain data.
@@ -897,6 +967,23 @@ impl Shared {
     }
 
     /// Consume one injected failure, if any is pending.
+    /// Holds the request while hanging is on; `true` if it was held (answer `503`).
+    async fn hold_if_hanging(&self) -> bool {
+        if !*self.hang.borrow() {
+            return false;
+        }
+        self.hung.fetch_add(1, Ordering::SeqCst);
+        let mut hang = self.hang.subscribe();
+        let _ = hang.wait_for(|on| !on).await;
+        true
+    }
+
+    /// The index of the first event whose `distinct_id` is refused.
+    fn refused_at(&self, events: &[ReceivedEvent]) -> Option<usize> {
+        let inner = self.lock();
+        events.iter().position(|event| inner.refused_ids.contains(&event.distinct_id))
+    }
+
     fn take_failure(&self) -> Option<Failure> {
         let mut inner = self.lock();
         let failure = inner.fail?;

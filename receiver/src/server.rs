@@ -47,12 +47,20 @@ async fn capture(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             return answer(&refusal);
         }
     };
+    if shared.hold_if_hanging().await {
+        return injected(StatusCode::SERVICE_UNAVAILABLE);
+    }
     let failure = shared.take_failure();
     if let Some(failure) = failure.filter(|failure| !failure.after_storing) {
         return injected(failure.status);
     }
     let request = wire::Request { number, path, query: parts.uri.query(), headers: &parts.headers, body: &body };
     match wire::process(&shared.config, &request) {
+        Ok(outcome) if let Some(index) = shared.refused_at(&outcome.events) => {
+            let refusal = Refusal::refused_id(index, &outcome.events[index].event);
+            shared.record(0, Vec::new(), vec![refusal.rejection(number, path, &body)]);
+            answer(&refusal)
+        }
         Ok(outcome) => {
             shared.record(outcome.accepted, outcome.events, outcome.dropped);
             match failure {

@@ -41,6 +41,14 @@ impl Refusal {
         Self::new(StatusCode::UNAUTHORIZED, "authentication_error", "invalid_api_key", detail.into())
     }
 
+    /// `400`: an event's `distinct_id` is on the receiver's refused list.
+    pub(super) fn refused_id(index: usize, event: &str) -> Self {
+        let mut refusal = Self::invalid(format!("an event's distinct_id is refused (batch index {index})"));
+        refusal.batch_index = Some(index);
+        refusal.event = Some(event.to_owned());
+        refusal
+    }
+
     /// `413`: the body is larger than the limit.
     pub(super) fn too_large(limit: usize) -> Self {
         let detail = format!("request body is larger than {limit} bytes");

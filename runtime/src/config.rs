@@ -7,6 +7,7 @@
 //! | `DO_NOT_TRACK` | `1`/`true`: nothing is sent (the unprefixed variable is always honoured too) |
 //! | `ENV` | the environment name (`prod`, `staging`, …), sent with `fill = "environment"` |
 //! | `TALLY_KEY` | the pseudonymization key (HMAC-SHA256) |
+//! | `TALLY_SPOOL_DIR` | a directory where undelivered batches wait on disk (off when unset); see [`Config::spool_dir`] |
 //!
 //! ```
 //! use tally_runtime::Config;
@@ -20,6 +21,8 @@
 //! ```
 
 use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::validate::ValidationMode;
 
@@ -78,8 +81,21 @@ pub struct Config {
     pub max_event_bytes: usize,
     /// Events per delivery batch.
     pub batch_size: usize,
-    /// Delivery attempts per batch before it counts as failed.
-    pub max_attempts: u32,
+    /// How long a failing batch is retried (with backoff, jitter and `Retry-After`) before it
+    /// goes to the spool, or counts as failed without one. Default 10 minutes.
+    pub retry_horizon: Duration,
+    /// How long one delivery request may take before it is abandoned and retried. Default 10 s.
+    pub request_timeout: Duration,
+    /// Where batches that cannot be delivered (within the horizon, by shutdown's deadline, or
+    /// refused for the project key) wait on disk, to be delivered first by the next tracker on
+    /// the same directory. Off when unset (`TALLY_SPOOL_DIR`).
+    pub spool_dir: Option<PathBuf>,
+    /// The most bytes the spool keeps; past it the oldest batches are dropped (and counted).
+    /// Default 256 MiB.
+    pub spool_max_bytes: u64,
+    /// The application prefix the variables were read with (`AUTHSOME_`), so that a build
+    /// error names the variable a bad setting came from.
+    pub env_prefix: String,
 }
 
 impl Default for Config {
@@ -98,7 +114,11 @@ impl Default for Config {
             queue_bytes: 64 << 20,
             max_event_bytes: 32 << 10,
             batch_size: 500,
-            max_attempts: 4,
+            retry_horizon: Duration::from_secs(600),
+            request_timeout: Duration::from_secs(10),
+            spool_dir: None,
+            spool_max_bytes: 256 * 1024 * 1024,
+            env_prefix: String::new(),
         }
     }
 }
@@ -119,7 +139,7 @@ impl Config {
     /// From explicit variables (what [`Config::from_env_prefixed`] reads, for tests).
     pub fn from_vars<K: AsRef<str>, V: Into<String>>(prefix: &str, vars: impl IntoIterator<Item = (K, V)>) -> Self {
         let prefix = if prefix.is_empty() { String::new() } else { format!("{}_", prefix.trim_end_matches('_')) };
-        let mut config = Self::default();
+        let mut config = Self { env_prefix: prefix.clone(), ..Self::default() };
         for (name, value) in vars {
             let name = name.as_ref();
             let value: String = value.into();
@@ -134,6 +154,7 @@ impl Config {
                 "DO_NOT_TRACK" => config.do_not_track |= truthy(&value),
                 "ENV" | "ENVIRONMENT" if !value.is_empty() => config.environment = Some(value),
                 "TALLY_KEY" if !value.is_empty() => config.pseudonymization_key = Some(Secret::new(value)),
+                "TALLY_SPOOL_DIR" if !value.is_empty() => config.spool_dir = Some(PathBuf::from(value)),
                 _ => {}
             }
         }
@@ -192,6 +213,35 @@ impl Config {
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
         self
+    }
+
+    /// Sets how long a failing batch is retried before it is spooled (or counted failed).
+    pub fn retry_horizon(mut self, horizon: Duration) -> Self {
+        self.retry_horizon = horizon;
+        self
+    }
+
+    /// Sets the timeout of one delivery request (must not be zero).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Spools undelivered batches in this directory (created if missing).
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the spool's byte quota.
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_max_bytes = bytes;
+        self
+    }
+
+    /// The environment variable a setting is read from, with this configuration's prefix.
+    pub(crate) fn variable(&self, name: &str) -> String {
+        format!("{}{name}", self.env_prefix)
     }
 
     /// Sets the queue's byte budget ([`Config::queue_bytes`]).

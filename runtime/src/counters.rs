@@ -1,4 +1,5 @@
-//! Counters: every event accepted by `emit` ends up delivered, failed or dropped for a reason.
+//! Counters: every event accepted by `emit` is delivered, failed, dropped for a reason, pending
+//! or spooled, at every moment.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -31,6 +32,36 @@ pub(crate) struct Counters {
     pub(crate) ignored_fields: AtomicU64,
     pub(crate) dropped_too_large: AtomicU64,
     pub(crate) dropped_over_byte_budget: AtomicU64,
+    // Delivery's own (see `delivery/`): kept apart so the pipeline's edits never touch them.
+    pub(crate) delivery: DeliveryCounters,
+}
+
+/// What delivery counts beyond delivered and failed.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryCounters {
+    /// This tracker's events on disk now (a gauge: up when spooled, down when delivered
+    /// from the spool or dropped by its quota).
+    pub(crate) spooled: AtomicU64,
+    /// Events the server refused with 400 on their own (after the batch was split).
+    pub(crate) dropped_refused: AtomicU64,
+    /// This tracker's spooled events dropped to keep the spool within its quota.
+    pub(crate) dropped_spool_full: AtomicU64,
+    /// Events in batches refused for the project key (401/403).
+    pub(crate) rejected_auth: AtomicU64,
+    /// Events an earlier process spooled that this tracker delivered.
+    pub(crate) replayed: AtomicU64,
+    /// Events an earlier process spooled that this tracker dropped (quota, corrupt file).
+    pub(crate) replay_dropped: AtomicU64,
+    /// Spool files found torn or corrupt and moved aside.
+    pub(crate) spool_corrupt: AtomicU64,
+}
+
+impl DeliveryCounters {
+    /// Takes `n` events off the spooled gauge.
+    pub(crate) fn unspool(&self, n: u64) {
+        // Never below zero, even if a caller miscounted: a wrapped gauge would hide everything.
+        let _ = self.spooled.fetch_update(Relaxed, Relaxed, |now| Some(now.saturating_sub(n)));
+    }
 }
 
 impl Counters {
@@ -38,9 +69,29 @@ impl Counters {
         counter.fetch_add(n, Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> Counts {
+    /// The counters now, `emitted` taken from the caller (the queue adds what it accepted).
+    /// `pending` is what is accepted and not yet settled: counted as the rest, with the settled
+    /// counters read before `emitted` (an event is emitted before it settles, so no snapshot
+    /// shows more settled than emitted).
+    pub(crate) fn snapshot_with(&self, emitted: impl FnOnce(u64) -> u64) -> Counts {
+        let mut counts = self.snapshot();
+        counts.spooled = self.delivery.spooled.load(Relaxed);
+        counts.dropped_refused = self.delivery.dropped_refused.load(Relaxed);
+        counts.dropped_spool_full = self.delivery.dropped_spool_full.load(Relaxed);
+        counts.rejected_auth = self.delivery.rejected_auth.load(Relaxed);
+        counts.replayed = self.delivery.replayed.load(Relaxed);
+        counts.replay_dropped = self.delivery.replay_dropped.load(Relaxed);
+        counts.spool_corrupt = self.delivery.spool_corrupt.load(Relaxed);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        counts.emitted = emitted(self.emitted.load(Relaxed));
+        let settled = counts.delivered + counts.failed + counts.dropped() + counts.spooled;
+        counts.pending = counts.emitted.saturating_sub(settled);
+        counts
+    }
+
+    fn snapshot(&self) -> Counts {
         Counts {
-            emitted: self.emitted.load(Relaxed),
+            emitted: 0,
             delivered: self.delivered.load(Relaxed),
             failed: self.failed.load(Relaxed),
             retried: self.retried.load(Relaxed),
@@ -57,15 +108,17 @@ impl Counters {
             // The queue owns its byte accounting; the tracker fills these in.
             queued_bytes: 0,
             queued_bytes_peak: 0,
+            ..Counts::default()
         }
     }
 }
 
 /// A snapshot of a tracker's counters.
 ///
-/// Once the queue is drained, `emitted == delivered + failed + dropped()`: nothing
+/// At every moment `emitted == delivered + failed + dropped() + pending + spooled`: nothing
 /// disappears without a count. Opted-out emits are not `emitted`; they only count in
-/// `dropped_opted_out`.
+/// `dropped_opted_out`. Events an earlier process spooled are not this tracker's: they count
+/// in `replayed` and `replay_dropped`, outside that sum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Events accepted by `emit` (plus `$identify` and `$groupidentify` events tally made).
@@ -93,6 +146,27 @@ pub struct Counts {
     /// Tracing fields that a tally event carried and no catalog property takes (a `message`
     /// the event does not declare): ignored, not a violation, but not silent either.
     pub ignored_fields: u64,
+    /// Events refused by the server on their own (400, after their batch was split in halves
+    /// until only they were refused).
+    pub dropped_refused: u64,
+    /// Spooled events dropped, oldest first, to keep the spool within its byte quota.
+    pub dropped_spool_full: u64,
+    /// Events accepted and not settled yet: queued, being processed, on the wire, or waiting
+    /// for a retry.
+    pub pending: u64,
+    /// This tracker's events waiting in the spool directory (delivered by this tracker when the
+    /// server answers again, or by the next one on the same directory).
+    pub spooled: u64,
+    /// Events in batches the server refused for the project key (401/403); also counted where
+    /// they went (`spooled`, or `failed` without a spool).
+    pub rejected_auth: u64,
+    /// Events an earlier process spooled, delivered by this tracker (not in `emitted`).
+    pub replayed: u64,
+    /// Events an earlier process spooled, dropped by this tracker (quota, corrupt file; not in
+    /// `emitted`).
+    pub replay_dropped: u64,
+    /// Spool files found torn or corrupt and moved aside (into the spool's `aside/` directory).
+    pub spool_corrupt: u64,
     /// Events over `Config::max_event_bytes`, dropped at emit.
     pub dropped_too_large: u64,
     /// Events dropped because the queue's byte budget (`Config::queue_bytes`) was used up.
@@ -112,6 +186,13 @@ impl Counts {
             + self.dropped_closed
             + self.dropped_too_large
             + self.dropped_over_byte_budget
+            + self.dropped_refused
+            + self.dropped_spool_full
+    }
+
+    /// Whether `emitted == delivered + failed + dropped() + pending + spooled`.
+    pub fn balanced(&self) -> bool {
+        self.emitted == self.delivered + self.failed + self.dropped() + self.pending + self.spooled
     }
 }
 
@@ -119,11 +200,14 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} retried={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={}}} queued_bytes={} queued_bytes_peak={}",
+            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} queued_bytes={} queued_bytes_peak={}",
             self.emitted,
             self.delivered,
             self.failed,
+            self.pending,
+            self.spooled,
             self.retried,
+            self.rejected_auth,
             self.violations,
             self.redacted,
             self.ignored_fields,
@@ -134,8 +218,18 @@ impl fmt::Display for Counts {
             self.dropped_closed,
             self.dropped_too_large,
             self.dropped_over_byte_budget,
+            self.dropped_refused,
+            self.dropped_spool_full,
             self.queued_bytes,
             self.queued_bytes_peak
-        )
+        )?;
+        if self.replayed + self.replay_dropped + self.spool_corrupt > 0 {
+            write!(
+                f,
+                " earlier_spool{{replayed={} dropped={} corrupt_files={}}}",
+                self.replayed, self.replay_dropped, self.spool_corrupt
+            )?;
+        }
+        Ok(())
     }
 }

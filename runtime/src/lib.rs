@@ -39,6 +39,7 @@ mod config;
 mod context;
 pub mod convert;
 mod counters;
+mod delivery;
 mod event;
 mod gate;
 mod identity;
@@ -70,7 +71,7 @@ pub use context::{Context, FutureExt, RequestInfo};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
-pub use sink::{JsonLinesSink, MemorySink, Sink, SinkError, WireEvent};
+pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;

@@ -13,6 +13,7 @@ use crate::clock::Anchor;
 use crate::config::Config;
 use crate::context::Context;
 use crate::counters::{Counters, Counts};
+use crate::delivery::{self, Delivery, Stop};
 use crate::event::{Event, Special};
 use crate::identity::Identity;
 use crate::pipeline::{Pipeline, Rejection};
@@ -78,6 +79,15 @@ pub enum BuildError {
     Worker(std::io::Error),
     /// A sink could not be created.
     Sink(crate::sink::SinkError),
+    /// A setting is not usable.
+    InvalidSetting {
+        /// The setting (`Config::host`).
+        setting: &'static str,
+        /// The environment variable it is read from (`AUTHSOME_POSTHOG_HOST`).
+        variable: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -91,6 +101,9 @@ impl fmt::Display for BuildError {
             ),
             BuildError::Worker(error) => write!(f, "cannot start the tally worker thread: {error}"),
             BuildError::Sink(error) => write!(f, "cannot create the sink: {error}"),
+            BuildError::InvalidSetting { setting, variable, problem } => {
+                write!(f, "invalid {setting} (environment variable {variable}): {problem}")
+            }
         }
     }
 }
@@ -105,6 +118,8 @@ struct Inner {
     mode: ValidationMode,
     max_event_bytes: usize,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stop: Arc<Stop>,
+    request_timeout: Duration,
 }
 
 impl Drop for Inner {
@@ -171,26 +186,38 @@ impl TrackerBuilder {
         {
             return Err(BuildError::MissingPseudonymizationKey { needed_by });
         }
+        check(&config)?;
         if sinks.is_empty() {
             sinks.push(default_sink(&config)?);
         }
         crate::clock::calibrate();
         let counters = Arc::new(Counters::default());
+        let spool = match &config.spool_dir {
+            Some(dir) => Some(delivery::open_spool(dir, config.spool_max_bytes, &counters).map_err(|error| {
+                BuildError::InvalidSetting {
+                    setting: "Config::spool_dir",
+                    variable: config.variable("TALLY_SPOOL_DIR"),
+                    problem: format!("cannot use `{}` as the spool directory: {error}", dir.display()),
+                }
+            })?),
+            None => None,
+        };
+        let settings =
+            delivery::Settings { retry_horizon: config.retry_horizon, request_timeout: config.request_timeout };
+        let stop = Arc::new(Stop::default());
         let enabled = config.is_enabled();
         let mode = config.validation;
         let batch_size = config.batch_size.max(1);
         let queue = Arc::new(Queue::new(config.queue_capacity, batch_size, config.queue_bytes.max(1)));
         let max_event_bytes = config.max_event_bytes;
-        let max_attempts = config.max_attempts.max(1);
         let pipeline =
             Arc::new(Pipeline::new(Arc::new(catalog), config, pseudonymizer, process_identity, counters.clone()));
         let worker = Worker {
             queue: queue.clone(),
             pipeline: pipeline.clone(),
-            sinks,
-            counters: counters.clone(),
+            delivery: Delivery::new(sinks, counters.clone(), settings, stop.clone(), spool),
+            stop: stop.clone(),
             batch_size,
-            max_attempts,
         };
         let handle = worker.spawn().map_err(BuildError::Worker)?;
         ANY_TRACKER.store(true, Ordering::Release);
@@ -203,6 +230,8 @@ impl TrackerBuilder {
                 mode,
                 max_event_bytes,
                 worker: Mutex::new(Some(handle)),
+                stop,
+                request_timeout: settings.request_timeout,
             }),
         })
     }
@@ -254,10 +283,48 @@ fn needs_key(catalog: &Catalog) -> Option<String> {
         .map(|(name, _, event)| format!("property `{}` of `{event}`", name.as_ref()))
 }
 
+/// Settings that would only fail later, checked now: a bad host, a zero timeout.
+fn check(config: &Config) -> Result<(), BuildError> {
+    if let Some(host) = &config.host
+        && let Err(problem) = check_host(host)
+    {
+        return Err(BuildError::InvalidSetting {
+            setting: "Config::host",
+            variable: config.variable("POSTHOG_HOST"),
+            problem: format!("`{host}` {problem}"),
+        });
+    }
+    if config.request_timeout.is_zero() {
+        return Err(BuildError::InvalidSetting {
+            setting: "Config::request_timeout",
+            variable: "(none; set in code)".to_owned(),
+            problem: "a zero timeout would fail every request".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a host is an `http`/`https` URL with a host name and nothing after its path.
+fn check_host(host: &str) -> Result<(), &'static str> {
+    let rest = host
+        .strip_prefix("https://")
+        .or_else(|| host.strip_prefix("http://"))
+        .ok_or("is not an http:// or https:// URL")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err("has no host name");
+    }
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) || rest.contains(['?', '#', '@']) {
+        return Err("is not a plain URL (spaces, a query, a fragment or user info)");
+    }
+    Ok(())
+}
+
 fn default_sink(config: &Config) -> Result<Box<dyn Sink>, BuildError> {
     #[cfg(feature = "posthog")]
     if let Some(key) = &config.api_key {
-        return Ok(Box::new(crate::sink::PostHogSink::new(key, config.host.as_deref()).map_err(BuildError::Sink)?));
+        let sink = crate::sink::PostHogSink::with_request_timeout(key, config.host.as_deref(), config.request_timeout);
+        return Ok(Box::new(sink.map_err(BuildError::Sink)?));
     }
     let _ = config;
     Ok(Box::new(JsonLinesSink::stdout()))
@@ -453,8 +520,7 @@ impl Tracker {
 
     /// The counters now.
     pub fn counts(&self) -> Counts {
-        let mut counts = self.inner.counters.snapshot();
-        counts.emitted += self.inner.queue.accepted();
+        let mut counts = self.inner.counters.snapshot_with(|emitted| emitted + self.inner.queue.accepted());
         let (held, peak) = self.inner.queue.bytes();
         (counts.queued_bytes, counts.queued_bytes_peak) = (held as u64, peak as u64);
         counts
@@ -472,11 +538,14 @@ impl Tracker {
     /// at most `deadline`. Returns the final counts; emits after this are counted as `closed`.
     pub async fn shutdown(&self, deadline: Duration) -> Counts {
         let (ack, done) = oneshot::channel();
+        self.inner.stop.begin(deadline);
         self.inner.queue.control(Control::Shutdown(ack));
         let stop = async {
             let _ = done.await;
         };
-        if tokio::time::timeout(deadline, stop).await.is_err() {
+        // The worker stops retrying at the deadline; a request under way then ends within the
+        // request timeout.
+        if tokio::time::timeout(deadline + self.inner.request_timeout, stop).await.is_err() {
             tracing::warn!(target: "tally::tracker", ?deadline, "shutdown deadline passed with events still queued");
         }
         self.counts()
@@ -485,7 +554,9 @@ impl Tracker {
     /// Shutdown from synchronous code (no runtime on this thread), waiting at most `deadline`.
     fn shutdown_blocking(&self, deadline: Duration) {
         let (ack, done) = oneshot::channel();
+        self.inner.stop.begin(deadline);
         self.inner.queue.control(Control::Shutdown(ack));
+        let deadline = deadline + self.inner.request_timeout;
         let handle = self.inner.worker.lock().ok().and_then(|mut worker| worker.take());
         match tokio::runtime::Builder::new_current_thread().enable_time().build() {
             Ok(runtime) => {

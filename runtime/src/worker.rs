@@ -8,10 +8,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::clock::Anchor;
-use crate::counters::Counters;
+use crate::delivery::{Delivery, Stop};
 use crate::pipeline::Pipeline;
 use crate::queue::{Control, Drained, Item, Queue};
-use crate::sink::{Sink, WireEvent};
+use crate::sink::WireEvent;
 
 thread_local! {
     static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -27,11 +27,13 @@ pub(crate) fn on_worker_thread() -> bool {
 pub(crate) struct Worker {
     pub(crate) queue: Arc<Queue>,
     pub(crate) pipeline: Arc<Pipeline>,
-    pub(crate) sinks: Vec<Box<dyn Sink>>,
-    pub(crate) counters: Arc<Counters>,
+    pub(crate) delivery: Delivery,
+    pub(crate) stop: Arc<Stop>,
     pub(crate) batch_size: usize,
-    pub(crate) max_attempts: u32,
 }
+
+/// How long the worker keeps delivering when the last handle is dropped without `shutdown`.
+const DROP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Deliveries under way at once: one on the wire, the next one preparing (a sink may convert
 /// the batch in `Sink::send` before its future runs). The next one's future waits until the
@@ -49,8 +51,9 @@ impl Worker {
     }
 
     async fn run(self) {
-        let Worker { queue, pipeline, sinks, counters, batch_size, max_attempts } = self;
-        let delivery = Arc::new(Delivery { sinks, counters, max_attempts });
+        let Worker { queue, pipeline, delivery, stop, batch_size } = self;
+        let delivery = Arc::new(delivery);
+        let spool_task = delivery.has_spool().then(|| tokio::spawn(delivery.clone().drain_spool()));
         let mut in_flight = InFlight::default();
         let mut items = Drained::default();
         let mut spares = std::collections::VecDeque::new();
@@ -62,6 +65,10 @@ impl Worker {
                 queue.close();
             }
             let stopping = queue.is_closed();
+            if stopping {
+                // `shutdown` set its deadline already; a dropped tracker gets this one.
+                stop.begin_unless_begun(DROP_DEADLINE);
+            }
             queue.drain(&mut spares, &mut items);
             let drained = items.len();
             // One anchor per drain: the drained events keep their order and distances.
@@ -88,15 +95,18 @@ impl Worker {
                 while in_flight.tasks.join_next().await.is_some() {}
             }
             if stopping {
-                for sink in &delivery.sinks {
-                    sink.shutdown().await;
+                // The spool task delivers what it can by the deadline, then stops.
+                if let Some(task) = spool_task {
+                    let _ = task.await;
                 }
-            }
-            requests.into_iter().for_each(Control::answer);
-            if stopping {
+                delivery.shutdown_sinks().await;
+                // The last reference: the spool's lock is released before anyone is told.
+                drop(delivery);
+                requests.into_iter().for_each(Control::answer);
                 queue.stopped();
                 return;
             }
+            requests.into_iter().for_each(Control::answer);
             if drained < batch_size {
                 // Let events accumulate: into full batches when they come fast, for at most
                 // `MAX_DELAY` when they trickle.
@@ -133,64 +143,4 @@ async fn send(delivery: &Arc<Delivery>, in_flight: &mut InFlight, batch: Vec<Wir
     // Let the delivery start (prepare, or write its request) before processing goes on, so
     // the next batch is processed while this one is on the wire.
     tokio::task::yield_now().await;
-}
-
-/// The sinks and what delivery counts.
-struct Delivery {
-    sinks: Vec<Box<dyn Sink>>,
-    counters: Arc<Counters>,
-    max_attempts: u32,
-}
-
-impl Delivery {
-    /// Sends a batch to every sink, retrying retryable failures with backoff; the batch counts
-    /// as delivered when every sink took it. Sending starts once `previous`, the delivery of
-    /// the batch before, has finished (or failed, or panicked: the signal then drops).
-    async fn deliver(&self, batch: Vec<WireEvent>, mut previous: Option<oneshot::Receiver<()>>) {
-        let mut all_ok = true;
-        for sink in &self.sinks {
-            let mut attempt = 1;
-            loop {
-                // Called before waiting: what the sink prepares in `send` overlaps the batch
-                // before; its future runs after it.
-                let sending = sink.send(&batch);
-                if let Some(previous) = previous.take() {
-                    let _ = previous.await;
-                }
-                match sending.await {
-                    Ok(()) => break,
-                    Err(error) if error.retryable && attempt < self.max_attempts => {
-                        Counters::add(&self.counters.retried, 1);
-                        tracing::debug!(target: "tally::worker", %error, attempt, "delivery failed; retrying");
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                    Err(error) => {
-                        tracing::warn!(target: "tally::worker", %error, events = batch.len(), "delivery failed");
-                        all_ok = false;
-                        break;
-                    }
-                }
-            }
-        }
-        let counter = if all_ok { &self.counters.delivered } else { &self.counters.failed };
-        Counters::add(counter, batch.len() as u64);
-    }
-}
-
-/// The wait after failed attempt `attempt` (from 1): 100 ms, 200 ms, 400 ms, … capped at 5 s.
-fn backoff(attempt: u32) -> Duration {
-    let doublings = attempt.saturating_sub(1).min(6);
-    Duration::from_millis(100u64 << doublings).min(Duration::from_secs(5))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_starts_at_100_ms_and_doubles_up_to_5_s() {
-        let waits: Vec<u128> = (1..=9).map(|attempt| backoff(attempt).as_millis()).collect();
-        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
-    }
 }

@@ -334,12 +334,16 @@ async fn failed_deliveries_are_retried_and_counted() {
     tracker.emit(common::backup(1)).unwrap();
     tracker.flush().await;
     let counts = tracker.counts();
-    assert_eq!((counts.failed, counts.delivered), (1, 0), "a 400 is permanent: counted as failed, not retried");
+    assert_eq!(
+        (counts.dropped_refused, counts.failed, counts.delivered),
+        (1, 0, 0),
+        "a 400 for one event: refused, counted"
+    );
 
     receiver.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
     tracker.emit(common::backup(2)).unwrap();
     let counts = tracker.shutdown(SHUTDOWN).await;
-    assert_eq!((counts.failed, counts.delivered, counts.retried), (1, 1, 2), "{counts}");
+    assert_eq!((counts.dropped_refused, counts.delivered, counts.retried), (1, 1, 2), "{counts}");
     let events = receiver.wait_for_events(1, WAIT).await.unwrap();
     assert_eq!(events[0].property("size_bytes"), Some(&json!(2)));
 }

@@ -8,9 +8,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -27,7 +28,7 @@ pub use memory::{EventMatch, MemorySink};
 pub use posthog::{DEFAULT_HOST, PostHogSink};
 
 /// An event as PostHog receives it: after validation, enrichment, privacy and identity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireEvent {
     /// The event id; the same across retries, so PostHog deduplicates.
     pub uuid: Uuid,
@@ -56,19 +57,51 @@ pub type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct SinkError {
     /// What went wrong.
     pub message: String,
-    /// Whether trying again may succeed (network errors, 5xx, 429).
+    /// Whether trying again may succeed (network errors, timeouts, 5xx, 429).
     pub retryable: bool,
+    /// The server refused the request outright, and why.
+    pub refusal: Option<Refusal>,
+    /// How long the server asked to wait before trying again (`Retry-After`), when known.
+    pub retry_after: Option<Duration>,
+}
+
+/// Why a server refused a batch outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// 400 (or 413): something in the batch is malformed. The worker splits the batch in
+    /// halves and sends them again, so that only the offending events are lost (and counted).
+    BadRequest,
+    /// 401 or 403: the project key was refused. The worker logs it once and keeps the batch
+    /// (spooled when a spool is configured), so fixing the key delivers it.
+    Unauthorized,
 }
 
 impl SinkError {
     /// A failure worth retrying.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true }
+        Self { message: message.into(), retryable: true, refusal: None, retry_after: None }
     }
 
     /// A failure that will not go away by retrying.
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false }
+        Self { message: message.into(), retryable: false, refusal: None, retry_after: None }
+    }
+
+    /// The server refused the batch as malformed (400, 413).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { refusal: Some(Refusal::BadRequest), ..Self::permanent(message) }
+    }
+
+    /// The server refused the project key (401, 403).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self { refusal: Some(Refusal::Unauthorized), ..Self::permanent(message) }
+    }
+
+    /// The server asked to wait this long before the next attempt (`Retry-After`).
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 }
 
