@@ -1,5 +1,6 @@
 //! Diagnostics: what is wrong, where (`file:line:col`), and how to fix it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -58,13 +59,40 @@ pub struct Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// `file:line:col: severity[code]: message`, then `  = help: …`; control and bidi
+    /// characters in the message and help are escaped (see [`escape`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}[{}]: {}", self.location, self.severity, self.code, self.message)?;
+        write!(f, "{}: {}[{}]: {}", self.location, self.severity, self.code, escape(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n  = help: {}", escape(help))?;
         }
         Ok(())
     }
+}
+
+/// `text` safe to print on a terminal: control characters (but newline and tab) and the
+/// bidirectional formatting characters that reorder what a reader sees (U+202A–U+202E,
+/// U+2066–U+2069, U+200E, U+200F, U+061C) are written as `\u{…}` escapes. A name in a
+/// catalog or a source file may contain them; echoed raw, they can make a line say something
+/// else than it does ("Trojan Source").
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// The text of a catalog file and the map from byte offsets to lines and columns.

@@ -43,7 +43,7 @@ mod suggest;
 mod validate;
 
 pub use catalog::Catalog;
-pub use diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
+pub use diagnostic::{CatalogError, Diagnostic, Location, Severity, Source, escape};
 pub use locate::{
     CATALOG_ENV_VAR, CATALOG_FILE, CATALOG_FIX, CatalogOrigin, Located, crate_dir, locate, locate_catalog,
 };

@@ -1,7 +1,5 @@
 //! Naming conventions: checking names, normalizing them, and proposing a conforming one.
 
-use std::collections::HashMap;
-
 use crate::model::Naming;
 
 /// Whether `name` is lower `snake_case`: `[a-z][a-z0-9]*` words joined by single `_`.
@@ -56,31 +54,39 @@ pub fn conforming(naming: Naming, name: &str) -> String {
 /// Every pair of distinct names exactly one edit apart (a character inserted, removed,
 /// replaced, or two neighbours swapped), as index pairs `(i, j)` with `i < j`.
 ///
-/// Two such names share a key in the index of each name and its one-deletion variants (a
-/// replacement or a swap deletes to the same string at the same place; an insertion deletes
-/// to the shorter name), so only names sharing a key are compared: O(n · L²) for n names of
-/// length L, instead of comparing every pair.
+/// Two such names share a key among each name and its one-deletion variants (a replacement or
+/// a swap deletes to the same string at the same place; an insertion deletes to the shorter
+/// name), so only names sharing a key are compared: O(n · L² + n log n) for n names of length
+/// L, instead of comparing every pair. Keys are hashed, not built as strings; a shared hash
+/// is only a candidate, confirmed by the edit distance.
 pub fn one_edit_pairs(names: &[String]) -> Vec<(usize, usize)> {
-    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut keys: Vec<(u64, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let chars: Vec<char> = name.chars().collect();
-        let mut keys: Vec<String> = (0..chars.len())
-            .map(|skip| chars.iter().enumerate().filter(|&(at, _)| at != skip).map(|(_, c)| c).collect())
-            .collect();
-        keys.push(name.clone());
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
-            index.entry(key).or_default().push(i);
+        let start = keys.len();
+        // `skip == chars.len()` deletes nothing: the name itself.
+        for skip in 0..=chars.len() {
+            let hash = chars
+                .iter()
+                .enumerate()
+                .filter(|&(at, _)| at != skip)
+                .fold(0xcbf2_9ce4_8422_2325_u64, |hash, (_, &c)| (hash ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3));
+            keys.push((hash, i));
         }
+        keys[start..].sort_unstable();
+        let mut own: Vec<(u64, usize)> = keys.split_off(start);
+        own.dedup();
+        keys.extend(own);
     }
-    let mut pairs: Vec<(usize, usize)> = index
-        .values()
+    keys.sort_unstable();
+    let mut pairs: Vec<(usize, usize)> = keys
+        .chunk_by(|a, b| a.0 == b.0)
         .filter(|sharing| sharing.len() > 1)
         .flat_map(|sharing| {
-            sharing.iter().enumerate().flat_map(move |(k, &j)| sharing[..k].iter().map(move |&i| (i, j)))
+            sharing.iter().enumerate().flat_map(move |(k, &(_, j))| sharing[..k].iter().map(move |&(_, i)| (i, j)))
         })
-        .filter(|&(i, j)| names[i] != names[j] && strsim::damerau_levenshtein(&names[i], &names[j]) == 1)
+        .filter(|&(i, j)| i != j && names[i] != names[j] && strsim::damerau_levenshtein(&names[i], &names[j]) == 1)
+        .map(|(i, j)| (i.min(j), i.max(j)))
         .collect();
     pairs.sort_unstable();
     pairs.dedup();

@@ -13,6 +13,7 @@ use tally_catalog::model::{Fill, Role};
 /// Every code a catalog can fail to load with.
 const STRUCTURAL_CODES: &[&str] = &[
     "unreadable",
+    "invalid-utf8",
     "toml-syntax",
     "unknown-key",
     "unknown-value",

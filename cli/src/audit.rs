@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use tally_catalog::model::{Event, Naming, Origin};
 use tally_catalog::personal::{self, PersonalKind};
-use tally_catalog::{Catalog, Diagnostic, Location, Severity, naming};
+use tally_catalog::{Catalog, Diagnostic, Location, Severity, escape, naming};
 
 use crate::error::{self, CliError};
 use crate::output::{self, Format, plural};
@@ -461,12 +461,14 @@ fn text_report(
     let rows: Vec<[String; 4]> = sites
         .iter()
         .map(|site| {
+            // Names come from the sources: control and bidi characters are shown escaped.
             let name = match (&site.name, &site.dynamic_name) {
-                (Some(name), _) => format!("{name:?}"),
-                (None, Some(expression)) => format!("<{expression}>"),
+                (Some(name), _) => escape(&format!("{name:?}")).into_owned(),
+                (None, Some(expression)) => format!("<{}>", escape(expression)),
                 (None, None) => String::new(),
             };
-            let distinct = site.distinct_id.as_deref().map(|d| format!("distinct_id: {d}")).unwrap_or_default();
+            let distinct =
+                site.distinct_id.as_deref().map(|d| format!("distinct_id: {}", escape(d))).unwrap_or_default();
             [format!("{}:{}:{}", site.file.display(), site.line, site.column), site.call.clone(), name, distinct]
         })
         .collect();

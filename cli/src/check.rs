@@ -127,7 +127,7 @@ fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> 
         let _ = writeln!(
             out,
             "{}: {status}; {}, {}",
-            path.display(),
+            tally_catalog::escape(&path.display().to_string()),
             plural(own_errors, "error"),
             plural(own_warnings, "warning")
         );

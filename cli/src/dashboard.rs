@@ -105,6 +105,9 @@ pub(crate) fn template(catalog: &Catalog) -> Value {
             "name": tile.name,
             "description": tile.description,
             "query": { "kind": "InsightVizNode", "source": tile.source },
+            // PostHog versions whose template code reads `filters` and then calls `.get` on it
+            // fail on a tile without it; the current ones read only `query`.
+            "filters": {},
             "layouts": { "sm": { "x": x, "y": y, "w": tile.width, "h": TILE_HEIGHT } },
         }));
         x += tile.width;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use semver::Version;
 use serde::Serialize;
 use tally_catalog::model::{Event, IdentityKind, Name, OnMissing, PersonProperty, Privacy, Property, Role};
-use tally_catalog::{Catalog, naming};
+use tally_catalog::{Catalog, escape, naming};
 
 use crate::error::{self, CliError};
 use crate::output::{self, Format};
@@ -149,7 +149,7 @@ fn changelog_entry(report: &Report) -> String {
     let mut sorted: Vec<&Change> = report.changes.iter().collect();
     sorted.sort_by_key(|change| std::cmp::Reverse(change.kind));
     for change in sorted {
-        let _ = writeln!(out, "- **{}:** {}", change.kind.label(), change.message);
+        let _ = writeln!(out, "- **{}:** {}", change.kind.label(), escape(&change.message));
     }
     out.push('\n');
     let bump = match report.bump {

@@ -23,6 +23,67 @@ fn snapshots() {
     }
 }
 
+/// The keys of PostHog's dashboard template schema, `posthog/api/dashboards/
+/// dashboard_template_schema.json` (PostHog/posthog at 03f2add8efc9c7f41c8286d695f4b47caac61464):
+/// the required ones with their JSON type, then every property it declares.
+const TEMPLATE_REQUIRED: [(&str, &str); 4] = [
+    ("template_name", "string"),
+    ("dashboard_description", "string"),
+    ("dashboard_filters", "object"),
+    ("tiles", "array"),
+];
+const TEMPLATE_PROPERTIES: [&str; 10] = [
+    "id",
+    "template_name",
+    "team_id",
+    "created_at",
+    "image_url",
+    "dashboard_description",
+    "dashboard_filters",
+    "tiles",
+    "variables",
+    "tags",
+];
+
+/// `BaseMathType` of PostHog's query schema (`frontend/src/queries/schema.json`): the `math`
+/// values an `EventsNode` may carry without a math property.
+const BASE_MATH: [&str; 7] = [
+    "total",
+    "dau",
+    "weekly_active",
+    "monthly_active",
+    "unique_session",
+    "first_time_for_user",
+    "first_matching_event_for_user",
+];
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The template against PostHog's template schema: the required keys with their types, no key
+/// the schema does not declare, at least one tile, tiles that are objects, tags that are strings.
+fn check_template_schema(name: &str, template: &serde_json::Map<String, Value>) {
+    for (key, ty) in TEMPLATE_REQUIRED {
+        let value = template.get(key).unwrap_or_else(|| panic!("{name}: the template lacks `{key}`"));
+        assert_eq!(json_type(value), ty, "{name}: `{key}`");
+    }
+    for key in template.keys() {
+        assert!(TEMPLATE_PROPERTIES.contains(&key.as_str()), "{name}: the schema has no `{key}`");
+    }
+    let tiles = template["tiles"].as_array().unwrap();
+    assert!(!tiles.is_empty(), "{name}: the schema's tiles have minItems 1");
+    assert!(tiles.iter().all(Value::is_object), "{name}: tiles are objects");
+    assert!(template["tags"].as_array().unwrap().iter().all(Value::is_string), "{name}: tags are strings");
+}
+
 /// Checks what PostHog's `create_from_template_json` requires, and that every series names a
 /// catalog event by its wire name. Returns the tiles.
 fn validate(name: &str) -> Vec<Value> {
@@ -30,6 +91,7 @@ fn validate(name: &str) -> Vec<Value> {
     let wire_names: Vec<String> = catalog.events().map(|(event, _)| catalog.wire_name(event)).collect();
     let body = json(&tally(&["dashboard", &seed(name)]));
     let template = body["template"].as_object().expect("a `template` object");
+    check_template_schema(name, template);
     assert!(template["template_name"].as_str().is_some_and(|n| n.contains(catalog.name())));
     assert!(template["dashboard_description"].is_string());
     assert!(template["dashboard_filters"].is_object());
@@ -38,6 +100,8 @@ fn validate(name: &str) -> Vec<Value> {
     assert!(!tiles.is_empty(), "{name}: PostHog needs at least one tile");
     for tile in tiles {
         assert_eq!(tile["type"], "INSIGHT");
+        // Older PostHog template code calls `.get` on `filters`: it must be an object.
+        assert!(tile["filters"].as_object().is_some_and(serde_json::Map::is_empty), "{name}: tile filters");
         assert!(tile["name"].as_str().is_some_and(|n| !n.is_empty()));
         assert!(tile["description"].is_string());
         let layout = &tile["layouts"]["sm"];
@@ -47,6 +111,10 @@ fn validate(name: &str) -> Vec<Value> {
         assert!(layout["x"].as_u64().unwrap() + layout["w"].as_u64().unwrap() <= 12);
         let query = &tile["query"];
         assert_eq!(query["kind"], "InsightVizNode");
+        // InsightVizNode requires `kind` and `source`; tally sets nothing else.
+        let mut query_keys: Vec<&String> = query.as_object().unwrap().keys().collect();
+        query_keys.sort();
+        assert_eq!(query_keys, ["kind", "source"], "{name}");
         let source = &query["source"];
         let kind = source["kind"].as_str().unwrap();
         assert!(kind == "TrendsQuery" || kind == "FunnelsQuery", "{kind}");
@@ -58,7 +126,7 @@ fn validate(name: &str) -> Vec<Value> {
             assert!(wire_names.iter().any(|w| w == event), "{name}: `{event}` is not a catalog event");
             assert_eq!(node["name"], event);
             if let Some(math) = node.get("math") {
-                assert!(["total", "dau"].contains(&math.as_str().unwrap()), "{math}");
+                assert!(BASE_MATH.contains(&math.as_str().unwrap()), "{name}: math {math}");
             }
         }
         // Only keys PostHog's query schema knows.

@@ -42,3 +42,23 @@ fn a_catalog_that_is_not_utf8_is_reported_at_its_byte_offset() {
         run.stdout
     );
 }
+
+#[test]
+fn bidi_and_control_characters_in_names_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    // U+202E RIGHT-TO-LEFT OVERRIDE would make the terminal show `order.deleted` backwards; the
+    // catalog writes it (and a BEL) as TOML escapes.
+    let catalog = "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n\n[events.\"order.\\u202Edeleted\\u0007\"]\n\
+                   description = \"d\"\ntrigger = \"t\"\n";
+    std::fs::write(dir.path().join("catalog.toml"), catalog).unwrap();
+    let run = tally_in(dir.path(), &["check", "catalog.toml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('\u{202e}') && !run.stdout.contains('\u{7}'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("event `order.\\u{202e}deleted\\u{7}` does not follow"), "{}", run.stdout);
+
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "fn f() { tally::track!(\"order.\u{202e}deleted\"); }\n").unwrap();
+    let run = tally_in(dir.path(), &["audit", "src", "--catalog", "catalog.toml"]);
+    assert!(!run.stdout.contains('\u{202e}'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
+}

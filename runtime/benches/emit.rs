@@ -131,6 +131,31 @@ fn deliver_tally(bencher: Bencher) {
     });
 }
 
+/// `deliver_tally` with the disk spool enabled (`Config::spool_dir`) and the server healthy: the
+/// spool costs nothing until a batch cannot be delivered.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn deliver_tally_spool_enabled(bencher: Bencher) {
+    let rt = runtime();
+    let dir = std::env::temp_dir().join(format!("tally-bench-spool-{}", std::process::id()));
+    bencher.counter(divan::counter::ItemsCount::new(DELIVERED)).bench_local(|| {
+        rt.block_on(async {
+            let receiver = receiver().await;
+            let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
+            let config =
+                Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(1 << 20).spool_dir(&dir);
+            let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+            Context::new().identity(Identity::user("u-1")).sync_scope(|| {
+                for i in 0..DELIVERED {
+                    tracker.emit(five_properties(i)).unwrap();
+                }
+            });
+            tracker.shutdown(Duration::from_secs(120)).await;
+            receiver.wait_for_count(DELIVERED as usize, Duration::from_secs(120)).await.unwrap();
+        })
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The same 100 000 events through posthog-rs's own queue and worker.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn deliver_posthog_rs(bencher: Bencher) {

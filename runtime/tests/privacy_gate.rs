@@ -57,8 +57,11 @@ fn catalog() -> Catalog {
     Catalog::parse("gate.toml", CATALOG).unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// emitted = delivered + failed + dropped (by reason), once everything is settled.
+/// emitted = delivered + failed + dropped (by reason) + pending + spooled; after shutdown
+/// nothing is pending or spooled.
 fn assert_invariant(counts: &Counts) {
+    assert!(counts.balanced(), "{counts}");
+    assert_eq!((counts.pending, counts.spooled), (0, 0), "{counts}");
     assert_eq!(counts.emitted, counts.delivered + counts.failed + counts.dropped(), "{counts}");
 }
 
