@@ -28,6 +28,7 @@ use tally_catalog::model::PropertyType;
 use crate::attr::{self, Site};
 use crate::catalog::{self, ENV_VAR, Loaded};
 use crate::check::{self, Presence, Returns, Shape, Timing};
+use crate::shape::{self, Body};
 
 /// `#[track_event(args)] item`.
 pub(crate) fn track_event(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -63,6 +64,12 @@ fn try_track_event(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     if let Some(constness) = &function.sig.constness {
         return Err(syn::Error::new(constness.span, "#[track_event] cannot instrument a `const fn`"));
     }
+    let body = shape::body(&function)?;
+    // Old async-trait renamed the receiver of the inner `async fn` to `_self`.
+    let args = match body {
+        Body::InnerAsyncFn { .. } => rename_self(args),
+        _ => args,
+    };
     let loaded = catalog::load();
     let hint = |site: Site, event: Option<&str>| {
         check::valid_keys(loaded.as_ref().ok().map(|loaded| &loaded.catalog), site, event)
@@ -70,10 +77,15 @@ fn try_track_event(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let parsed = attr::parse_track_event(args, &hint);
     let loaded = loaded.map_err(|message| syn::Error::new(Span::call_site(), message))?;
     let parsed = parsed?;
-    let returns = match &function.sig.output {
-        ReturnType::Default => Returns::Unit,
-        ReturnType::Type(_, ty) if matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty()) => Returns::Unit,
-        ReturnType::Type(..) => Returns::Value,
+    let returns = match &body {
+        Body::Sync | Body::Async => returns(&function.sig.output),
+        Body::AsyncBlock { output: Some(output), .. } => returns_type(output),
+        // The future's `Output` is not written out: `ret` is whatever it is.
+        Body::AsyncBlock { output: None, .. } => Returns::Value,
+        Body::InnerAsyncFn { stmt } => match &function.block.stmts[*stmt] {
+            syn::Stmt::Item(syn::Item::Fn(inner)) => returns(&inner.sig.output),
+            _ => Returns::Value,
+        },
     };
     let catalog = &loaded.catalog;
     let success = check::event(catalog, parsed.event, Site::Attribute, Some(returns));
@@ -89,7 +101,38 @@ fn try_track_event(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         }
         (Err(error), _) | (_, Err(error)) => return Err(error),
     };
-    Ok(instrument(function, &loaded, success, failure, returns))
+    let events = Events { loaded: &loaded, success, failure, returns };
+    Ok(match body {
+        Body::Sync | Body::Async => instrument(function, &events),
+        Body::AsyncBlock { stmt, output } => instrument_async_block(function, stmt, output.as_deref(), &events),
+        Body::InnerAsyncFn { stmt } => instrument_inner_fn(function, stmt, &events),
+    })
+}
+
+fn returns(output: &ReturnType) -> Returns {
+    match output {
+        ReturnType::Default => Returns::Unit,
+        ReturnType::Type(_, ty) => returns_type(ty),
+    }
+}
+
+fn returns_type(ty: &Type) -> Returns {
+    if matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty()) { Returns::Unit } else { Returns::Value }
+}
+
+/// `self` → `_self` in the attribute's arguments, for old async-trait's inner function.
+fn rename_self(args: TokenStream) -> TokenStream {
+    args.into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == "self" => TokenTree::Ident(Ident::new("_self", ident.span())),
+            TokenTree::Group(group) => {
+                let mut renamed = Group::new(group.delimiter(), rename_self(group.stream()));
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 fn try_track(args: TokenStream) -> syn::Result<TokenStream> {
@@ -318,19 +361,71 @@ fn event_statements(event: &check::Event, pre: &mut CallTime, started: Option<&I
     }
 }
 
-/// The instrumented function.
-fn instrument(
-    function: ItemFn,
-    loaded: &Loaded,
+/// The checked events of one annotated function.
+struct Events<'a> {
+    loaded: &'a Loaded,
     success: check::Event,
     failure: Option<(Ident, check::Event)>,
     returns: Returns,
-) -> TokenStream {
+}
+
+/// The instrumented function: a plain `fn` or an `async fn`.
+fn instrument(function: ItemFn, events: &Events<'_>) -> TokenStream {
     let ItemFn { attrs, vis, sig, block } = function;
     let (inner, outer): (Vec<_>, Vec<_>) =
         attrs.into_iter().partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
+    let output = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(&**ty),
+    };
+    let body = fake_return(output, *block);
+    let run = if sig.asyncness.is_some() { quote!(async move #body.await) } else { quote!((|| #body)()) };
+    let statements = statements(events, &run);
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #statements
+        }
+    }
+}
+
+/// A function whose last statement builds its future from an async block (async-trait's
+/// shape, or the same written by hand): the async block becomes one that runs the original
+/// block and then emits. Everything else is left as it is.
+fn instrument_async_block(
+    mut function: ItemFn,
+    stmt: usize,
+    output: Option<&Type>,
+    events: &Events<'_>,
+) -> TokenStream {
+    if let syn::Stmt::Expr(expr, None) = &mut function.block.stmts[stmt]
+        && let Some(block) = shape::async_block_mut(expr)
+    {
+        let capture = &block.capture;
+        let original = fake_return(output, block.block.clone());
+        let run = quote!(async #capture #original.await);
+        let statements = statements(events, &run);
+        block.block = syn::parse_quote!({ #statements });
+    }
+    function.into_token_stream()
+}
+
+/// Old async-trait: the inner `async fn` is instrumented.
+fn instrument_inner_fn(mut function: ItemFn, stmt: usize, events: &Events<'_>) -> TokenStream {
+    if let syn::Stmt::Item(syn::Item::Fn(inner)) = &function.block.stmts[stmt] {
+        let instrumented = instrument(inner.clone(), events);
+        function.block.stmts[stmt] = syn::Stmt::Item(syn::Item::Verbatim(instrumented));
+    }
+    function.into_token_stream()
+}
+
+/// The statements of an instrumented body: call-time values, `run` (the original body, as
+/// an expression), then the emission, then the value.
+fn statements(events: &Events<'_>, run: &TokenStream) -> TokenStream {
+    let Events { loaded, success, failure, returns } = events;
     let guard = catalog_guard(loaded);
-    let deprecations = [Some(&success), failure.as_ref().map(|(_, event)| event)]
+    let deprecations = [Some(success), failure.as_ref().map(|(_, event)| event)]
         .into_iter()
         .flatten()
         .map(deprecation)
@@ -339,7 +434,7 @@ fn instrument(
     let mut pre = CallTime::default();
     let measure = success.measure || failure.as_ref().is_some_and(|(_, event)| event.measure);
     let started = measure.then(|| pre.bind(quote!(::tally::__private::Instant::now())));
-    let on_success = event_statements(&success, &mut pre, started.as_ref());
+    let on_success = event_statements(success, &mut pre, started.as_ref());
     let on_failure = failure.as_ref().map(|(_, event)| event_statements(event, &mut pre, started.as_ref()));
 
     let ret_used = success.uses_outcome();
@@ -352,7 +447,7 @@ fn instrument(
             quote_spanned!(span=> _)
         }
     };
-    let post = match (&failure, on_failure, returns) {
+    let post = match (failure, on_failure, returns) {
         (Some((keyword, _)), Some(on_failure), _) => {
             // One error, at `on_err`, for a return type that is not a `Result`: the check's
             // tokens all share one span and context.
@@ -374,57 +469,53 @@ fn instrument(
         (_, _, Returns::Value) => {
             let ret = binding("ret", ret_used, Span::call_site());
             quote! {
-            #[allow(unused_imports)]
-            use ::tally::outcome::{ResultOutcome as _, ValueOutcome as _};
-            if let ::core::result::Result::Ok(#ret) = (&::tally::outcome::Outcome(&#result)).split() {
-                #on_success
-            }
+                #[allow(unused_imports)]
+                use ::tally::outcome::{ResultOutcome as _, ValueOutcome as _};
+                if let ::core::result::Result::Ok(#ret) = (&::tally::outcome::Outcome(&#result)).split() {
+                    #on_success
+                }
             }
         }
     };
-
-    let body = fake_return(&sig.output, block.into_token_stream());
-    let run = if sig.asyncness.is_some() { quote!(async move #body.await) } else { quote!((|| #body)()) };
     let CallTime { locals, values } = pre;
     quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #guard
-            #deprecations
-            let __tally_pre = if ::tally::__private::is_active() {
-                ::core::option::Option::Some((#(#values,)*))
-            } else {
-                ::core::option::Option::None
-            };
-            #[allow(clippy::let_unit_value, clippy::redundant_closure_call)]
-            let #result = #run;
-            if let ::core::option::Option::Some((#(#locals,)*)) = __tally_pre {
-                #post
-            }
-            #result
+        #guard
+        #deprecations
+        let __tally_pre = if ::tally::__private::is_active() {
+            ::core::option::Option::Some((#(#values,)*))
+        } else {
+            ::core::option::Option::None
+        };
+        #[allow(clippy::let_unit_value, clippy::redundant_closure_call)]
+        let #result = #run;
+        if let ::core::option::Option::Some((#(#locals,)*)) = __tally_pre {
+            #post
         }
+        #result
     }
 }
 
 /// The body with an unreachable `return` of the declared type first, so that `?` and
-/// `return` inside the closure or async block infer the function's return type.
-fn fake_return(output: &ReturnType, block: TokenStream) -> TokenStream {
-    let ReturnType::Type(_, ty) = output else { return block };
-    let mut ty = (**ty).clone();
+/// `return` inside the closure or async block infer the function's return type. The body's
+/// statements are spliced in, not nested as a block: a nested one-expression block would make
+/// rustc warn `unused_braces` at the user's code.
+fn fake_return(output: Option<&Type>, block: syn::Block) -> TokenStream {
+    let Some(ty) = output else { return block.into_token_stream() };
+    let mut ty = ty.clone();
     EraseImplTrait.visit_type_mut(&mut ty);
     let span = syn::spanned::Spanned::span(&ty);
     let local = format_ident!("__tally_fake_return", span = Span::mixed_site());
-    quote_spanned! {span=>
-        {
-            #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable)]
-            if false {
-                let #local: #ty = ::core::unreachable!();
-                return #local;
-            }
-            #block
+    let fake = quote_spanned! {span=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable)]
+        if false {
+            let #local: #ty = ::core::unreachable!();
+            return #local;
         }
-    }
+    };
+    let stmts = &block.stmts;
+    let mut body = Group::new(Delimiter::Brace, quote!(#fake #(#stmts)*));
+    body.set_span(block.brace_token.span.join());
+    body.into_token_stream()
 }
 
 /// `impl Trait` in a return type becomes `_` in the fake return's annotation.

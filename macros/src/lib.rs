@@ -12,6 +12,7 @@ mod attr;
 mod catalog;
 mod check;
 mod expand;
+mod shape;
 
 /// Emits a catalog event when the annotated function returns.
 ///

@@ -1,4 +1,4 @@
-//! Conversions of Rust values to [`PropertyValue`]s of a catalog type: what
+//! Conversions of Rust values to [`PropertyValue`](crate::PropertyValue)s of a catalog type: what
 //! `#[track_event]` and `track!` check property values with, and what hand-written code can use
 //! to get the same checks.
 //!
@@ -8,8 +8,8 @@
 //! `string_maybe(&value)`, …) bounded by the trait. The macros span the call at the user's
 //! expression, so a value of the wrong type is a type error there, with the trait's message.
 //! Values are taken by reference: a property never moves anything out of the function's
-//! arguments. The scalar conversions end in the `From` impls of [`PropertyValue`] (or
-//! [`PropertyValue::text`] for borrowed text), so both ways of building a value agree.
+//! arguments. The scalar conversions end in the `From` impls of [`PropertyValue`](crate::PropertyValue) (or
+//! [`PropertyValue::text`](crate::PropertyValue::text) for borrowed text), so both ways of building a value agree.
 //!
 //! `*_maybe` variants also take an `Option` (for `nullable` or `required = false` properties):
 //! `None` is `null` for a nullable property and no property at all for an optional one.
