@@ -14,6 +14,7 @@
 mod audit;
 mod check;
 mod dashboard;
+mod dev;
 mod diff;
 mod doc;
 mod docs;
@@ -40,6 +41,7 @@ Examples:
   tally dashboard catalog.toml --push --project-id 12345
   tally diff old/catalog.toml catalog.toml
   tally audit src/ --catalog catalog.toml --deny
+  tally dev --catalog catalog.toml
 
 Exit codes: 0 ok, 1 problems found in the input, 2 could not run (missing file, bad arguments).";
 
@@ -59,6 +61,7 @@ enum Command {
     Dashboard(dashboard::Args),
     Diff(diff::Args),
     Audit(audit::Args),
+    Dev(dev::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Dashboard(args) => dashboard::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Dev(args) => dev::run(&args),
     };
     match result {
         Ok(code) => code,

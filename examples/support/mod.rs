@@ -76,7 +76,11 @@ impl Server {
     /// Serves until Ctrl-C when `--serve` was given, then stops.
     pub(crate) async fn finish(self) {
         if keep_serving() {
-            eprintln!("serving on http://{} — Ctrl-C to stop", self.addr);
+            eprintln!(
+                "serving on http://{} — Ctrl-C to stop\nwatch its events live: run `tally dev`, then start this again with \
+                 POSTHOG_API_KEY=phc_dev POSTHOG_HOST=http://127.0.0.1:8010 and open http://127.0.0.1:8010/",
+                self.addr
+            );
             let _ = tokio::signal::ctrl_c().await;
         }
         let _ = self.stop.send(());

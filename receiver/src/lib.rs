@@ -73,6 +73,7 @@
 //! # }
 //! ```
 
+mod capture;
 mod server;
 mod wire;
 
@@ -94,6 +95,11 @@ use tokio::task::JoinHandle;
 /// assert_eq!(StatusCode::SERVICE_UNAVAILABLE.as_u16(), 503);
 /// ```
 pub use axum::http::StatusCode;
+
+/// HTTP headers, re-exported for [`capture`].
+pub use axum::http::HeaderMap;
+
+pub use capture::{Captured, Refused, capture};
 
 /// Largest request body accepted by default, in bytes (20 MiB, PostHog's limit), before and
 /// after decompression. Larger bodies are answered `413 Payload Too Large`.
@@ -314,7 +320,7 @@ impl std::error::Error for Timeout {}
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until `.start().await`"]
 pub struct ReceiverBuilder {
     config: Config,
@@ -328,16 +334,9 @@ struct Config {
     keep_events: bool,
 }
 
-impl Default for ReceiverBuilder {
+impl Default for Config {
     fn default() -> Self {
-        Self {
-            config: Config {
-                api_key: None,
-                max_body_bytes: MAX_BODY_BYTES,
-                max_event_bytes: MAX_EVENT_BYTES,
-                keep_events: true,
-            },
-        }
+        Self { api_key: None, max_body_bytes: MAX_BODY_BYTES, max_event_bytes: MAX_EVENT_BYTES, keep_events: true }
     }
 }
 

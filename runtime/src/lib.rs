@@ -72,6 +72,7 @@ pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity, IdentityKind};
 pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
+pub use stages::validate::check_json;
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;

@@ -225,7 +225,12 @@ fn intern(kinds: &mut Vec<KindPlan>, name: &str) -> usize {
     kinds.len() - 1
 }
 
-fn compile_property(namespace: &str, name: &str, property: &Property, kinds: &mut Vec<KindPlan>) -> PropertyPlan {
+pub(crate) fn compile_property(
+    namespace: &str,
+    name: &str,
+    property: &Property,
+    kinds: &mut Vec<KindPlan>,
+) -> PropertyPlan {
     let fill = property.fill.as_ref().map(|fill| fill.as_ref().clone());
     let fill_kind = match &fill {
         Some(Fill::Identity(kind)) => Some(intern(kinds, kind)),

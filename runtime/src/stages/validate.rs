@@ -33,6 +33,32 @@ pub(crate) fn check(property: &PropertyPlan, value: PropertyValue, out: &mut Vec
     (out.len() == before).then_some(value)
 }
 
+/// Checks one JSON value against a catalog property exactly as the pipeline checks emitted
+/// values (type, enum values, nullability, emptiness, length), so that a collector such as
+/// `tally dev` judges what arrives by the same rules. Violations name `name`, never the value.
+///
+/// ```
+/// use tally_runtime::catalog::Catalog;
+/// let catalog = Catalog::parse("catalog.toml", r#"
+///     [catalog]
+///     name = "demo"
+///     version = "1.0.0"
+///     [events."file.uploaded"]
+///     description = "A file was uploaded."
+///     properties.bytes = { type = "integer", description = "Its size." }
+/// "#).unwrap();
+/// let bytes = &catalog.event("file.uploaded").unwrap().properties["bytes"];
+/// let found = tally_runtime::check_json("bytes", bytes, &serde_json::json!("12"));
+/// assert_eq!(found[0].to_string(), "property `bytes` must be integer, found a string");
+/// assert!(tally_runtime::check_json("bytes", bytes, &serde_json::json!(12)).is_empty());
+/// ```
+pub fn check_json(name: &str, property: &tally_catalog::model::Property, value: &Value) -> Vec<Violation> {
+    let plan = crate::plan::compile_property("", name, property, &mut Vec::new());
+    let mut out = Vec::new();
+    check_value(&plan, &PropertyValue::Json(Box::new(value.clone())), &mut out);
+    out
+}
+
 fn check_value(property: &PropertyPlan, value: &PropertyValue, out: &mut Vec<Violation>) {
     use PropertyValue as V;
     let name = &property.name;
