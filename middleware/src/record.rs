@@ -172,8 +172,17 @@ impl Recorder {
             self.emit(event);
         }
         if let Some(failure) = failure.filter(|f| f.is_server_error())
-            && let Some(event) = self.event(Role::Error)
+            && let Some(mut event) = self.event(Role::Error)
         {
+            // One error, one event: the richer report of the failure (status, duration) wins over
+            // the tracing layer's for an ERROR log in the same request, and takes its properties.
+            if let Some(logged) = self.context.take_logged_error() {
+                for (name, value) in logged.properties() {
+                    if event.property(name).is_none() {
+                        event.insert(name.to_owned(), value.clone());
+                    }
+                }
+            }
             self.emit(
                 event
                     .with_duration(elapsed)

@@ -25,7 +25,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::event::Event;
 use crate::identity::Identity;
+use crate::logged_error::LoggedError;
 use crate::tracker::Tracker;
 
 tokio::task_local! {
@@ -58,6 +60,8 @@ pub struct Context {
     properties: Vec<(Cow<'static, str>, Value)>,
     request: RequestInfo,
     tracker: Option<Tracker>,
+    /// Shared by the clones and nested scopes of one request (see `logged_error.rs`).
+    logged_error: Arc<LoggedError>,
 }
 
 impl Context {
@@ -157,8 +161,30 @@ impl Context {
         self.tracker.as_ref()
     }
 
+    /// Takes the error event the tracing layer holds for this request (an ERROR log inside it,
+    /// with [`TallyLayer::errors_as_events`](crate::TallyLayer::errors_as_events)), so that a
+    /// front door reporting the request's failure emits one event for both. Not taken, it is
+    /// emitted when the request's context ends.
+    pub fn take_logged_error(&self) -> Option<Event> {
+        self.logged_error.take()
+    }
+
+    /// The request's held error event.
+    #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
+    pub(crate) fn logged_error(&self) -> &LoggedError {
+        &self.logged_error
+    }
+
+    /// A copy that does not share the request's held error (an event held there carries one:
+    /// sharing would keep the request alive forever).
+    #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
+    pub(crate) fn detached(&self) -> Context {
+        Context { logged_error: Arc::default(), ..self.clone() }
+    }
+
     /// This context on top of `outer`: values set here win.
-    fn over(self, outer: &Context) -> Context {
+    pub(crate) fn over(self, outer: &Context) -> Context {
+        let names_request = self.request_id.is_some();
         let mut merged = outer.clone();
         merged.identities.merge(&self.identities);
         merged.request_id = self.request_id.or(merged.request_id);
@@ -177,6 +203,10 @@ impl Context {
             client_ip: request.client_ip.or(merged.request.client_ip),
         };
         merged.tracker = self.tracker.or(merged.tracker);
+        // A context that names a request is that request's: its errors are its own.
+        if names_request {
+            merged.logged_error = self.logged_error;
+        }
         merged
     }
 

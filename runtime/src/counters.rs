@@ -29,6 +29,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_no_identity: AtomicU64,
     pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) dropped_closed: AtomicU64,
+    pub(crate) ignored_fields: AtomicU64,
     pub(crate) dropped_too_large: AtomicU64,
     pub(crate) dropped_over_byte_budget: AtomicU64,
     // Delivery's own (see `delivery/`): kept apart so the pipeline's edits never touch them.
@@ -101,6 +102,7 @@ impl Counters {
             dropped_no_identity: self.dropped_no_identity.load(Relaxed),
             dropped_opted_out: self.dropped_opted_out.load(Relaxed),
             dropped_closed: self.dropped_closed.load(Relaxed),
+            ignored_fields: self.ignored_fields.load(Relaxed),
             dropped_too_large: self.dropped_too_large.load(Relaxed),
             dropped_over_byte_budget: self.dropped_over_byte_budget.load(Relaxed),
             // The queue owns its byte accounting; the tracker fills these in.
@@ -141,6 +143,9 @@ pub struct Counts {
     pub dropped_opted_out: u64,
     /// Events emitted after shutdown.
     pub dropped_closed: u64,
+    /// Tracing fields that a tally event carried and no catalog property takes (a `message`
+    /// the event does not declare): ignored, not a violation, but not silent either.
+    pub ignored_fields: u64,
     /// Events refused by the server on their own (400, after their batch was split in halves
     /// until only they were refused).
     pub dropped_refused: u64,
@@ -195,7 +200,7 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} queued_bytes={} queued_bytes_peak={}",
+            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} queued_bytes={} queued_bytes_peak={}",
             self.emitted,
             self.delivered,
             self.failed,
@@ -205,6 +210,7 @@ impl fmt::Display for Counts {
             self.rejected_auth,
             self.violations,
             self.redacted,
+            self.ignored_fields,
             self.dropped_queue_full,
             self.dropped_invalid,
             self.dropped_no_identity,

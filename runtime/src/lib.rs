@@ -43,6 +43,7 @@ mod delivery;
 mod event;
 mod gate;
 mod identity;
+mod logged_error;
 pub mod outcome;
 mod pipeline;
 mod plan;

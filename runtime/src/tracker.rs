@@ -469,6 +469,13 @@ impl Tracker {
         self.enqueue(self.inner.queue.push_event(event, bytes))
     }
 
+    /// Counts a tracing field that a tally event carried and no catalog property takes (an
+    /// undeclared `message`).
+    #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
+    pub(crate) fn count_ignored_field(&self) {
+        Counters::add(&self.inner.counters.ignored_fields, 1);
+    }
+
     /// Whether tracking is on (not opted out, right environment); an emit while it is off
     /// counts as `dropped_opted_out`, not as `emitted`.
     #[inline]
@@ -624,13 +631,14 @@ pub fn current() -> Option<Tracker> {
     resolve(Context::current().as_ref()).cloned()
 }
 
-/// Runs `f` with the current tracker (as [`current`] finds it) without cloning the handle.
+/// Runs `f` with the tracker for `context` (its own, else the installed default), without
+/// cloning the handle: for a front door that found the context elsewhere than in the task.
 #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+pub(crate) fn with_context<R>(context: Option<&Arc<Context>>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
     if !is_active() {
         return None;
     }
-    resolve(Context::current().as_ref()).map(f)
+    resolve(context).map(f)
 }
 
 /// The context's tracker, else the installed default.

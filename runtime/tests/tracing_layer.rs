@@ -193,3 +193,40 @@ async fn error_logs_inside_a_request_become_sanitized_error_events_when_enabled(
     assert!(message.starts_with("error logged at runtime/tests/tracing_layer.rs:"), "{message}");
     assert!(!error.raw.to_string().contains("ada@"), "no raw values");
 }
+
+#[tokio::test]
+async fn debug_strings_are_stored_without_quotes_and_message_is_a_property_only_when_declared() {
+    let (receiver, tracker) = setup().await;
+    let _guard = tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone())));
+    let id = String::from("wf-\"7\"");
+    tracing::info!(tally.event = "workflow.ran", workflow_id = ?id, "not declared by workflow.ran");
+    tracing::info!(tally.event = "job.started", job = ?"reindex", "reindex started");
+    let events = delivered(&receiver, &tracker, 2).await;
+    assert_eq!(events[0].property("workflow_id"), Some(&json!("wf-\"7\"")), "no Debug quotes or escapes");
+    assert!(events[0].property("message").is_none());
+    assert_eq!(events[1].property("job"), Some(&json!("reindex")));
+    assert_eq!(events[1].property("message"), Some(&json!("reindex started")), "declared: a property");
+    let counts = tracker.counts();
+    assert_eq!((counts.ignored_fields, counts.violations), (1, 0), "the undeclared message is counted: {counts}");
+}
+
+#[tracing::instrument(skip_all, fields(tally.event = "workflow.ran", tally.on_err = "workflow.failed", workflow_id = "wf-x"), err)]
+async fn failing_handler() -> Result<(), String> {
+    Err("could not reach ada@example.com".into())
+}
+
+#[tokio::test]
+async fn an_error_reported_by_on_err_is_not_also_a_system_error_and_its_display_is_scrubbed() {
+    let (receiver, tracker) = setup().await;
+    let _guard =
+        tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true)));
+    Context::new().request_id("req-2").identity(Identity::user("u-2")).scope(failing_handler()).await.unwrap_err();
+    let events = delivered(&receiver, &tracker, 1).await;
+    let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["workflow.failed"], "no system.error on top of the handled failure");
+    let error = events[0].property("error").and_then(|e| e.as_str()).unwrap();
+    assert!(error.starts_with("could not reach "), "{error}");
+    assert!(!error.contains("ada@"), "the privacy scrub ran: {error}");
+    assert_eq!(events[0].distinct_id, "u-2");
+    assert_eq!(tracker.counts().emitted, 1);
+}

@@ -29,39 +29,77 @@
 //! The layer ignores tracing output from tally itself, posthog-rs, reqwest, hyper, h2 and
 //! rustls, and everything on the tally worker thread, so delivery can never feed back into
 //! events. Events without `tally.event` cost one field-name lookup.
+//!
+//! **Request context.** A span keeps the request [`Context`] current when it opens, for its
+//! whole life: its own event carries that request's identity and request id whichever task
+//! closes it, and events inside it take it in tasks that have no context of their own (a task
+//! spawned with `.instrument(span)` or `.in_current_span()`, a blocking closure run in
+//! `span.in_scope`). A task's own context wins over a span's.
+//!
+//! **Filters.** A global filter applies to every layer, this one included. When the stack the
+//! layer is added on hides INFO, the layer logs one WARN when the subscriber is installed; keep
+//! the level on the fmt layer only, or let `tally.event` through the `EnvFilter`:
+//!
+//! ```
+//! use tracing_subscriber::{EnvFilter, prelude::*};
+//! // Logs at WARN, analytics at every level: the filter belongs to the fmt layer only.
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_filter(EnvFilter::new("warn")))
+//!     .with(tally_runtime::TallyLayer::new());
+//! # let _guard = tracing::subscriber::set_default(subscriber);
+//! ```
+//!
+//! ```
+//! use tracing_subscriber::{EnvFilter, prelude::*};
+//! // One global filter: WARN for everything, and every span and event with `tally.event`.
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(EnvFilter::new("warn,[{tally.event}]=trace"))
+//!     .with(tracing_subscriber::fmt::layer())
+//!     .with(tally_runtime::TallyLayer::new());
+//! # let _guard = tracing::subscriber::set_default(subscriber);
+//! ```
 
-use std::borrow::Cow;
 use std::fmt;
 use std::mem::take;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smol_str::SmolStr;
 use tally_catalog::model::Role;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Level, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Dispatch, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::context::Context;
-use crate::event::{Event, Fact, Properties, PropertyName};
+use crate::event::{Event, Fact};
 use crate::identity::Identity;
 use crate::tracker::{self, Tracker};
-use crate::value::PropertyValue;
 
-const EVENT_FIELD: &str = "tally.event";
-const ON_ERR_FIELD: &str = "tally.on_err";
-const IDENTITY_PREFIX: &str = "tally.identity.";
-const GROUP_PREFIX: &str = "tally.group.";
+mod fields;
+mod filters;
+
+use fields::{EVENT_FIELD, Fields, MESSAGE_FIELD};
+use filters::FilterCheck;
 
 /// Targets whose output never becomes events: tally's own and its HTTP stack's.
 const IGNORED_TARGETS: &[&str] = &["tally", "posthog_rs", "reqwest", "hyper", "hyper_util", "h2", "rustls", "tower"];
 
+/// The catalog property that receives an `on_err` event's error.
+const ERROR_PROPERTY: &str = "error";
+
 /// The tally tracing layer. See the [module docs](crate::tracing_layer) for when events fire.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TallyLayer {
     tracker: Option<Tracker>,
     errors_as_events: bool,
+    filters: Arc<FilterCheck>,
+}
+
+impl Default for TallyLayer {
+    fn default() -> Self {
+        Self { tracker: None, errors_as_events: false, filters: FilterCheck::new() }
+    }
 }
 
 impl fmt::Debug for TallyLayer {
@@ -87,114 +125,52 @@ impl TallyLayer {
         self
     }
 
-    /// Runs `f` with the layer's tracker, else the current one, without cloning the handle
-    /// (a clone is a shared reference count: contended when many threads emit).
-    fn using_tracker<R>(&self, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+    /// How many `tally.event` callsites registered at a level the subscriber's global filter
+    /// hides (shared by this layer's clones). Only callsites that register are seen: when no
+    /// subscriber in the process enables a level, `tracing` skips its callsites before any
+    /// layer, which is why the layer also warns once when it is installed.
+    pub fn hidden_callsites(&self) -> u64 {
+        self.filters.hidden_callsites()
+    }
+
+    /// Runs `f` with the layer's tracker, else `context`'s, else the installed default, without
+    /// cloning the handle (a clone is a shared reference count: contended when many threads
+    /// emit).
+    fn using_tracker<R>(&self, context: Option<&Arc<Context>>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
         match &self.tracker {
             Some(tracker) => Some(f(tracker)),
-            None => tracker::with_current(f),
+            None => tracker::with_context(context, f),
         }
     }
 }
 
-/// What the layer keeps per span (in the span's extensions).
+/// What the layer keeps per span (in the span's extensions, as tracing-opentelemetry keeps
+/// its per-span data).
 #[derive(Default)]
 struct SpanFields {
     fields: Fields,
     started: Option<Instant>,
-    failed: bool,
+    /// The display of the error that failed the span (`#[instrument(err)]`), once one did.
+    failure: Option<String>,
+    /// The request context current when the span opened: the span keeps its request's
+    /// identity for its whole life, whichever task enters or closes it.
+    context: Option<Arc<Context>>,
 }
 
-/// Field values collected by a visitor.
-#[derive(Default)]
-struct Fields {
-    /// Inline up to 23 bytes: most names cost no allocation.
-    event: Option<SmolStr>,
-    on_err: Option<SmolStr>,
-    /// Inline up to six, like the event's own list it becomes: no allocation on the emitting
-    /// thread that the worker would free on another core.
-    properties: Properties,
-    identity: Vec<(&'static str, String)>,
-    groups: Vec<(&'static str, String)>,
-    has_error: bool,
+/// The context captured by the innermost span of `scope` that captured one.
+fn captured<'a, S>(scope: impl Iterator<Item = SpanRef<'a, S>>) -> Option<Arc<Context>>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    scope.into_iter().find_map(|span| span.extensions().get::<SpanFields>().and_then(|data| data.context.clone()))
 }
 
-impl Fields {
-    /// Later values win.
-    fn merge(
-        &mut self,
-        properties: impl IntoIterator<Item = (PropertyName, PropertyValue)>,
-        identity: impl IntoIterator<Item = (&'static str, String)>,
-        groups: impl IntoIterator<Item = (&'static str, String)>,
-    ) {
-        properties.into_iter().for_each(|(name, value)| self.set_property(name, value));
-        identity.into_iter().for_each(|(kind, value)| set_keyed(&mut self.identity, kind, value));
-        groups.into_iter().for_each(|(group, key)| set_keyed(&mut self.groups, group, key));
-    }
-
-    /// Sets a property, replacing an earlier value (a span may record a field again). Called
-    /// for every field of every tally event: the value goes straight into the list, not
-    /// through a temporary collection, whose copies stalled the visitor.
-    #[inline]
-    fn set_property(&mut self, name: PropertyName, value: PropertyValue) {
-        self.properties.retain(|(n, _)| *n != name);
-        self.properties.push((name, value));
-    }
-
-    fn set(&mut self, field: &Field, value: PropertyValue) {
-        let name = field.name();
-        let text = || match value.as_str() {
-            Some(text) => SmolStr::new(text),
-            None => SmolStr::from(value.to_string()),
-        };
-        if name == EVENT_FIELD {
-            self.event = Some(text());
-        } else if name == ON_ERR_FIELD {
-            self.on_err = Some(text());
-        } else if let Some(kind) = name.strip_prefix(IDENTITY_PREFIX) {
-            set_keyed(&mut self.identity, kind, text().into());
-        } else if let Some(group) = name.strip_prefix(GROUP_PREFIX) {
-            set_keyed(&mut self.groups, group, text().into());
-        } else if name == "error" {
-            self.has_error = true;
-        } else if name != "message" {
-            self.set_property(Cow::Borrowed(name), value);
-        }
-    }
-}
-
-/// Sets an identity's or a group's value, replacing an earlier one of the same kind.
-fn set_keyed(list: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
-    list.retain(|(k, _)| *k != key);
-    list.push((key, value));
-}
-
-impl Visit for Fields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.set(field, value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.set(field, value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.set(field, value.into());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.set(field, value.into());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == EVENT_FIELD {
-            self.event = Some(SmolStr::new(value)); // the hot field: inline, no allocation
-        } else {
-            self.set(field, PropertyValue::text(value));
-        }
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.set(field, value.to_string().into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field, format!("{value:?}").into());
-    }
+/// The request context of an event: the task's own, else the one its spans captured.
+fn event_context<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>) -> Option<Arc<Context>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    Context::current().or_else(|| captured(ctx.event_scope(event).into_iter().flatten()))
 }
 
 fn ignored(target: &str) -> bool {
@@ -208,12 +184,27 @@ impl<S> Layer<S> for TallyLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.filters.layered_over(subscriber.max_level_hint());
+    }
+
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        self.filters.installed(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.filters.registered(metadata);
+        Interest::always()
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        if attrs.fields().is_empty() || ignored(attrs.metadata().target()) {
+        // Spans opened in a request keep its context, fields or not (`#[instrument(skip_all)]`).
+        let context = Context::current();
+        if (attrs.fields().is_empty() && context.is_none()) || ignored(attrs.metadata().target()) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let mut data = SpanFields::default();
+        let mut data = SpanFields { context, ..SpanFields::default() };
         attrs.record(&mut data.fields);
         if data.fields.event.is_some() {
             data.started = Some(Instant::now());
@@ -252,18 +243,36 @@ where
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
         let Some(data) = span.extensions_mut().remove::<SpanFields>() else { return };
-        let SpanFields { mut fields, started, failed } = data;
+        let SpanFields { mut fields, started, failure, context } = data;
         let Some(event) = fields.event.take() else { return };
-        let name = match (failed, fields.on_err.take()) {
-            (true, Some(on_err)) => on_err,
-            _ => event,
+        let on_err = fields.on_err.take();
+        let (name, error) = match (failure, on_err) {
+            (Some(error), Some(on_err)) => (on_err, Some(error)),
+            _ => (event, None),
         };
-        self.using_tracker(|tracker| {
+        // The span's own request, whichever task closes it; else an enclosing span's; else the
+        // closing task's.
+        let context = context
+            .or_else(|| captured(span.parent().into_iter().flat_map(|parent| parent.scope())))
+            .or_else(Context::current);
+        self.using_tracker(context.clone().as_ref(), |tracker| {
             // `#[instrument]` records every argument; only what the event declares is a property.
             let def = tracker.catalog().event(&name);
-            fields.properties.retain(|(field, _)| def.is_some_and(|def| def.properties.contains_key(field.as_ref())));
+            let declares = |property: &str| def.is_some_and(|def| def.properties.contains_key(property));
+            fields.properties.retain(|(field, _)| declares(field.as_ref()));
+            if let Some(error) = &error
+                && declares(ERROR_PROPERTY)
+            {
+                fields.set_property(ERROR_PROPERTY.into(), error.clone().into());
+            }
             let parents = span.parent().into_iter().flat_map(|parent| parent.scope().from_root());
-            let _ = tracker.emit(build(tracker, name, &mut fields, parents, started.map(|s| s.elapsed())));
+            let mut event = Event::from_name(name, 0);
+            inherit(&mut event, tracker, parents, Some(&mut fields), context, started.map(|s| s.elapsed()));
+            if let Some(error) = error {
+                // Fills a `fill = "error_message"` property; scrubbed like any free text.
+                event = event.with_fact(Fact::ErrorMessage, error);
+            }
+            let _ = tracker.emit(event);
         });
     }
 }
@@ -282,20 +291,34 @@ impl TallyLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         if !is_tally {
-            // An ERROR-level event.
-            if fields.has_error {
-                mark_failed(&ctx, event);
-            }
-            if self.errors_as_events {
+            // An ERROR-level event. One that fails a span with `tally.on_err` is reported by
+            // that failure event: no error event on top.
+            let handled = match fields.error.take() {
+                Some(error) => mark_failed(&ctx, event, error),
+                None => false,
+            };
+            if self.errors_as_events && !handled {
                 self.error_event(event, &ctx);
             }
             return;
         }
         let Some(name) = fields.event.take() else { return };
-        self.using_tracker(|tracker| {
+        let context = event_context(&ctx, event);
+        let router = context.clone();
+        self.using_tracker(router.as_ref(), |tracker| {
+            let def = tracker.catalog().event(&name);
+            if let Some(message) = fields.message.take() {
+                if def.is_some_and(|def| def.properties.contains_key(MESSAGE_FIELD)) {
+                    fields.set_property(MESSAGE_FIELD.into(), message);
+                } else {
+                    tracker.count_ignored_field();
+                }
+            }
             let scope = ctx.event_scope(event);
             let ancestors = scope.into_iter().flat_map(|s| s.from_root());
-            let _ = tracker.emit(build(tracker, name, &mut fields, ancestors, None));
+            let mut built = Event::from_name(name, 0);
+            inherit(&mut built, tracker, ancestors, Some(&mut fields), context, None);
+            let _ = tracker.emit(built);
         });
     }
 
@@ -304,8 +327,8 @@ impl TallyLayer {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         // Only inside a request: a context with a request id.
-        let Some(context) = Context::current().filter(|c| c.get_request_id().is_some()) else { return };
-        self.using_tracker(|tracker| {
+        let Some(context) = event_context(ctx, event).filter(|c| c.get_request_id().is_some()) else { return };
+        self.using_tracker(Some(&context), |tracker| {
             let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
             let metadata = event.metadata();
             let location = match (metadata.file(), metadata.line()) {
@@ -314,51 +337,43 @@ impl TallyLayer {
             };
             error = error
                 .with_fact(Fact::ErrorType, metadata.target())
-                .with_fact(Fact::ErrorMessage, format!("error logged at {location}"))
-                .with_context(context);
+                .with_fact(Fact::ErrorMessage, format!("error logged at {location}"));
             if let Some(scope) = ctx.event_scope(event) {
-                inherit(&mut error, tracker, scope.from_root(), None, None);
+                inherit(&mut error, tracker, scope.from_root(), None, Some(context.clone()), None);
             }
-            let _ = tracker.emit(error);
+            // Held by the request until it ends: a front door reporting the same failure
+            // replaces it (one error, one event). The held event carries a copy of the context
+            // that does not hold the request's error slot in turn.
+            let own = error.context.take().unwrap_or_else(|| context.clone());
+            let error = error.with_context(Arc::new(own.detached()));
+            context.logged_error().hold(tracker, error);
         });
     }
 }
 
-/// Marks the nearest enclosing span that emits an event as failed.
-fn mark_failed<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>)
+/// Marks the nearest enclosing span that emits an event as failed with `error`; whether that
+/// span names a `tally.on_err` event, which then reports the failure.
+fn mark_failed<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>, error: String) -> bool
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Some(scope) = ctx.event_scope(event) else { return };
+    let Some(scope) = ctx.event_scope(event) else { return false };
     for span in scope {
         let mut extensions = span.extensions_mut();
         if let Some(data) = extensions.get_mut::<SpanFields>()
             && data.fields.event.is_some()
         {
-            data.failed = true;
-            return;
+            let handled = data.fields.on_err.is_some();
+            data.failure = Some(error);
+            return handled;
         }
     }
-}
-
-/// The catalog event for `name` from the collected fields and the enclosing spans.
-fn build<'a, S>(
-    tracker: &Tracker,
-    name: SmolStr,
-    fields: &mut Fields,
-    ancestors: impl Iterator<Item = SpanRef<'a, S>>,
-    duration: Option<Duration>,
-) -> Event
-where
-    S: Subscriber + for<'l> LookupSpan<'l>,
-{
-    let mut event = Event::from_name(name, 0);
-    inherit(&mut event, tracker, ancestors, Some(fields), duration);
-    event
+    false
 }
 
 /// Applies the ancestors' fields (root first, so the innermost wins), then the event's own,
-/// converted to the declared types; identities and groups go into a nested context.
+/// converted to the declared types; identities and groups go into a context nested over the
+/// request's (`base`), which the event carries.
 ///
 /// Works in place and takes the own fields by reference: an event is emitted per call, and
 /// moving the few hundred bytes of `Fields` and `Event` around was most of its cost.
@@ -367,6 +382,7 @@ fn inherit<'a, S>(
     tracker: &Tracker,
     ancestors: impl Iterator<Item = SpanRef<'a, S>>,
     own: Option<&mut Fields>,
+    base: Option<Arc<Context>>,
     duration: Option<Duration>,
 ) where
     S: Subscriber + for<'l> LookupSpan<'l>,
@@ -415,15 +431,20 @@ fn inherit<'a, S>(
     if let Some(duration) = duration {
         event.set_duration(duration);
     }
-    if !identity.is_empty() || !groups.is_empty() {
-        let mut person = Identity::new();
-        for (kind, value) in identity {
-            person.set(kind, value);
-        }
-        let mut context = Context::new().identity(person);
-        for (group, key) in groups {
-            context = context.group(group, key);
-        }
-        event.context = Some(context.nested());
+    if identity.is_empty() && groups.is_empty() {
+        event.context = base;
+        return;
     }
+    let mut person = Identity::new();
+    for (kind, value) in identity {
+        person.set(kind, value);
+    }
+    let mut context = Context::new().identity(person);
+    for (group, key) in groups {
+        context = context.group(group, key);
+    }
+    event.context = Some(Arc::new(match base {
+        Some(base) => context.over(&base),
+        None => context,
+    }));
 }
