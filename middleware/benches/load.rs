@@ -1,6 +1,7 @@
-//! Load benchmark on loopback: an axum hello-world without the layer vs with it, the layer
-//! emitting one event per request (`api.request_completed`) through a real PostHog sink
-//! (posthog-rs) to a PostHog-compatible receiver on loopback, run alternately in one session.
+//! Load benchmark on loopback: an axum hello-world without the layer, with tower-http's
+//! `TraceLayer` (no subscriber: the yardstick), and with the layer emitting one event per
+//! request (`api.request_completed`) through a real PostHog sink (posthog-rs) to a
+//! PostHog-compatible receiver on loopback, run in turn in one session.
 //!
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
@@ -170,14 +171,26 @@ fn cpu_by_thread() -> std::collections::BTreeMap<String, Duration> {
     by_name
 }
 
+/// The servers a round loads in turn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// No middleware.
+    Bare,
+    /// tower-http's `TraceLayer`, no subscriber.
+    Traced,
+    /// tally's layer.
+    Tracked,
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
 /// `--micro`: the layer's own cost per request, without sockets: a million requests through a
-/// `service_fn`, bare, with the layer and no tracker, and with the layer emitting to a sink that
-/// discards (the request path only: the tracker's worker runs on its own thread).
+/// `service_fn`, bare, with tower-http's `TraceLayer` (no subscriber: the yardstick), with the
+/// layer and no tracker, and with the layer emitting to a sink that discards (the request path
+/// only: the tracker's worker runs on its own thread).
 fn micro() {
     use tower::{Layer, Service, ServiceExt};
     const N: u32 = 1_000_000;
@@ -200,6 +213,7 @@ fn micro() {
             println!("{name:<28} {:>6.0} ns/request", start.elapsed().as_nanos() as f64 / f64::from(N));
         }
         run("bare", handler).await;
+        run("tower-http TraceLayer", tower_http::trace::TraceLayer::new_for_http().layer(handler)).await;
         run("layer, no tracker", TrackLayer::new_for_http().layer(handler)).await;
         run("layer, emitting (null sink)", TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler)).await;
         tracker.shutdown(Duration::from_secs(60)).await;
@@ -236,6 +250,8 @@ fn main() {
         };
 
         let bare = serve(Router::new().route("/", get(hello))).await;
+        let traced =
+            serve(Router::new().route("/", get(hello)).layer(tower_http::trace::TraceLayer::new_for_http())).await;
         let posthog = Arc::new(posthog_rs::client(
             posthog_rs::ClientOptionsBuilder::default()
                 .api_key("phc_bench".to_owned())
@@ -281,22 +297,30 @@ fn main() {
         );
         // Warm-up.
         load(bare, 1).await;
+        load(traced, 1).await;
         load(tracked, 1).await;
         tracker.flush().await;
         posthog.flush().await;
         receiver.reset();
         let before = tracker.counts();
 
-        let (mut bare_rps, mut tracked_rps) = (Vec::new(), Vec::new());
-        let (mut bare_cpu, mut tracked_cpu) = (Vec::new(), Vec::new());
+        let (mut bare_rps, mut tracked_rps, mut traced_rps) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bare_cpu, mut tracked_cpu, mut traced_cpu) = (Vec::new(), Vec::new(), Vec::new());
         let mut tracked_requests = 0;
         for round in 0..options.rounds {
-            // Alternate which goes first, so drift favours neither.
-            let order = if round % 2 == 0 { [false, true] } else { [true, false] };
-            for with_layer in order {
+            // Rotate which goes first, so drift favours none.
+            let mut order = [Server::Bare, Server::Traced, Server::Tracked];
+            order.rotate_left(round % 3);
+            for server in order {
                 let cpu_before = cpu_time();
                 let threads_before = cpu_by_thread();
-                if with_layer {
+                if server == Server::Traced {
+                    let (rps, requests) = load(traced, options.secs).await;
+                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    traced_cpu.push(cpu);
+                    eprintln!("round {round}: TraceLayer    {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests)");
+                    traced_rps.push(rps);
+                } else if server == Server::Tracked {
                     let (rps, requests) = load(tracked, options.secs).await;
                     tracker.flush().await;
                     posthog.flush().await;
@@ -328,9 +352,11 @@ fn main() {
         let counts = tracker.shutdown(Duration::from_secs(60)).await;
         let (bare, with) = (median(&mut bare_rps), median(&mut tracked_rps));
         let (bare_cpu, with_cpu) = (median(&mut bare_cpu), median(&mut tracked_cpu));
+        let (traced, traced_cpu) = (median(&mut traced_rps), median(&mut traced_cpu));
         println!("without layer (median): {bare:.0} req/s, {bare_cpu:.1} µs of server CPU per request");
+        println!("TraceLayer    (median): {traced:.0} req/s, {traced_cpu:.1} µs of server CPU per request");
         println!("with layer    (median): {with:.0} req/s, {with_cpu:.1} µs of server CPU per request");
-        println!("ratio: {:.2}x", with / bare);
+        println!("ratio: {:.2}x (TraceLayer: {:.2}x)", with / bare, traced / bare);
         println!(
             "events: {} emitted, {} delivered, {} dropped, for {} requests with the layer",
             counts.emitted - before.emitted,
