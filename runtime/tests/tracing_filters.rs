@@ -13,6 +13,7 @@ use tally_runtime::catalog::Catalog;
 use tally_runtime::{Config, TallyLayer, Tracker};
 use tracing::Dispatch;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
@@ -93,6 +94,22 @@ async fn a_global_warn_filter_gives_one_start_up_warning_naming_the_level_and_bo
     emit_the_three();
     let events = delivered(&receiver, &tracker, 1).await;
     assert_eq!(ids(&events), ["wf-warn"], "the info-level events are what the filter hid");
+}
+
+#[tokio::test]
+async fn a_global_filter_added_after_the_tally_layer_also_gives_the_warning() {
+    let (receiver, tracker) = setup().await;
+    let output = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(TallyLayer::with_tracker(tracker.clone()))
+        .with(tracing_subscriber::fmt::layer().with_writer(output.clone()).with_ansi(false))
+        .with(LevelFilter::WARN);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let printed = output.text();
+    assert_eq!(printed.matches("tally: the subscriber's global max level is warn").count(), 1, "{printed}");
+    emit_the_three();
+    let events = delivered(&receiver, &tracker, 1).await;
+    assert_eq!(ids(&events), ["wf-warn"], "the filter above the layer hid the info-level events");
 }
 
 #[tokio::test]

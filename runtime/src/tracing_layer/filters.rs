@@ -2,12 +2,14 @@
 //!
 //! A global filter (an `EnvFilter` or a `LevelFilter` added as a layer, or a level on the
 //! `fmt` builder) applies to every layer, tally's included, and a callsite above the global
-//! max level is skipped by the `tracing` macros before any layer sees it. So the layer notes
-//! the max level of the stack it is added on top of (`Layer::on_layer`), and warns once, when
-//! the subscriber is installed, if it hides INFO, the level tally events and `#[instrument]`
-//! spans use; a `tally.event` callsite that registers above that level anyway (another
-//! subscriber in the process enabled it) is counted. Filters added after the tally layer are
-//! not seen: add it last.
+//! max level is skipped by the `tracing` macros before any layer sees it. So, when the
+//! subscriber holding the layer is installed (`Layer::on_register_dispatch`, which receives the
+//! whole stack as a `Dispatch`), the layer reads the stack's max level hint — the level
+//! `tracing` itself takes as the global max for that subscriber, whatever the order in which
+//! the filters and layers were added — and warns once if it hides INFO, the level tally events
+//! and `#[instrument]` spans use; a `tally.event` callsite that registers above that level
+//! anyway (another subscriber in the process enabled it) is counted. Until the subscriber is
+//! installed, the max level of the stack below the layer (`Layer::on_layer`) stands in.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
@@ -38,11 +40,13 @@ impl FilterCheck {
     }
 
     /// The subscriber holding the layer was installed: warn when its filters hide the levels
-    /// tally events use.
+    /// tally events use. `dispatch` is the whole stack, so its hint covers the filters added
+    /// after the tally layer too (tracing-core calls this before it rebuilds the callsites'
+    /// interest, so `registered` sees the final level).
     pub(super) fn installed(&self, dispatch: &Dispatch) {
-        if let Some(global) = decode(self.global.load(Relaxed))
-            && global < LevelFilter::INFO
-        {
+        let global = dispatch.max_level_hint().unwrap_or(LevelFilter::TRACE);
+        self.global.store(encode(global), Relaxed);
+        if global < LevelFilter::INFO {
             warn(dispatch, global);
         }
     }

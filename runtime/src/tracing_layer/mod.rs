@@ -36,8 +36,9 @@
 //! spawned with `.instrument(span)` or `.in_current_span()`, a blocking closure run in
 //! `span.in_scope`). A task's own context wins over a span's.
 //!
-//! **Filters.** A global filter applies to every layer, this one included. When the stack the
-//! layer is added on hides INFO, the layer logs one WARN when the subscriber is installed; keep
+//! **Filters.** A global filter applies to every layer, this one included. When the installed
+//! subscriber's max level hides INFO (whether its filters were added before or after this
+//! layer), the layer logs one WARN when the subscriber is installed; keep
 //! the level on the fmt layer only, or let `tally.event` through the `EnvFilter`:
 //!
 //! ```
