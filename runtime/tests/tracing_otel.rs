@@ -95,8 +95,10 @@ async fn delivered(receiver: &Receiver, tracker: &Tracker, count: usize) -> Vec<
 /// timestamp and measured duration).
 fn said(event: &ReceivedEvent) -> Value {
     let mut properties = event.properties.clone();
-    for varying in ["duration_ms", "$lib", "$lib_version"] {
-        properties.remove(varying);
+    if let Some(properties) = properties.as_object_mut() {
+        for varying in ["duration_ms", "$lib", "$lib_version"] {
+            properties.remove(varying);
+        }
     }
     json!({"event": event.event, "distinct_id": event.distinct_id, "properties": properties})
 }
@@ -120,12 +122,10 @@ async fn script(tracker: &Tracker) -> usize {
         })
         .await;
     request(tracker, "req-2")
-        .scope(
-            async {
-                tokio::task::yield_now().await;
-            }
-            .instrument(tracing::info_span!("run", tally.event = "workflow.ran", workflow_id = "wf-span")),
-        )
+        .scope(async {
+            let run = tracing::info_span!("run", tally.event = "workflow.ran", workflow_id = "wf-span");
+            tokio::task::yield_now().instrument(run).await;
+        })
         .await;
     request(tracker, "req-3")
         .scope(async {
@@ -201,7 +201,9 @@ async fn with_current_context_carries_the_opentelemetry_context_only_and_combine
     let (provider, _exported) = provider();
     let _default = tracing::dispatcher::set_default(&stack(Some(&provider)));
     let (handler_trace, alone, combined, in_span) = request(&tracker, "req-6")
-        .scope(
+        .scope(async {
+            // The handler's span, opened inside the request (as `#[instrument]` on a handler).
+            let handler = tracing::info_span!("handler");
             async {
                 // tracing-opentelemetry makes the entered span's OpenTelemetry context current.
                 let handler_trace = current_trace_id();
@@ -229,8 +231,9 @@ async fn with_current_context_carries_the_opentelemetry_context_only_and_combine
                 );
                 (handler_trace, alone, combined, in_span)
             }
-            .instrument(tracing::info_span!("handler")),
-        )
+            .instrument(handler)
+            .await
+        })
         .await;
     let traces = (alone.await.unwrap(), combined.await.unwrap(), in_span.await.unwrap());
     assert_ne!(handler_trace, TraceId::INVALID, "the handler's span has an OpenTelemetry trace");
