@@ -102,6 +102,7 @@ impl Store {
     /// `BoxService` or for a framework that wants `BoxFuture`s return it: the async block is
     /// instrumented, so the event follows the future's `Result`, when it completes.
     #[tally::track_event("export.finished", rows = ret, on_err("auth.login_failed", method = "sso", reason = err.0))]
+    #[must_use]
     pub fn export_boxed(&self, limit: usize) -> BoxFuture<'_, Result<usize, Refused>> {
         async move {
             if limit == 0 {
