@@ -51,7 +51,7 @@
 //! | more events than [`ClientEvents::max_events`] (default 100) | `413` | `client_refused` |
 //! | a gzip body | `415` | `client_refused` |
 //! | not JSON, or no event shape, an event without a name | `400` | `client_refused` |
-//! | an event with a property over [`ClientEvents::max_property_bytes`] (default 4 KiB, as JSON) | `413` | `client_refused` (per event) |
+//! | an event with a property over [`ClientEvents::max_property_bytes`] (default 4 KiB, as JSON; `$` properties excepted²) | `413` | `client_refused` (per event) |
 //! | an event the catalog does not mark as a client event, or unknown | `422` | `dropped_invalid` |
 //! | an event that breaks the catalog (wrong type, unknown property)¹ | `422` | `dropped_invalid` |
 //! | an event over `Config::max_event_bytes` | `413` | `dropped_too_large` |
@@ -59,6 +59,9 @@
 //!
 //! ¹ Under the `strict` and `drop` validation modes (`drop` is the default). Under `flag`, such
 //! an event is sent without its invalid values and with `$tally_violations`, as any event.
+//!
+//! ² PostHog `$` properties are ignored unless the event declares them; declared ones are
+//! bounded by the catalog's `max_length` and `Config::max_event_bytes`, as any event's.
 //!
 //! A request is refused whole (the first five rows) or read event by event: the events that
 //! pass are accepted even when others in the same request are refused. The answer is `200`
@@ -69,6 +72,10 @@
 //! accepted (posthog-js retries a `5xx`; a partial success is answered `200`, so that the
 //! accepted events are not sent twice). An event the catalog drops for lack of an identity
 //! (`on_missing = "drop"`) is accepted: the catalog's rule, counted in `dropped_no_identity`.
+//!
+//! The endpoint expects same-origin requests (the session cookie goes along); for a front end
+//! on another origin, put a CORS layer (tower-http's `CorsLayer`) in front of it, as for any
+//! route: a preflight `OPTIONS` reaching the endpoint is answered `405`.
 //!
 //! Which tracker: the one given to [`ClientEvents::tracker`], else the one of the request's
 //! context (the `TrackLayer`'s) or the installed default. With none, the answer is `503` and
@@ -156,7 +163,8 @@ impl ClientEvents {
     }
 
     /// Caps one property's value, measured as JSON text ([`DEFAULT_MAX_PROPERTY_BYTES`]); an
-    /// event with a larger one is refused (`413`).
+    /// event with a larger one is refused (`413`). PostHog `$` properties are not measured
+    /// (see the [module docs](self)).
     pub fn max_property_bytes(mut self, bytes: usize) -> Self {
         self.limits.property_bytes = bytes;
         self
@@ -318,7 +326,12 @@ impl ClientEvents {
     /// One event: its properties within the cap, then the runtime's client-event check.
     fn emit_one(&self, tracker: &Tracker, event: PostedEvent) -> Result<(), (StatusCode, String)> {
         let cap = self.limits.property_bytes;
-        if event.properties.values().any(|value| payload::json_size(value) > cap) {
+        // PostHog's `$` properties are not measured: the tracker ignores those the event does
+        // not declare (posthog-js's `$current_url` can be long), and bounds the others by the
+        // catalog (`max_length`) and `Config::max_event_bytes`, as it bounds every event.
+        let oversized =
+            event.properties.iter().any(|(key, value)| !key.starts_with('$') && payload::json_size(value) > cap);
+        if oversized {
             tracker.count_client_refusal();
             return Err((StatusCode::PAYLOAD_TOO_LARGE, format!("a property's value is over the cap of {cap} bytes")));
         }
