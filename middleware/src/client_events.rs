@@ -87,6 +87,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
@@ -238,7 +239,15 @@ impl ClientEvents {
         // Looked up here, in the response future, which the TrackLayer runs in the request's
         // context.
         let Some(tracker) = self.tracker.clone().or_else(tally_runtime::current) else {
-            tracing::warn!(target: "tally::client_events", "no tracker: the client events are not accepted");
+            // Once: a misconfiguration, not news on every request.
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    target: "tally::client_events",
+                    "no tracker: client events are answered 503; give ClientEvents::tracker, mount it under a \
+                     TrackLayer with .tracker(…), or install a default tracker"
+                );
+            }
             return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"status": 0, "error": "analytics are not set up"}));
         };
         match self.read(request).await {
