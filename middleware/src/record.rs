@@ -163,7 +163,7 @@ impl Recorder {
         let declared;
         let outcome = if !outcome.is_failure()
             && (400..500).contains(&outcome.status())
-            && self.tracker.catalog().fails_on(StatusClass::ClientError)
+            && self.tracker().is_some_and(|tracker| tracker.catalog().fails_on(StatusClass::ClientError))
         {
             // The catalog's `failed_statuses` counts client errors as failures.
             declared = crate::classify::client_failure(outcome.status());
