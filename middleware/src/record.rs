@@ -114,8 +114,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// One request's events: what is known from the request, emitted once the outcome is.
+///
+/// It holds no tracker handle of its own: the tracker is the context's (the layer's, when set)
+/// or the installed default, borrowed at each emit ([`tally_runtime::tracker_for`]), so a
+/// request costs no tracker clone beyond the one the context carries for routing.
 pub(crate) struct Recorder {
-    pub(crate) tracker: Tracker,
     pub(crate) settings: Arc<Settings>,
     pub(crate) context: Arc<Context>,
     pub(crate) start: Instant,
@@ -124,15 +127,22 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// The request's tracker: the layer makes a recorder only when there is one, and neither the
+    /// context's tracker nor the installed default goes away while the request runs.
+    fn tracker(&self) -> Option<&Tracker> {
+        tally_runtime::tracker_for(&self.context)
+    }
+
     fn emit(&self, event: Event) {
-        if let Err(error) = self.tracker.emit(event) {
+        let Some(tracker) = self.tracker() else { return };
+        if let Err(error) = tracker.emit(event) {
             // Counted by the tracker; logged for whoever debugs a catalog mismatch.
             tracing::debug!(target: "tally::middleware", %error, "event not accepted");
         }
     }
 
     fn event(&self, role: Role) -> Option<Event> {
-        Some(self.settings.new_event(&self.tracker, role)?.with_context(self.context.clone()))
+        Some(self.settings.new_event(self.tracker()?, role)?.with_context(self.context.clone()))
     }
 
     /// `request_received`, when enabled and sampled.
@@ -153,7 +163,7 @@ impl Recorder {
         let declared;
         let outcome = if !outcome.is_failure()
             && (400..500).contains(&outcome.status())
-            && self.tracker.catalog().fails_on(StatusClass::ClientError)
+            && self.tracker().is_some_and(|tracker| tracker.catalog().fails_on(StatusClass::ClientError))
         {
             // The catalog's `failed_statuses` counts client errors as failures.
             declared = crate::classify::client_failure(outcome.status());
@@ -210,7 +220,8 @@ impl Recorder {
         match outcome.identity() {
             Some(identity) => {
                 if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
-                    && let Err(error) = self.tracker.identify(anonymous, identity.clone())
+                    && let Some(tracker) = self.tracker()
+                    && let Err(error) = tracker.identify(anonymous, identity.clone())
                 {
                     tracing::debug!(target: "tally::middleware", %error, "$identify not accepted");
                 }
@@ -240,7 +251,9 @@ impl Recorder {
 
     /// `logout`.
     pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
-        let Some(event) = self.settings.new_event(&self.tracker, Role::Logout) else { return };
+        let Some(event) = self.tracker().and_then(|tracker| self.settings.new_event(tracker, Role::Logout)) else {
+            return;
+        };
         let context = match outcome.who() {
             Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
             None => self.context.clone(),
