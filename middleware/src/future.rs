@@ -14,7 +14,7 @@ use tally_runtime::Scoped;
 
 use crate::classify::{Classify, ServiceFailure};
 use crate::identity::ResolveIdentity;
-use crate::layer::RequestState;
+use crate::layer::Completion;
 use crate::login::DetectLogin;
 use crate::record::Recorder;
 
@@ -23,10 +23,22 @@ pin_project! {
     /// future `F`, not boxed, polled with the request context in scope and its panics caught.
     /// It asks nothing more of `F` than the inner service does (no `Send`, no `'static`).
     pub struct ResponseFuture<F, C: Classify, I, L> {
-        // `None` when the inner service's `call` panicked, or once completed.
         #[pin]
-        pub(crate) inner: Option<CatchUnwind<Scoped<F>>>,
-        pub(crate) state: Option<RequestState<C, I, L>>,
+        pub(crate) inner: Inner<F>,
+        pub(crate) state: Option<Completion<C, I, L>>,
+    }
+}
+
+pin_project! {
+    /// The inner service's future, with or without the request context.
+    #[project = InnerProj]
+    pub(crate) enum Inner<F> {
+        /// Polled with the request context in scope.
+        Scoped { #[pin] future: CatchUnwind<Scoped<F>> },
+        /// No tracker: polled as is.
+        Plain { #[pin] future: CatchUnwind<F> },
+        /// The inner service's `call` panicked, or the future completed.
+        Done,
     }
 }
 
@@ -42,16 +54,18 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let result = match this.inner.as_mut().as_pin_mut() {
-            Some(inner) => match ready!(inner.poll(cx)) {
-                Ok(Ok(response)) => Ok(response),
-                Ok(Err(error)) => Err(Some(error)),
-                Err(()) => Err(None),
-            },
-            None => Err(None),
+        let polled = match this.inner.as_mut().project() {
+            InnerProj::Scoped { future } => ready!(future.poll(cx)),
+            InnerProj::Plain { future } => ready!(future.poll(cx)),
+            InnerProj::Done => Err(()),
+        };
+        let result = match polled {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(Some(error)),
+            Err(()) => Err(None),
         };
         // The handler's state goes now, not when the response future is dropped.
-        this.inner.set(None);
+        this.inner.set(Inner::Done);
         match this.state.take() {
             Some(state) => Poll::Ready(state.complete(result)),
             // Polled again after completion: a contract violation, answered without panicking.

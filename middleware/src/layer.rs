@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use crate::classify::{Classified, Classify, GrpcErrorsAsFailures, ServerErrorsAsFailures, ServiceFailure};
 use crate::client_ip::ClientIp;
-use crate::future::{CatchUnwind, Eos, ResponseFuture, TrackBody};
+use crate::future::{CatchUnwind, Eos, Inner, ResponseFuture, TrackBody};
 use crate::identity::{Resolution, ResolveIdentity};
 use crate::login::{AuthEvent, DetectLogin, OutcomeExtensions, RequestView};
 use crate::record::{Recorder, RoleName, Settings};
@@ -249,14 +249,47 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
+        let settings = &self.shared.settings;
+        let request_id = request_id::resolve(request.headers_mut(), &settings.request_id_header);
+
+        // No tracker anywhere (none on the layer, none in an outer context, none installed):
+        // the request id only, no context, no identity, no events. See the crate docs.
+        if settings.tracker.is_none() && tally_runtime::current().is_none() {
+            let shared = self.shared.clone();
+            let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+                .ok()
+                .map_or(Inner::Done, |future| Inner::Plain { future: CatchUnwind::new(future) });
+            return ResponseFuture { inner, state: Some(Completion::Untracked { shared, request_id }) };
+        }
+        self.call_tracked(request, start, request_id)
+    }
+}
+
+impl<S, C, I, L> TrackService<S, C, I, L>
+where
+    C: Classify,
+    I: ResolveIdentity,
+    L: DetectLogin,
+{
+    /// A request with a tracker: the request context around the inner service, and the events.
+    fn call_tracked<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        start: Instant,
+        request_id: HeaderValue,
+    ) -> ResponseFuture<S::Future, C, I, L>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        ReqBody: Body,
+    {
         let shared = self.shared.clone();
         let settings = &shared.settings;
         let classifier = &shared.classifier;
 
-        let (mut parts, body) = request.into_parts();
-        let (request_id, request_id_value) = request_id::resolve(&mut parts.headers, &settings.request_id_header);
+        let (parts, body) = request.into_parts();
+        let request_id_text = request_id::as_text(&request_id);
         let (peer, client_ip, via_proxy) = settings.client_ip.resolve(&parts);
         let mut resolution = Resolution::new(peer, via_proxy);
         shared.identity.resolve(&parts, &mut resolution);
@@ -269,8 +302,8 @@ where
             user_agent: user_agent(&parts),
             client_ip,
         };
-        let sampled = settings.sampled(&request_id);
-        let mut context = context.request_id(request_id).request(info);
+        let sampled = settings.sampled(&request_id_text);
+        let mut context = context.request_id(request_id_text).request(info);
         if let Some(tracker) = &settings.tracker {
             context = context.tracker(tracker.clone());
         }
@@ -295,17 +328,52 @@ where
         // A panic in `call` itself is caught too; the inner future runs in the request context.
         let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
             .ok()
-            .map(|future| CatchUnwind::new(Context::scoped(context.clone(), future)));
-        ResponseFuture {
-            inner,
-            state: Some(RequestState {
-                shared,
-                recorder,
-                method,
-                context,
-                response_headers,
-                request_id: request_id_value,
-            }),
+            .map_or(Inner::Done, |future| Inner::Scoped {
+                future: CatchUnwind::new(Context::scoped(context.clone(), future)),
+            });
+        // Boxed once: the response future stays small, and is moved cheaply, with or without it.
+        let state = Box::new(RequestState {
+            shared,
+            recorder,
+            method,
+            context,
+            response_headers,
+            request_id,
+        });
+        ResponseFuture { inner, state: Some(Completion::Tracked(state)) }
+    }
+}
+
+/// How the response future completes: with the request's context and events, or (no tracker)
+/// with the request id only.
+pub(crate) enum Completion<C: Classify, I, L> {
+    Tracked(Box<RequestState<C, I, L>>),
+    Untracked { shared: Arc<Shared<C, I, L>>, request_id: HeaderValue },
+}
+
+impl<C: Classify, I: ResolveIdentity, L: DetectLogin> Completion<C, I, L> {
+    /// The inner service answered (`Ok`), failed (`Err(Some(error))`) or panicked (`Err(None)`).
+    pub(crate) fn complete<B: Body, E>(
+        self,
+        result: Result<Response<B>, Option<E>>,
+    ) -> Result<Response<TrackBody<B>>, E> {
+        match self {
+            Completion::Tracked(state) => state.complete(result),
+            Completion::Untracked { shared, request_id } => {
+                let header = &shared.settings.request_id_header;
+                match result {
+                    Ok(mut response) => {
+                        request_id::propagate(response.headers_mut(), header, request_id);
+                        Ok(response.map(|body| TrackBody::new(body, None)))
+                    }
+                    Err(Some(error)) => Err(error),
+                    Err(None) => {
+                        let (mut parts, ()) = shared.classifier.panic_response().into_parts();
+                        request_id::propagate(&mut parts.headers, header, request_id);
+                        Ok(Response::from_parts(parts, TrackBody::empty()))
+                    }
+                }
+            }
         }
     }
 }

@@ -29,24 +29,31 @@ pub(crate) fn is_reusable(value: &[u8]) -> bool {
 }
 
 /// The request's id: the incoming one if reusable (and alone), else a new one written into
-/// the request headers in its place.
-pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> (String, HeaderValue) {
+/// the request headers in its place. One allocation for a generated id (the value's bytes);
+/// the context's copy, when there is a context, is read back from it.
+pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue {
     let mut values = headers.get_all(name).iter();
     if let (Some(value), None) = (values.next(), values.next())
         && is_reusable(value.as_bytes())
-        && let Ok(text) = value.to_str()
     {
-        return (text.to_owned(), value.clone());
+        return value.clone();
     }
-    let id = generate();
+    let mut id = [0; ID_LEN];
+    generate_into(&mut id);
     // A generated id is always a valid header value (hex digits and `-`).
-    match HeaderValue::from_str(&id) {
+    match HeaderValue::from_bytes(&id) {
         Ok(value) => {
             headers.insert(name.clone(), value.clone());
-            (id, value)
+            value
         }
-        Err(_) => (id, HeaderValue::from_static("-")),
+        Err(_) => HeaderValue::from_static("-"),
     }
+}
+
+/// The id as text, for the request context (a reused id was checked to be a UUID, a generated
+/// one is hex digits and `-`: both are ASCII).
+pub(crate) fn as_text(value: &HeaderValue) -> String {
+    value.to_str().unwrap_or_default().to_owned()
 }
 
 /// Sets the id on the response unless a handler or inner layer already set one.
@@ -56,10 +63,13 @@ pub(crate) fn propagate(headers: &mut HeaderMap, name: &HeaderName, value: Heade
     }
 }
 
-/// A new id: a random 64-bit prefix drawn once per process and a counter, shaped like a UUID
-/// (`8-4-4-4-12` hex digits). Unique across processes with overwhelming probability; cheap (no
-/// system call, no formatting machinery per request).
-pub(crate) fn generate() -> String {
+/// The length of an id: a hyphenated UUID.
+const ID_LEN: usize = 36;
+
+/// A new id, written into `out`: a random 64-bit prefix drawn once per process and a counter,
+/// shaped like a UUID (`8-4-4-4-12` hex digits). Unique across processes with overwhelming
+/// probability; cheap (no system call, no allocation, no formatting machinery per request).
+fn generate_into(out: &mut [u8; ID_LEN]) {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -68,14 +78,24 @@ pub(crate) fn generate() -> String {
         (random as u64) ^ ((random >> 64) as u64)
     });
     let value = (u128::from(prefix) << 64) | u128::from(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[((value >> (124 - 4 * i)) & 0xf) as usize]));
+    let mut digit = 0;
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = if matches!(i, 8 | 13 | 18 | 23) {
+            b'-'
+        } else {
+            let nibble = (value >> (124 - 4 * digit)) & 0xf;
+            digit += 1;
+            HEX[nibble as usize]
+        };
     }
-    out
+}
+
+/// A new id as text.
+#[cfg(test)]
+pub(crate) fn generate() -> String {
+    let mut id = [0; ID_LEN];
+    generate_into(&mut id);
+    String::from_utf8_lossy(&id).into_owned()
 }
 
 #[cfg(test)]
@@ -88,7 +108,7 @@ mod tests {
         for uuid in ["0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21", "0B8E2A4C-6F1D-4D2E-9C33-5A7E1F0B9D21", &generate()] {
             let mut headers = HeaderMap::new();
             headers.insert(X_REQUEST_ID, HeaderValue::from_str(uuid).unwrap());
-            assert_eq!(resolve(&mut headers, &X_REQUEST_ID).0, uuid);
+            assert_eq!(resolve(&mut headers, &X_REQUEST_ID), uuid);
         }
         let others: [&[u8]; 14] = [
             b"abc-123",
@@ -109,7 +129,7 @@ mod tests {
         for other in others {
             let mut headers = HeaderMap::new();
             headers.insert(X_REQUEST_ID, HeaderValue::from_bytes(other).unwrap());
-            let (id, _) = resolve(&mut headers, &X_REQUEST_ID);
+            let id = as_text(&resolve(&mut headers, &X_REQUEST_ID));
             assert_ne!(id.as_bytes(), other);
             assert!(is_reusable(id.as_bytes()));
             assert_eq!(headers.get(X_REQUEST_ID).unwrap().to_str().unwrap(), id);
@@ -118,7 +138,7 @@ mod tests {
         let (one, two) = (generate(), generate());
         headers.append(X_REQUEST_ID, HeaderValue::from_str(&one).unwrap());
         headers.append(X_REQUEST_ID, HeaderValue::from_str(&two).unwrap());
-        let (id, _) = resolve(&mut headers, &X_REQUEST_ID);
+        let id = as_text(&resolve(&mut headers, &X_REQUEST_ID));
         assert!(id != one && id != two, "two values: neither is trusted");
     }
 
