@@ -250,7 +250,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let start = Instant::now();
         let settings = &self.shared.settings;
         let request_id = request_id::resolve(request.headers_mut(), &settings.request_id_header);
 
@@ -263,7 +262,7 @@ where
                 .map_or(Inner::Done, |future| Inner::Plain { future: CatchUnwind::new(future) });
             return ResponseFuture { inner, state: Some(Completion::Untracked { shared, request_id }) };
         }
-        self.call_tracked(request, start, request_id)
+        self.call_tracked(request, request_id)
     }
 }
 
@@ -277,13 +276,13 @@ where
     fn call_tracked<ReqBody, ResBody>(
         &mut self,
         request: Request<ReqBody>,
-        start: Instant,
         request_id: HeaderValue,
     ) -> ResponseFuture<S::Future, C, I, L>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
         ReqBody: Body,
     {
+        let start = Instant::now();
         let shared = self.shared.clone();
         let settings = &shared.settings;
         let classifier = &shared.classifier;
@@ -332,14 +331,7 @@ where
                 future: CatchUnwind::new(Context::scoped(context.clone(), future)),
             });
         // Boxed once: the response future stays small, and is moved cheaply, with or without it.
-        let state = Box::new(RequestState {
-            shared,
-            recorder,
-            method,
-            context,
-            response_headers,
-            request_id,
-        });
+        let state = Box::new(RequestState { shared, recorder, method, context, response_headers, request_id });
         ResponseFuture { inner, state: Some(Completion::Tracked(state)) }
     }
 }

@@ -74,6 +74,14 @@
 //! service's response future inside that [`Context`], with the tracker when one was given.
 //! Anything emitted by the handler thus shares the identity, request id and tracker.
 //!
+//! Without a tracker anywhere (none given to the layer, none in a context already in scope,
+//! none installed as the default with `TrackerBuilder::install`), the layer does only what
+//! needs no tracker: the request id, in the request headers and on the response as configured,
+//! and the answer to a panicking handler. It opens no context (`Context::current()` in the
+//! handler is the outer one, if any), runs no identity resolver or login detector (so no
+//! anonymous cookie is set) and emits nothing. Whether a tracker exists is checked on each
+//! request, so a tracker installed later is used from the next request on.
+//!
 //! # Front ends' events
 //!
 //! [`ClientEvents`] is the endpoint a web app's front end posts its events to (posthog-js

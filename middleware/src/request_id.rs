@@ -13,6 +13,8 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The default header, `x-request-id`.
@@ -29,8 +31,9 @@ pub(crate) fn is_reusable(value: &[u8]) -> bool {
 }
 
 /// The request's id: the incoming one if reusable (and alone), else a new one written into
-/// the request headers in its place. One allocation for a generated id (the value's bytes);
-/// the context's copy, when there is a context, is read back from it.
+/// the request headers in its place. A generated id costs one allocation: its bytes, shared by
+/// the request's and the response's header values (the context's copy, when there is a
+/// context, is read back from it).
 pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue {
     let mut values = headers.get_all(name).iter();
     if let (Some(value), None) = (values.next(), values.next())
@@ -41,7 +44,7 @@ pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue
     let mut id = [0; ID_LEN];
     generate_into(&mut id);
     // A generated id is always a valid header value (hex digits and `-`).
-    match HeaderValue::from_bytes(&id) {
+    match HeaderValue::from_maybe_shared(Bytes::from_owner(id)) {
         Ok(value) => {
             headers.insert(name.clone(), value.clone());
             value
@@ -58,8 +61,8 @@ pub(crate) fn as_text(value: &HeaderValue) -> String {
 
 /// Sets the id on the response unless a handler or inner layer already set one.
 pub(crate) fn propagate(headers: &mut HeaderMap, name: &HeaderName, value: HeaderValue) {
-    if !headers.contains_key(name) {
-        headers.insert(name.clone(), value);
+    if let Entry::Vacant(entry) = headers.entry(name) {
+        entry.insert(value);
     }
 }
 
