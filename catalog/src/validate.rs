@@ -9,7 +9,7 @@ use toml::de::DeTable;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::lint::RULES;
-use crate::model::{Allow, CatalogFile, Event, Fill, PersonProperty, Privacy, Property, PropertyType};
+use crate::model::{Allow, CatalogFile, EventDef, Fill, PersonProperty, Privacy, PropertyDef, PropertyType};
 use crate::suggest;
 
 struct Checker<'a> {
@@ -175,7 +175,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn event(&mut self, name: &Spanned<String>, event: &Event, roles: &mut Vec<crate::model::Role>) {
+    fn event(&mut self, name: &Spanned<String>, event: &EventDef, roles: &mut Vec<crate::model::Role>) {
         if name.as_ref().trim().is_empty() {
             self.error("empty-name", name.span(), "an event name cannot be empty".into(), None);
         }
@@ -205,7 +205,7 @@ impl<'a> Checker<'a> {
         self.allow_keys(&event.allow, name.span());
     }
 
-    fn property(&mut self, name: &Spanned<String>, property: &Property) {
+    fn property(&mut self, name: &Spanned<String>, property: &PropertyDef) {
         let ty = *property.ty.as_ref();
         let span = property.ty.span();
         let item = if ty == PropertyType::Array {
@@ -317,7 +317,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn person_property(&mut self, name: &Spanned<String>, person: &PersonProperty, event: &Event) {
+    fn person_property(&mut self, name: &Spanned<String>, person: &PersonProperty, event: &EventDef) {
         let properties = || event.properties.keys().map(|k| k.as_ref().as_str());
         let from = person.from.as_ref();
         if let Some(property) = from.strip_prefix("property.") {
