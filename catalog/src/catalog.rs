@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
 use crate::model::access::named;
 use crate::model::{
-    Category, ChangelogEntry, CatalogFile, EventDef, Funnel, Group, IdentityKind, Naming, OnMissing, PropertyDef,
+    CatalogFile, Category, ChangelogEntry, EventDef, Funnel, Group, IdentityKind, Naming, OnMissing, PropertyDef,
     PropertyType, RetentionClass, Role,
 };
 use crate::{lint, parse, validate};
@@ -141,7 +141,10 @@ impl Catalog {
 
     /// Every property an event carries: the common ones it does not redeclare, then its own,
     /// in file order (the order the runtime sends them in).
-    pub fn properties_of<'a>(&'a self, event: &'a EventDef) -> impl Iterator<Item = (&'a str, &'a PropertyDef)> + Clone {
+    pub fn properties_of<'a>(
+        &'a self,
+        event: &'a EventDef,
+    ) -> impl Iterator<Item = (&'a str, &'a PropertyDef)> + Clone {
         self.common_properties().filter(|(name, _)| event.property(name).is_none()).chain(event.properties())
     }
 

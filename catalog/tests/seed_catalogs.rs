@@ -211,8 +211,7 @@ fn authsome_keys_accounts_by_principal_and_agents_by_handle() {
     assert_eq!(links, ["principal"]);
     for (name, event) in catalog.events() {
         assert!(tally_catalog::naming::is_snake_case(name), "{name}");
-        let expected =
-            if event.category() == Some("agent") { "agent" } else { "principal" };
+        let expected = if event.category() == Some("agent") { "agent" } else { "principal" };
         assert_eq!(catalog.identity_of(event), Some(expected), "{name}");
     }
     // Every event of the audit's inventory, normalized.
@@ -252,10 +251,8 @@ fn authsome_keys_accounts_by_principal_and_agents_by_handle() {
 fn auterity_has_its_envelope_categories_and_retention() {
     let catalog = load("auterity");
     assert_eq!(catalog.events().count(), 30);
-    let common: Vec<(&str, String)> = catalog
-        .common_properties()
-        .map(|(name, property)| (name, property.fill().unwrap().to_string()))
-        .collect();
+    let common: Vec<(&str, String)> =
+        catalog.common_properties().map(|(name, property)| (name, property.fill().unwrap().to_string())).collect();
     assert_eq!(
         common,
         [

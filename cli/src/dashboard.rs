@@ -192,12 +192,8 @@ impl<'a> Tiles<'a> {
             }
         } else {
             for (category, info) in catalog.categories() {
-                let members: Vec<&str> = self
-                    .live
-                    .iter()
-                    .filter(|(_, e)| e.category() == Some(category))
-                    .map(|(name, _)| *name)
-                    .collect();
+                let members: Vec<&str> =
+                    self.live.iter().filter(|(_, e)| e.category() == Some(category)).map(|(name, _)| *name).collect();
                 if !members.is_empty() {
                     groups.push((category.to_owned(), info.description().map(one_line), members));
                 }

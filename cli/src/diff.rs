@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use semver::Version;
 use serde::Serialize;
-use tally_catalog::model::{EventDef, Funnel, IdentityKind, OnMissing, PersonProperty, Privacy, PropertyDef, RetentionClass, Role};
+use tally_catalog::model::{
+    EventDef, Funnel, IdentityKind, OnMissing, PersonProperty, Privacy, PropertyDef, RetentionClass, Role,
+};
 use tally_catalog::{Catalog, escape, naming};
 
 use crate::error::{self, CliError};
@@ -292,8 +294,7 @@ impl Differ {
         for link in new_links.iter().filter(|l| !old_links.contains(l)) {
             self.push(Kind::Additive, format!("identity `{name}` now links `{link}`."));
         }
-        if old.source() != new.source() || old.description() != new.description() || old.personal() != new.personal()
-        {
+        if old.source() != new.source() || old.description() != new.description() || old.personal() != new.personal() {
             self.push(Kind::Docs, format!("identity `{name}`: description, source or personal flag changed."));
         }
     }
@@ -549,7 +550,8 @@ impl Differ {
             }
         }
         for name in keys(a.retention_classes(), b.retention_classes()) {
-            let period = |c: Option<&RetentionClass>| c.map(|c| (c.period().to_owned(), c.archive_after().map(str::to_owned)));
+            let period =
+                |c: Option<&RetentionClass>| c.map(|c| (c.period().to_owned(), c.archive_after().map(str::to_owned)));
             if period(a.retention_class(&name)) != period(b.retention_class(&name)) {
                 self.push(Kind::Docs, format!("retention class `{name}` changed."));
             }

@@ -442,13 +442,7 @@ impl<'a> Builder<'a> {
                     },
                 );
                 let identity = category.identity().map_or_else(|| "default".into(), code);
-                table.row(vec![
-                    code(name),
-                    cell(category.description()),
-                    retention,
-                    identity,
-                    events.to_string(),
-                ]);
+                table.row(vec![code(name), cell(category.description()), retention, identity, events.to_string()]);
             }
             self.blocks.push(Block::Table(table));
         }

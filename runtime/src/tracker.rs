@@ -272,8 +272,7 @@ fn needs_key(catalog: &Catalog) -> Option<String> {
         return Some(format!("identity kind `{kind}`"));
     }
     let common = catalog.common_properties().map(|(name, p)| (name, p, "every event"));
-    let per_event =
-        catalog.events().flat_map(|(event, def)| def.properties().map(move |(name, p)| (name, p, event)));
+    let per_event = catalog.events().flat_map(|(event, def)| def.properties().map(move |(name, p)| (name, p, event)));
     common
         .chain(per_event)
         .find(|(_, property, _)| property.privacy() == Privacy::Pseudonymize)

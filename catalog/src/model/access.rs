@@ -7,8 +7,8 @@
 //! or a map walk: the runtime reads them once, when it compiles its plan.
 
 use crate::model::{
-    ChangelogEntry, Category, Deprecation, EventDef, Fill, Funnel, Group, IdentityKind, IdentitySource, Name,
-    Origin, PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role,
+    Category, ChangelogEntry, Deprecation, EventDef, Fill, Funnel, Group, IdentityKind, IdentitySource, Name, Origin,
+    PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role,
 };
 
 /// `(name, item)` pairs of a map keyed by catalog names, in file order.

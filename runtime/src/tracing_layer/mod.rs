@@ -396,11 +396,8 @@ fn inherit<'a, S>(
         let Some(data) = extensions.get::<SpanFields>() else { continue };
         let def = *def.get_or_insert_with(|| tracker.catalog().event(event.name()));
         // Inherited fields only fill what the event declares.
-        let declared = data
-            .fields
-            .properties
-            .iter()
-            .filter(|(name, _)| def.is_some_and(|d| d.property(name.as_ref()).is_some()));
+        let declared =
+            data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.property(name.as_ref()).is_some()));
         inherited.get_or_insert_default().merge(
             declared.cloned(),
             data.fields.identity.iter().cloned(),
