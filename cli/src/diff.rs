@@ -1,7 +1,7 @@
 //! `tally diff`: what changed between two versions of a catalog, whether each change breaks
 //! consumers, and the semantic-version bump it calls for.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -318,19 +318,33 @@ impl Differ {
     }
 
     fn events(&mut self, old: &Catalog, new: &Catalog) {
+        // Indexes, so that a catalog of n events diffs in O(n) lookups (it compared every
+        // removed event with every added one).
         let added: Vec<&str> = new.events().map(|(n, _)| n).filter(|n| old.event(n).is_none()).collect();
-        let mut renamed_to: Vec<&str> = Vec::new();
+        let added_at: HashMap<&str, usize> = added.iter().enumerate().map(|(at, name)| (*name, at)).collect();
+        let mut added_by_normal: HashMap<String, usize> = HashMap::new();
+        for (at, name) in added.iter().enumerate() {
+            added_by_normal.entry(naming::normalize(name)).or_insert(at);
+        }
+        let mut new_by_normal: HashMap<String, &str> = HashMap::new();
+        for (name, _) in new.events() {
+            new_by_normal.entry(naming::normalize(name)).or_insert(name);
+        }
+        let mut renamed_to: HashSet<&str> = HashSet::new();
         for (name, old_event) in old.events() {
             match new.event(name) {
                 Some(new_event) => self.event(old, new, name, old_event, new_event),
                 None => {
                     let replacement = old_event.deprecated().and_then(|d| d.replacement());
-                    let successor = added.iter().copied().find(|candidate| {
-                        Some(*candidate) == replacement || naming::normalize(candidate) == naming::normalize(name)
-                    });
+                    let normal = naming::normalize(name);
+                    // The first added event, in file order, that is the replacement or the same
+                    // name respelled.
+                    let by_replacement = replacement.and_then(|r| added_at.get(r).copied());
+                    let by_normal = added_by_normal.get(&normal).copied();
+                    let successor = by_replacement.into_iter().chain(by_normal).min().map(|at| added[at]);
                     match successor {
                         Some(successor) => {
-                            renamed_to.push(successor);
+                            renamed_to.insert(successor);
                             self.push(
                                 Kind::Breaking,
                                 format!(
@@ -339,17 +353,13 @@ impl Differ {
                                 ),
                             );
                         }
-                        None => {
-                            let normal = naming::normalize(name);
-                            let merged = new.events().map(|(n, _)| n).find(|n| naming::normalize(n) == normal);
-                            match merged {
-                                Some(kept) => self.push(
-                                    Kind::Breaking,
-                                    format!("event `{name}` removed: it is now spelled `{kept}` only."),
-                                ),
-                                None => self.push(Kind::Breaking, format!("event `{name}` removed.")),
-                            }
-                        }
+                        None => match new_by_normal.get(&normal) {
+                            Some(kept) => self.push(
+                                Kind::Breaking,
+                                format!("event `{name}` removed: it is now spelled `{kept}` only."),
+                            ),
+                            None => self.push(Kind::Breaking, format!("event `{name}` removed.")),
+                        },
                     }
                 }
             }
