@@ -8,6 +8,28 @@
 //!
 //! Every key is documented in `docs/catalog.md`; the JSON Schema that editors use is derived
 //! from these types (see [`crate::format_schema`]).
+//!
+//! What users cannot reach (each block must fail to compile):
+//!
+//! ```compile_fail
+//! # let catalog = tally_catalog::Catalog::parse("c.toml", "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n").unwrap();
+//! let _ = catalog.file(); // the parse tree
+//! ```
+//!
+//! ```compile_fail
+//! # let catalog = tally_catalog::Catalog::parse("c.toml", "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n").unwrap();
+//! # let event = catalog.event("x").unwrap();
+//! let _ = &event.properties; // a field: use `properties()`
+//! ```
+//!
+//! ```compile_fail
+//! fn name(privacy: tally_catalog::model::Privacy) -> &'static str {
+//!     use tally_catalog::model::Privacy;
+//!     match privacy { // non-exhaustive: a `_` arm is required
+//!         Privacy::None | Privacy::Pseudonymize | Privacy::AnonymizeIp | Privacy::Drop | Privacy::Allowed => "",
+//!     }
+//! }
+//! ```
 
 pub(crate) mod access;
 
