@@ -7,7 +7,7 @@ use crate::diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
 use crate::model::access::named;
 use crate::model::{
     CatalogFile, Category, ChangelogEntry, EventDef, Funnel, Group, IdentityKind, Naming, OnMissing, PropertyDef,
-    PropertyType, RetentionClass, Role,
+    PropertyType, RetentionClass, Role, StatusClass,
 };
 use crate::{lint, parse, validate};
 
@@ -122,6 +122,30 @@ impl Catalog {
     /// The event that plays `role` for the middleware, if the catalog declares one.
     pub fn role_event(&self, role: Role) -> Option<&str> {
         self.events().find(|(_, event)| event.role() == Some(role)).map(|(name, _)| name)
+    }
+
+    /// Whether an HTTP response with this status class is a failed request: the
+    /// `request_failed` event's `failed_statuses`, else server errors only.
+    ///
+    /// ```
+    /// use tally_catalog::{Catalog, model::StatusClass};
+    /// let catalog = Catalog::parse("catalog.toml", r#"
+    ///     [catalog]
+    ///     name = "api"
+    ///     version = "1.0.0"
+    ///     [events."api.request_failed"]
+    ///     role = "request_failed"
+    ///     failed_statuses = ["4xx", "5xx"]
+    /// "#).unwrap();
+    /// assert!(catalog.fails_on(StatusClass::ClientError));
+    /// ```
+    pub fn fails_on(&self, class: StatusClass) -> bool {
+        let declared =
+            self.role_event(Role::RequestFailed).and_then(|name| self.event(name)).and_then(EventDef::failed_statuses);
+        match declared {
+            Some(classes) => classes.contains(&class),
+            None => class == StatusClass::ServerError,
+        }
     }
 
     /// The identity kind that keys `event`: the event's own, else its category's, else the

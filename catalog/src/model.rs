@@ -3,8 +3,9 @@
 //! Read it through [`crate::Catalog`] and the accessors on these types (`&str`, `bool`,
 //! `Copy` enums, iterators in file order). The fields are private: they are the parse tree,
 //! which keeps every name's span for diagnostics, and it may change with any new catalog key.
-//! The enums are `#[non_exhaustive]`: a catalog format that learns a new type, fill or role
-//! is a minor release. Where an item is in the file is [`crate::Catalog::event_location`].
+//! The enums are `#[non_exhaustive]` and the lists of their values (`Role::ALL`,
+//! `Fill::SIMPLE`) are slices: a catalog format that learns a new type, fill or role is a
+//! minor release. Where an item is in the file is [`crate::Catalog::event_location`].
 //!
 //! Every key is documented in `docs/catalog.md`; the JSON Schema that editors use is derived
 //! from these types (see [`crate::format_schema`]).
@@ -323,6 +324,11 @@ pub struct EventDef {
     #[serde(default)]
     #[schemars(with = "Option<Role>")]
     pub(crate) role: Option<Spanned<Role>>,
+    /// For the `request_failed` role: the status classes that make a request failed
+    /// (`["5xx"]` when absent; `["4xx", "5xx"]` counts client errors as failures too).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<StatusClass>>")]
+    pub(crate) failed_statuses: Option<Spanned<Vec<StatusClass>>>,
     /// The event's properties.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, PropertyDef>")]
@@ -368,6 +374,28 @@ pub enum Origin {
     Client,
 }
 
+/// A class of HTTP statuses, for an event's `failed_statuses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub enum StatusClass {
+    /// Client errors, `400`–`499`.
+    #[serde(rename = "4xx")]
+    ClientError,
+    /// Server errors, `500`–`599`.
+    #[serde(rename = "5xx")]
+    ServerError,
+}
+
+impl StatusClass {
+    /// The class as written in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusClass::ClientError => "4xx",
+            StatusClass::ServerError => "5xx",
+        }
+    }
+}
+
 /// The role an event plays for the middleware, which emits role events by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -377,8 +405,12 @@ pub enum Role {
     Login,
     /// A failed login attempt.
     LoginFailed,
+    /// Every login attempt, successful or not (fill `success` tells which).
+    LoginAttempt,
     /// A logout.
     Logout,
+    /// A session that expired, as the application reports it.
+    SessionExpired,
     /// An API request arrived (off by default in the middleware).
     RequestReceived,
     /// An API request completed without a server error.
@@ -390,11 +422,13 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, in documentation order.
-    pub const ALL: [Role; 7] = [
+    /// Every role, in documentation order. A slice: a new role is not a breaking change.
+    pub const ALL: &'static [Role] = &[
         Role::Login,
         Role::LoginFailed,
+        Role::LoginAttempt,
         Role::Logout,
+        Role::SessionExpired,
         Role::RequestReceived,
         Role::RequestCompleted,
         Role::RequestFailed,
@@ -406,7 +440,9 @@ impl Role {
         match self {
             Role::Login => "login",
             Role::LoginFailed => "login_failed",
+            Role::LoginAttempt => "login_attempt",
             Role::Logout => "logout",
+            Role::SessionExpired => "session_expired",
             Role::RequestReceived => "request_received",
             Role::RequestCompleted => "request_completed",
             Role::RequestFailed => "request_failed",
@@ -583,6 +619,27 @@ pub enum Fill {
     FailureReason,
     /// The login method (`password`, `sso`, `oidc`, …).
     LoginMethod,
+    /// Whether the login attempt succeeded (for the `login_attempt` role).
+    Success,
+    /// The user name a login attempt gave. Personal data: the property needs a privacy class
+    /// (`pseudonymize`, `drop`, or `allowed` with a reason).
+    Username,
+    /// How long the session that ended (logout, expiry) lasted, in seconds.
+    SessionDurationSecs,
+    /// The same session duration, in minutes.
+    SessionDurationMins,
+    /// When the session that ended last saw activity (RFC 3339).
+    LastActivity,
+    /// Why the session ended (`manual`, `timeout`, `forced`, …).
+    LogoutReason,
+    /// The device class derived from the user agent: `desktop`, `mobile`, `tablet` or `bot`.
+    DeviceType,
+    /// The browser name and major version derived from the user agent, e.g. `Firefox 133`.
+    Browser,
+    /// The event's category (a key of `[categories]`).
+    Category,
+    /// Where the process runs, as configured once at start-up (`library`, `cli`, `server`, …).
+    Surface,
     /// The value of an identity kind from the context (`identity.user`).
     Identity(String),
     /// The key of a group from the context (`group.organization`).
@@ -593,7 +650,7 @@ pub enum Fill {
 
 impl Fill {
     /// Every fill source without a parameter, as written in the catalog.
-    pub const SIMPLE: [(&'static str, Fill); 23] = [
+    pub const SIMPLE: &'static [(&'static str, Fill)] = &[
         ("event_id", Fill::EventId),
         ("event_name", Fill::EventName),
         ("timestamp", Fill::Timestamp),
@@ -616,6 +673,16 @@ impl Fill {
         ("error_message", Fill::ErrorMessage),
         ("failure_reason", Fill::FailureReason),
         ("login_method", Fill::LoginMethod),
+        ("success", Fill::Success),
+        ("username", Fill::Username),
+        ("session_duration_secs", Fill::SessionDurationSecs),
+        ("session_duration_mins", Fill::SessionDurationMins),
+        ("last_activity", Fill::LastActivity),
+        ("logout_reason", Fill::LogoutReason),
+        ("device_type", Fill::DeviceType),
+        ("browser", Fill::Browser),
+        ("category", Fill::Category),
+        ("surface", Fill::Surface),
         ("context", Fill::Context),
     ];
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::HeaderName;
-use tally_runtime::catalog::model::Role;
+use tally_runtime::catalog::model::{Role, StatusClass};
 use tally_runtime::{Context, Event, Fact, Identity, Tracker};
 
 use crate::classify::Outcome;
@@ -26,11 +26,11 @@ pub(crate) enum RoleName {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) tracker: Option<Tracker>,
-    pub(crate) roles: [RoleName; 7],
+    pub(crate) roles: [RoleName; Role::ALL.len()],
     /// `roles` resolved against the catalog of `tracker` when the layer is built (by
     /// [`Settings::resolve_roles`]): each request finds its event by index, without searching
     /// the catalog. `None` without a layer tracker (the tracker is then found per request).
-    resolved: Option<[Option<Box<str>>; 7]>,
+    resolved: Option<[Option<Box<str>>; Role::ALL.len()]>,
     pub(crate) received: bool,
     /// Requests whose id hashes below this are sampled (`u64::MAX`: all).
     pub(crate) sample_threshold: u64,
@@ -114,8 +114,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// One request's events: what is known from the request, emitted once the outcome is.
+///
+/// It holds no tracker handle of its own: the tracker is the context's (the layer's, when set)
+/// or the installed default, borrowed at each emit ([`tally_runtime::tracker_for`]), so a
+/// request costs no tracker clone beyond the one the context carries for routing.
 pub(crate) struct Recorder {
-    pub(crate) tracker: Tracker,
     pub(crate) settings: Arc<Settings>,
     pub(crate) context: Arc<Context>,
     pub(crate) start: Instant,
@@ -124,15 +127,22 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// The request's tracker: the layer makes a recorder only when there is one, and neither the
+    /// context's tracker nor the installed default goes away while the request runs.
+    fn tracker(&self) -> Option<&Tracker> {
+        tally_runtime::tracker_for(&self.context)
+    }
+
     fn emit(&self, event: Event) {
-        if let Err(error) = self.tracker.emit(event) {
+        let Some(tracker) = self.tracker() else { return };
+        if let Err(error) = tracker.emit(event) {
             // Counted by the tracker; logged for whoever debugs a catalog mismatch.
             tracing::debug!(target: "tally::middleware", %error, "event not accepted");
         }
     }
 
     fn event(&self, role: Role) -> Option<Event> {
-        Some(self.settings.new_event(&self.tracker, role)?.with_context(self.context.clone()))
+        Some(self.settings.new_event(self.tracker()?, role)?.with_context(self.context.clone()))
     }
 
     /// `request_received`, when enabled and sampled.
@@ -150,6 +160,17 @@ impl Recorder {
 
     /// `request_completed` (sampled) or `request_failed`, plus `error` for a server error.
     pub(crate) fn finish(&self, outcome: &Outcome, response_size: Option<u64>) {
+        let declared;
+        let outcome = if !outcome.is_failure()
+            && (400..500).contains(&outcome.status())
+            && self.tracker().is_some_and(|tracker| tracker.catalog().fails_on(StatusClass::ClientError))
+        {
+            // The catalog's `failed_statuses` counts client errors as failures.
+            declared = crate::classify::client_failure(outcome.status());
+            &declared
+        } else {
+            outcome
+        };
         let failure = outcome.failure_info();
         if failure.is_none() && !self.sampled {
             return;
@@ -199,7 +220,8 @@ impl Recorder {
         match outcome.identity() {
             Some(identity) => {
                 if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
-                    && let Err(error) = self.tracker.identify(anonymous, identity.clone())
+                    && let Some(tracker) = self.tracker()
+                    && let Err(error) = tracker.identify(anonymous, identity.clone())
                 {
                     tracing::debug!(target: "tally::middleware", %error, "$identify not accepted");
                 }
@@ -229,7 +251,9 @@ impl Recorder {
 
     /// `logout`.
     pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
-        let Some(event) = self.settings.new_event(&self.tracker, Role::Logout) else { return };
+        let Some(event) = self.tracker().and_then(|tracker| self.settings.new_event(tracker, Role::Logout)) else {
+            return;
+        };
         let context = match outcome.who() {
             Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
             None => self.context.clone(),

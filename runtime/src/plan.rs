@@ -34,6 +34,8 @@ pub(crate) struct EventPlan {
     /// The name as sent (namespace included).
     pub(crate) wire_name: Box<str>,
     pub(crate) origin: Origin,
+    /// The category (`fill = "category"`).
+    pub(crate) category: Option<Box<str>>,
     /// Common properties, then the event's own, in catalog order.
     pub(crate) properties: Vec<PropertyPlan>,
     /// The identity kind keying the event (index into `Plan::kinds`).
@@ -172,6 +174,7 @@ impl Plan {
                 name: name.into(),
                 wire_name: [namespace, name].concat().into(),
                 origin: def.origin(),
+                category: def.category().map(Into::into),
                 properties,
                 keyed_by,
                 set,
@@ -237,6 +240,11 @@ pub(crate) fn compile_property(
                 | Fill::CatalogVersion
                 | Fill::DurationMs
                 | Fill::DurationSecs
+                | Fill::Category
+                | Fill::Surface
+                | Fill::Success
+                | Fill::SessionDurationSecs
+                | Fill::SessionDurationMins
         )
     });
     let identifier = fill

@@ -8,7 +8,7 @@
 
 use crate::model::{
     Category, ChangelogEntry, Deprecation, EventDef, Fill, Funnel, Group, IdentityKind, IdentitySource, Name, Origin,
-    PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role,
+    PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role, StatusClass,
 };
 
 /// `(name, item)` pairs of a map keyed by catalog names, in file order.
@@ -65,6 +65,12 @@ impl EventDef {
     /// The role it plays for the middleware.
     pub fn role(&self) -> Option<Role> {
         self.role.as_ref().map(|role| *role.get_ref())
+    }
+
+    /// For the `request_failed` event: the status classes that make a request failed, as
+    /// declared (`failed_statuses`); [`crate::Catalog::fails_on`] applies the default.
+    pub fn failed_statuses(&self) -> Option<&[StatusClass]> {
+        self.failed_statuses.as_ref().map(|statuses| statuses.get_ref().as_slice())
     }
 
     /// Its own properties, in file order (the common ones are [`crate::Catalog::common_properties`]).
