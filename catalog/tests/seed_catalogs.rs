@@ -258,6 +258,7 @@ fn auterity_has_its_envelope_categories_and_retention() {
         [
             ("event_id", "event_id".to_owned()),
             ("event_name", "event_name".into()),
+            ("event_type", "category".into()),
             ("timestamp", "timestamp".into()),
             ("organization_id", "group.organization".into()),
             ("version", "catalog_version".into()),
@@ -272,7 +273,9 @@ fn auterity_has_its_envelope_categories_and_retention() {
     assert_eq!(catalog.group("organization").unwrap().property(), Some("organization_id"));
     for (role, event) in [
         (Role::Login, "user.login"),
-        (Role::LoginFailed, "security.login_attempt"),
+        (Role::LoginAttempt, "security.login_attempt"),
+        (Role::Logout, "user.logout"),
+        (Role::SessionExpired, "user.session_expired"),
         (Role::RequestReceived, "api.request_received"),
         (Role::RequestCompleted, "api.request_completed"),
         (Role::RequestFailed, "api.request_failed"),
@@ -280,6 +283,7 @@ fn auterity_has_its_envelope_categories_and_retention() {
     ] {
         assert_eq!(catalog.role_event(role), Some(event));
     }
+    assert!(catalog.fails_on(tally_catalog::model::StatusClass::ClientError), "the seed: 4xx and 5xx fail");
     let completed = catalog.event("api.request_completed").unwrap();
     assert_eq!(catalog.duration_property(completed), Some(("processing_time", PropertyType::Number)));
     let property = |event: &str, name: &str| catalog.event(event).unwrap().property(name).unwrap();

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use http::HeaderName;
 use tally_runtime::catalog::model::{Role, StatusClass};
@@ -214,9 +214,22 @@ impl Recorder {
         }
     }
 
-    /// `$identify` and `login`, or `login_failed`. After a successful login, the request's own
-    /// remaining events (`request_completed`, …) are keyed by the identity that logged in.
+    /// `$identify` and `login`, or `login_failed`; then `login_attempt` for either. After a
+    /// successful login, the request's own remaining events (`request_completed`, …) are keyed
+    /// by the identity that logged in.
     pub(crate) fn login(&mut self, outcome: &LoginOutcome) {
+        let with_facts = |mut event: Event| {
+            if let Some(reason) = outcome.reason() {
+                event = event.with_fact(Fact::FailureReason, reason);
+            }
+            if let Some(method) = outcome.login_method() {
+                event = event.with_fact(Fact::LoginMethod, method);
+            }
+            if let Some(username) = outcome.attempted_username() {
+                event = event.with_fact(Fact::Username, username.to_owned());
+            }
+            event.with_fact(Fact::Success, outcome.is_success())
+        };
         match outcome.identity() {
             Some(identity) => {
                 if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
@@ -230,30 +243,37 @@ impl Recorder {
                     context = context.session_id(session);
                 }
                 self.context = Arc::new(context);
-                let Some(mut event) = self.event(Role::Login) else { return };
-                if let Some(method) = outcome.login_method() {
-                    event = event.with_fact(Fact::LoginMethod, method);
+                if let Some(event) = self.event(Role::Login) {
+                    self.emit(with_facts(event));
                 }
-                self.emit(event);
             }
             None => {
-                let Some(mut event) = self.event(Role::LoginFailed) else { return };
-                if let Some(reason) = outcome.reason() {
-                    event = event.with_fact(Fact::FailureReason, reason);
+                if let Some(event) = self.event(Role::LoginFailed) {
+                    self.emit(with_facts(event));
                 }
-                if let Some(method) = outcome.login_method() {
-                    event = event.with_fact(Fact::LoginMethod, method);
-                }
-                self.emit(event);
             }
+        }
+        if let Some(event) = self.event(Role::LoginAttempt) {
+            self.emit(with_facts(event));
         }
     }
 
-    /// `logout`.
+    /// `logout`, or `session_expired` for an expiry (else `logout` with reason `timeout`).
     pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
-        let Some(event) = self.tracker().and_then(|tracker| self.settings.new_event(tracker, Role::Logout)) else {
+        let Some(tracker) = self.tracker() else { return };
+        let expired = outcome.is_expiry().then(|| self.settings.new_event(tracker, Role::SessionExpired));
+        let Some(mut event) = expired.flatten().or_else(|| self.settings.new_event(tracker, Role::Logout)) else {
             return;
         };
+        let now = SystemTime::now();
+        event = event.with_fact(Fact::LogoutReason, outcome.logout_reason());
+        if let Some(duration) = outcome.session_duration(now) {
+            event = event.with_fact(Fact::SessionDuration, duration.as_secs_f64());
+        }
+        if let Some(at) = outcome.last_activity_at() {
+            let at: chrono::DateTime<chrono::Utc> = at.into();
+            event = event.with_fact(Fact::LastActivity, at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
         let context = match outcome.who() {
             Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
             None => self.context.clone(),

@@ -259,8 +259,9 @@ impl Queue {
         Ok(taken)
     }
 
-    /// Bytes held now (staged items and the room reserved by emitting threads), and the most
-    /// ever held; neither exceeds the budget.
+    /// Bytes held now (staged items and the room reserved by emitting threads since the last
+    /// drain: 0 once a drain found nothing new), and the most ever held; neither exceeds the
+    /// budget.
     pub(crate) fn bytes(&self) -> (usize, usize) {
         let held = self.byte_budget.saturating_sub(self.bytes_available.load(Relaxed));
         (held, self.bytes_peak.load(Relaxed))
@@ -326,7 +327,10 @@ impl Queue {
         for shard in &self.shards {
             let mut staged = lock(&shard.staged);
             taken += staged.len();
-            bytes += std::mem::take(&mut staged.bytes);
+            // The shard's unused byte reservation goes back too: otherwise a quiet tracker
+            // reports a chunk per shard as queued (`Counts::queued_bytes`) with nothing pending.
+            // The next emit on the shard reserves again, once per drain.
+            bytes += std::mem::take(&mut staged.bytes) + std::mem::take(&mut staged.byte_room);
             if !staged.events.is_empty() {
                 // The buffer drained longest ago, once a few are in rotation: the worker has read
                 // what the last drains took, and an emitting thread writing into cache lines
@@ -460,6 +464,21 @@ mod tests {
         assert!(accepted >= 1000 - queue.chunk * queue.shards.len(), "{accepted}");
         assert_eq!(queue.accepted(), accepted as u64);
         assert!(queue.push_event(event(), 1).is_ok(), "the drain made room");
+    }
+
+    /// A drain takes back the byte room the shards reserved and did not use: once drained,
+    /// the queue holds no bytes.
+    #[test]
+    fn a_drain_returns_unused_byte_reservations() {
+        let queue = Queue::new(100, 500, 1 << 20);
+        queue.push_event(event(), 10).ok();
+        let (held, _) = queue.bytes();
+        assert!(held >= queue.byte_chunk, "a shard reserves a chunk at a time: {held}");
+        let mut out = Drained::default();
+        queue.drain(&mut VecDeque::new(), &mut out);
+        assert_eq!(queue.bytes().0, 0);
+        assert!(queue.push_event(event(), 10).is_ok(), "the next emit reserves again");
+        assert!(queue.bytes().0 >= 10);
     }
 
     /// Ready items and events come out in emit order, whichever list they were in.

@@ -143,7 +143,11 @@ async fn run_script(otel: Option<&SdkTracerProvider>) -> Vec<Value> {
     let _default = tracing::dispatcher::set_default(&stack(otel));
     let count = script(&tracker).await;
     let mut events: Vec<Value> = delivered(&receiver, &tracker, count).await.iter().map(said).collect();
-    events.sort_by_key(ToString::to_string);
+    // By name, then request: what tells the four apart (key order inside `properties` follows
+    // arrival, so the text of a whole event is no sort key).
+    events.sort_by_key(|e| {
+        format!("{} {} {}", e["event"], e["properties"]["request_id"], e["properties"]["workflow_id"])
+    });
     events
 }
 
