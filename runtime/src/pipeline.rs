@@ -20,10 +20,11 @@ use crate::event::{Event, Special};
 use crate::identity::Identity;
 use crate::plan::Plan;
 use crate::privacy::Pseudonymizer;
-use crate::sink::WireEvent;
+use crate::sink::{WireEvent, WireName, WireProperties};
 use crate::stages::identity::{Identities, Refusal};
 use crate::stages::{Draft, fill, identity, privacy, serialize, validate};
 use crate::validate::{ValidationMode, Violation, Violations};
+use crate::value::PropertyValue;
 
 /// Why the pipeline did not produce an event.
 #[derive(Debug)]
@@ -200,8 +201,8 @@ impl Pipeline {
             return Err(Rejection::NoIdentity);
         };
         let anonymous = identity::anonymous_id(anonymous).map_err(refused)?;
-        let mut properties = Map::new();
-        properties.insert("$anon_distinct_id".into(), Value::String(anonymous.into_string()));
+        let mut properties = WireProperties::with_capacity(4);
+        properties.push_new(WireName::new_static("$anon_distinct_id"), PropertyValue::from(anonymous.into_string()));
         serialize::library_properties(&mut properties);
         out.push(WireEvent {
             uuid: new_event_id(at),
@@ -225,10 +226,10 @@ impl Pipeline {
                 seen.clear();
             }
             if seen.insert((group_type.clone(), key.clone())) {
-                let mut properties = Map::new();
-                properties.insert("$group_type".into(), Value::String(group_type.clone()));
-                properties.insert("$group_key".into(), Value::String(key.clone()));
-                properties.insert("$group_set".into(), Value::Object(Map::new()));
+                let mut properties = WireProperties::with_capacity(6);
+                properties.push_new(WireName::new_static("$group_type"), PropertyValue::text(group_type));
+                properties.push_new(WireName::new_static("$group_key"), PropertyValue::text(key));
+                properties.push_new(WireName::new_static("$group_set"), Value::Object(Map::new()).into());
                 serialize::library_properties(&mut properties);
                 Counters::add(&self.counters.emitted, 1);
                 out.push(WireEvent {

@@ -662,7 +662,6 @@ const EVENT_BYTES: usize = std::mem::size_of::<Event>();
 
 /// About the bytes of a wire event serialized.
 fn wire_bytes(wire: &crate::sink::WireEvent) -> usize {
-    let properties: usize =
-        wire.properties.iter().map(|(name, value)| name.len() + 4 + crate::value::json_byte_size(value)).sum();
+    let properties: usize = wire.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
     wire.event.len() + wire.distinct_id.len() + 120 + properties
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use uuid::Uuid;
+
+use crate::value::PropertyValue;
 
 mod jsonl;
 mod memory;
@@ -21,11 +22,13 @@ mod memory;
 mod posthog;
 #[cfg(feature = "posthog")]
 mod posthog_event;
+mod properties;
 
 pub use jsonl::JsonLinesSink;
 pub use memory::{EventMatch, MemorySink};
 #[cfg(feature = "posthog")]
 pub use posthog::{DEFAULT_HOST, PostHogSink};
+pub use properties::{WireName, WireProperties};
 
 /// An event as PostHog receives it: after validation, enrichment, privacy and identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,12 +42,12 @@ pub struct WireEvent {
     /// When the event was emitted.
     pub timestamp: DateTime<Utc>,
     /// The properties, wire names, including `$set`, `$set_once`, `$groups`, `$lib`.
-    pub properties: Map<String, Value>,
+    pub properties: WireProperties,
 }
 
 impl WireEvent {
     /// A property by wire name.
-    pub fn property(&self, name: &str) -> Option<&Value> {
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
         self.properties.get(name)
     }
 }

@@ -7,6 +7,7 @@
 
 use std::time::SystemTime;
 
+use smallvec::SmallVec;
 use uuid::Uuid;
 
 use crate::plan::EventPlan;
@@ -22,19 +23,24 @@ pub(crate) mod validate;
 /// An event between the stages.
 pub(crate) struct Draft<'p> {
     pub(crate) plan: &'p EventPlan,
-    /// One per property of `plan.properties`, same order.
-    pub(crate) slots: Vec<Option<PropertyValue>>,
+    /// One per property of `plan.properties`, same order (inline for most events: the draft
+    /// allocates nothing of its own).
+    pub(crate) slots: SmallVec<[Option<PropertyValue>; INLINE_SLOTS]>,
     /// Slots whose value broke the catalog and was removed (not to be filled nor missed).
-    pub(crate) rejected: Vec<bool>,
+    pub(crate) rejected: SmallVec<[bool; INLINE_SLOTS]>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) id: Uuid,
     pub(crate) at: SystemTime,
 }
 
+/// Properties of an event (common ones included) the draft holds without allocating.
+const INLINE_SLOTS: usize = 16;
+
 impl<'p> Draft<'p> {
     pub(crate) fn new(plan: &'p EventPlan, id: Uuid, at: SystemTime) -> Self {
-        let mut slots = Vec::with_capacity(plan.properties.len());
-        slots.resize_with(plan.properties.len(), || None);
-        Draft { plan, slots, rejected: vec![false; plan.properties.len()], violations: Vec::new(), id, at }
+        let count = plan.properties.len();
+        let mut slots = SmallVec::with_capacity(count);
+        slots.resize_with(count, || None);
+        Draft { plan, slots, rejected: SmallVec::from_elem(false, count), violations: Vec::new(), id, at }
     }
 }
