@@ -47,6 +47,9 @@ pub(crate) struct Pipeline {
     last_warning: AtomicU64,
 }
 
+/// The context of events emitted outside any (made once: an empty context allocates).
+static NO_CONTEXT: std::sync::LazyLock<Context> = std::sync::LazyLock::new(Context::default);
+
 /// The largest number of groups remembered; past it the set restarts (a repeated
 /// `$groupidentify` is harmless, unbounded memory is not).
 const MAX_GROUPS_SEEN: usize = 100_000;
@@ -84,7 +87,14 @@ impl Pipeline {
     /// One event in, its wire events pushed onto `out` (the event, then a `$groupidentify` for
     /// a new group); nothing when it is rejected. `anchor` dates the event. Rejections are
     /// counted here.
-    pub(crate) fn process(&self, mut event: Event, anchor: &Anchor, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
+    /// The event is taken by reference: it stays where the queue put it (a move copies its
+    /// few hundred bytes), and only its properties are taken out.
+    pub(crate) fn process(
+        &self,
+        event: &mut Event,
+        anchor: &Anchor,
+        out: &mut Vec<WireEvent>,
+    ) -> Result<(), Rejection> {
         let at = anchor.wall_time(event.stamp);
         let result = match event.take_special() {
             Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity, out),
@@ -101,7 +111,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, mut event: Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
+    fn catalog_event(&self, event: &mut Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
         let Some(plan) = self.plan.event(&event.name) else {
             let catalog = self.plan.catalog();
             let violation = Violation::UnknownEvent {
@@ -110,20 +120,13 @@ impl Pipeline {
             };
             return Err(self.invalid(&crate::gate::name(&event.name), vec![violation]));
         };
-        let empty;
-        let context: &Context = match &event.context {
-            Some(context) => context,
-            None => {
-                empty = Context::default();
-                &empty
-            }
-        };
+        let context: &Context = event.context.as_deref().unwrap_or_else(|| &*NO_CONTEXT);
         let mut draft = Draft::new(plan, new_event_id(at), at);
         validate::validate(&mut draft, std::mem::take(&mut event.properties), event.coerce_types);
         let sources = fill::Sources {
             plan: &self.plan,
             config: &self.config,
-            event: &event,
+            event,
             context,
             process_identity: &self.process_identity,
             pseudonymizer: self.pseudonymizer.as_ref(),
@@ -155,7 +158,7 @@ impl Pipeline {
             }
         }
         let extra = serialize::Extra { context, links, flagged };
-        let serialized = serialize::serialize(draft, resolved, extra)
+        let serialized = serialize::serialize(&mut draft, resolved, extra)
             .map_err(|violation| self.invalid(&plan.name, vec![violation]))?;
         Counters::add(&self.counters.redacted, serialized.redacted as u64);
         let announcements = self.group_identifies(&serialized.groups, &serialized.wire.distinct_id, at);

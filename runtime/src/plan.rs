@@ -34,8 +34,8 @@ pub(crate) struct Plan {
 pub(crate) struct EventPlan {
     /// The catalog name.
     pub(crate) name: Box<str>,
-    /// The name as sent (namespace included).
-    pub(crate) wire_name: Box<str>,
+    /// The name as sent (namespace included), shared by the event's wire events.
+    pub(crate) wire_name: WireName,
     pub(crate) origin: Origin,
     /// Common properties, then the event's own, in catalog order.
     pub(crate) properties: Vec<PropertyPlan>,

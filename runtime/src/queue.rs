@@ -35,12 +35,10 @@ pub(crate) struct Ready {
 }
 
 /// One thing for the worker, in emit order.
-// Made one at a time on the worker as it goes through a drain: boxing events would cost an
-// allocation each.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Item {
-    /// An event to process.
-    Event(Event),
+pub(crate) enum Item<'a> {
+    /// An event to process, where the drain put it (moving an event copies a few hundred
+    /// bytes; the worker takes only its properties out).
+    Event(&'a mut Event),
     /// Events processed already.
     Ready(Ready),
 }
@@ -58,15 +56,22 @@ impl Drained {
         self.events.len() + self.ready.len()
     }
 
-    /// The items, both lists merged in emit order; leaves the lists empty (and allocated).
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = Item> + '_ {
-        let mut events = self.events.drain(..).peekable();
+    /// The items, both lists merged in emit order; the ready ones are taken out, the events
+    /// lent. [`clear`](Self::clear) drops the events once they are processed.
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = Item<'_>> + '_ {
+        let mut events = self.events.iter_mut().peekable();
         let mut ready = self.ready.drain(..).peekable();
         std::iter::from_fn(move || match (events.peek(), ready.peek()) {
             (Some(event), Some(first)) if first.stamp < event.stamp => ready.next().map(Item::Ready),
             (Some(_), _) => events.next().map(Item::Event),
             (None, _) => ready.next().map(Item::Ready),
         })
+    }
+
+    /// Drops what [`take`](Self::take) went through; leaves the lists empty (and allocated).
+    pub(crate) fn clear(&mut self) {
+        self.events.clear();
+        self.ready.clear();
     }
 }
 
@@ -420,6 +425,7 @@ mod tests {
             pusher.join().unwrap();
             queue.drain(&mut spares, &mut out);
             out.take().for_each(drop);
+            out.clear();
         }
     }
 

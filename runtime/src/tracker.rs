@@ -401,14 +401,14 @@ impl Tracker {
     /// Processes the event on the caller's thread (strict mode, client events), so that a
     /// violation reaches the caller, and queues the result.
     #[inline(never)]
-    fn process_here(&self, event: Event) -> Result<(), EmitError> {
+    fn process_here(&self, mut event: Event) -> Result<(), EmitError> {
         let stamp = event.stamp;
         let bytes = event.byte_size();
         if bytes > self.inner.max_event_bytes {
             return self.too_large(bytes);
         }
         let mut wire = Vec::with_capacity(1);
-        match self.inner.pipeline.process(event, &Anchor::now(), &mut wire) {
+        match self.inner.pipeline.process(&mut event, &Anchor::now(), &mut wire) {
             Ok(()) => {
                 let bytes = wire.iter().map(wire_bytes).sum();
                 self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire }, bytes))

@@ -86,6 +86,7 @@ impl Worker {
                     send(&delivery, &mut in_flight, batch).await;
                 }
             }
+            items.clear();
             if !pending.is_empty() {
                 let batch = std::mem::replace(&mut pending, Vec::with_capacity(batch_size));
                 send(&delivery, &mut in_flight, batch).await;

@@ -36,7 +36,7 @@ pub struct WireEvent {
     /// The event id; the same across retries, so PostHog deduplicates.
     pub uuid: Uuid,
     /// The wire name (namespace included).
-    pub event: String,
+    pub event: WireName,
     /// The `distinct_id`.
     pub distinct_id: String,
     /// When the event was emitted.

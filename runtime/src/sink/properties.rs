@@ -49,6 +49,31 @@ impl From<String> for WireName {
     }
 }
 
+impl Serialize for WireName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WireName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Names read back (from the spool) are few: an owned string each is fine.
+        String::deserialize(deserializer).map(WireName::from)
+    }
+}
+
+impl PartialEq<WireName> for str {
+    fn eq(&self, other: &WireName) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<WireName> for &str {
+    fn eq(&self, other: &WireName) -> bool {
+        *self == other.as_str()
+    }
+}
+
 impl PartialEq<str> for WireName {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other

@@ -43,7 +43,7 @@ pub(crate) struct Extra<'a> {
 const LIBRARY_PROPERTIES: usize = 3;
 
 /// Builds the wire event; an identifier that looks personal refuses it.
-pub(crate) fn serialize(mut draft: Draft<'_>, resolved: Resolved, extra: Extra<'_>) -> Result<Serialized, Violation> {
+pub(crate) fn serialize(draft: &mut Draft<'_>, resolved: Resolved, extra: Extra<'_>) -> Result<Serialized, Violation> {
     let plan: &EventPlan = draft.plan;
     let mut redacted = 0;
     for (property, slot) in plan.properties.iter().zip(draft.slots.iter_mut()) {
@@ -119,7 +119,7 @@ pub(crate) fn serialize(mut draft: Draft<'_>, resolved: Resolved, extra: Extra<'
     Ok(Serialized {
         wire: WireEvent {
             uuid: draft.id,
-            event: plan.wire_name.to_string(),
+            event: plan.wire_name.clone(),
             distinct_id: resolved.distinct_id.into_string(),
             timestamp: draft.at.into(),
             properties,
