@@ -27,19 +27,36 @@ async fn run(license: &std::path::Path) -> (Receiver, tally::Counts) {
 async fn every_event_is_keyed_by_the_license_account_and_user_names_are_hmacs() {
     let (receiver, counts) = run(&support::example_dir("teleport").join("license.toml")).await;
     let events = receiver.wait_for_events(counts.delivered as usize, Duration::from_secs(20)).await.unwrap();
-    assert_eq!(counts.delivered, 13, "{counts}");
+    assert_eq!(counts.delivered, 15, "{counts}");
     assert_eq!(counts.dropped_invalid, 1, "the server event posted by the UI is refused: {counts}");
+    assert_eq!(counts.client_refused, 0, "{counts}");
 
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    for expected in [
-        "tp.user.login",
-        "tp.user.login_failed",
-        "tp.sso.create",
-        "tp.resource.create",
-        "tp.session.start",
-        "tp.ui.banner.click",
-    ] {
+    for expected in ["tp.user.login", "tp.user.login_failed", "tp.sso.create", "tp.resource.create", "tp.session.start"]
+    {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    // The web UI's events, through the client-events endpoint: plain posts, then posthog-js's batch.
+    let ui: Vec<&str> = names.iter().copied().filter(|name| name.starts_with("tp.ui.")).collect();
+    assert_eq!(
+        ui,
+        [
+            "tp.ui.onboard.getStarted.click",
+            "tp.ui.banner.click",
+            "tp.ui.onboard.addFirstResource.click",
+            "tp.ui.onboard.domainNameTC.submit",
+            "tp.ui.onboard.goToDashboard.click",
+        ]
+    );
+    let banner = events.iter().find(|e| e.event == "tp.ui.banner.click").unwrap();
+    assert_eq!(banner.property("tp.alert"), Some(&json!("upgrade-to-paid-plan")));
+    // posthog-js's own distinct_id, token and `$` properties stay in the browser's request.
+    assert_eq!(counts.ignored_fields, 6, "posthog-js's `$current_url`, `$browser`, `$lib` twice: {counts}");
+    for event in events.iter().filter(|e| e.event.starts_with("tp.ui.")) {
+        let raw = event.raw.to_string();
+        for forged in ["0193a1b2-anonymous", "phc_teleport_web", "$current_url", "Firefox"] {
+            assert!(!raw.contains(forged), "{forged} came from the browser's body: {raw}");
+        }
     }
     assert!(events.iter().all(|e| e.distinct_id == "tp.acme-corp"), "the person is the account");
     assert!(events.iter().all(|e| e.event.starts_with("tp.")));

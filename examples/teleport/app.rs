@@ -1,7 +1,8 @@
 //! Teleport's cluster, as far as its analytics go (seed 000): logins with and without SSO
 //! connectors, SSO connector and resource creation, sessions of each type, and `tp.ui.*`
-//! events posted by the web UI through a validating endpoint. The PostHog person is the
-//! account from the license; without a valid license no event is generated at all.
+//! events posted by the web UI through tally's client-events endpoint (`ClientEvents`), as a
+//! plain `fetch` or as posthog-js pointed at the cluster. The PostHog person is the account
+//! from the license; without a valid license no event is generated at all.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
-use tally::middleware::{FromExtension, LoginOutcome, TrackLayer};
+use tally::middleware::{ClientEvents, FromExtension, LoginOutcome, TrackLayer};
 use tally::{Context, Counts, EmitError, Event, Identity, Tracker};
 
 use crate::support;
@@ -115,25 +116,6 @@ async fn start_session(user: Option<Extension<User>>, Json(kind): Json<Kind>) ->
     emit_for(user, Event::new("session.start").with("session_type", kind.r#type))
 }
 
-#[derive(serde::Deserialize)]
-struct UiEvent {
-    event: String,
-    #[serde(default)]
-    properties: serde_json::Map<String, Value>,
-}
-
-/// The web UI posts its `tp.ui.*` events here; only client events of the catalog get through.
-async fn ui_event(tracker: Extension<Tracker>, Json(ui): Json<UiEvent>) -> (StatusCode, Json<Value>) {
-    match tracker.emit_client(&ui.event, ui.properties) {
-        Ok(()) => (StatusCode::ACCEPTED, Json(json!({"accepted": ui.event}))),
-        Err(EmitError::Invalid(violations)) => {
-            let reasons: Vec<String> = violations.violations.iter().map(ToString::to_string).collect();
-            (StatusCode::BAD_REQUEST, Json(json!({"rejected": ui.event, "violations": reasons})))
-        }
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": error.to_string()}))),
-    }
-}
-
 /// The service, its events going to `tracker`.
 pub(crate) fn app(tracker: Tracker) -> Router {
     let state = AppState::default();
@@ -142,8 +124,10 @@ pub(crate) fn app(tracker: Tracker) -> Router {
         .route("/connectors", post(create_connector))
         .route("/resources", post(create_resource))
         .route("/sessions", post(start_session))
-        .route("/ui-events", post(ui_event))
-        .layer(Extension(tracker.clone()))
+        // The web UI's `tp.ui.*` events: only the catalog's client events get through, keyed by
+        // the request's context (the account), never by what the browser sends.
+        .route_service("/ui-events", ClientEvents::new())
+        .route_service("/e/", ClientEvents::new())
         .layer(
             TrackLayer::new_for_http()
                 .tracker(tracker)
@@ -184,6 +168,22 @@ async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
         .await?;
     post("/ui-events", json!({"event": "tp.user.login"})).await?; // refused: not a client event
     post("/ui-events", json!({"event": "tp.ui.onboard.addFirstResource.click"})).await?;
+    // The web UI's posthog-js (`api_host` = the cluster, `disable_compression: true`) batches its
+    // events to `/e/`, with its own anonymous distinct_id and automatic `$` properties.
+    let posthog_js = |event: &str| {
+        json!({
+            "uuid": uuid::Uuid::now_v7().to_string(),
+            "event": event,
+            "properties": {"distinct_id": "0193a1b2-anonymous", "$current_url": "https://teleport.example/web/discover",
+                           "$browser": "Firefox", "$lib": "web", "token": "phc_teleport_web"},
+            "timestamp": "2026-12-07T15:00:00.000Z",
+        })
+    };
+    post(
+        "/e/?ip=0&ver=1.200.0",
+        json!([posthog_js("tp.ui.onboard.domainNameTC.submit"), posthog_js("tp.ui.onboard.goToDashboard.click")]),
+    )
+    .await?;
 
     let bob = support::client();
     bob.post(server.url("/login"))

@@ -74,6 +74,12 @@
 //! service's response future inside that [`Context`], with the tracker when one was given.
 //! Anything emitted by the handler thus shares the identity, request id and tracker.
 //!
+//! # Front ends' events
+//!
+//! [`ClientEvents`] is the endpoint a web app's front end posts its events to (posthog-js
+//! pointed at the app, or a plain `fetch`): mounted under this layer, it accepts the catalog's
+//! client events, keyed by the request's identity, never the body's. See [`client_events`].
+//!
 //! # Hostile input
 //!
 //! Nothing a client sends makes the layer panic or emit a malformed event: non-UTF-8 or
@@ -83,6 +89,7 @@
 //! when a [`TrustedHeader`] is configured.
 
 pub mod classify;
+pub mod client_events;
 pub mod client_ip;
 mod future;
 pub mod identity;
@@ -95,6 +102,7 @@ pub use classify::{
     Classified, Classify, Failure, GrpcCode, GrpcErrorsAsFailures, Outcome, RouteTemplate, ServerErrorsAsFailures,
     ServiceFailure,
 };
+pub use client_events::ClientEvents;
 pub use client_ip::{ClientIp, ForwardedHeader, IpNet, IpNetError, PeerAddr};
 pub use future::{ResponseFuture, TrackBody};
 pub use identity::{

@@ -32,6 +32,7 @@ pub(crate) struct Counters {
     pub(crate) ignored_fields: AtomicU64,
     pub(crate) dropped_too_large: AtomicU64,
     pub(crate) dropped_over_byte_budget: AtomicU64,
+    pub(crate) client_refused: AtomicU64,
     // Delivery's own (see `delivery/`): kept apart so the pipeline's edits never touch them.
     pub(crate) delivery: DeliveryCounters,
 }
@@ -105,6 +106,7 @@ impl Counters {
             ignored_fields: self.ignored_fields.load(Relaxed),
             dropped_too_large: self.dropped_too_large.load(Relaxed),
             dropped_over_byte_budget: self.dropped_over_byte_budget.load(Relaxed),
+            client_refused: self.client_refused.load(Relaxed),
             // The queue owns its byte accounting; the tracker fills these in.
             queued_bytes: 0,
             queued_bytes_peak: 0,
@@ -144,7 +146,9 @@ pub struct Counts {
     /// Events emitted after shutdown.
     pub dropped_closed: u64,
     /// Tracing fields that a tally event carried and no catalog property takes (a `message`
-    /// the event does not declare): ignored, not a violation, but not silent either.
+    /// the event does not declare), and PostHog `$` properties a front end's SDK added to a
+    /// client event that does not declare them (posthog-js's `$current_url`, `$browser`, …):
+    /// ignored, not a violation, but not silent either.
     pub ignored_fields: u64,
     /// Events refused by the server on their own (400, after their batch was split in halves
     /// until only they were refused).
@@ -171,6 +175,12 @@ pub struct Counts {
     pub dropped_too_large: u64,
     /// Events dropped because the queue's byte budget (`Config::queue_bytes`) was used up.
     pub dropped_over_byte_budget: u64,
+    /// Refusals by a client-events endpoint (tally-middleware's `ClientEvents`) before the
+    /// pipeline: a request refused whole (malformed, too large, too many events, compressed)
+    /// counts one, and so does each event it refused for an oversized property. Not in
+    /// `emitted`: these never became events. (Events it hands on and the catalog refuses, such
+    /// as a server event posted by a browser, count in `dropped_invalid`.)
+    pub client_refused: u64,
     /// Bytes the queue holds now (events, and room reserved for the emitting threads).
     pub queued_bytes: u64,
     /// The most bytes the queue ever held: never more than `Config::queue_bytes`.
@@ -200,7 +210,7 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} queued_bytes={} queued_bytes_peak={}",
+            "emitted={} delivered={} failed={} pending={} spooled={} retried={} rejected_auth={} violations={} redacted={} ignored_fields={} dropped{{queue_full={} invalid={} no_identity={} opted_out={} closed={} too_large={} over_byte_budget={} refused={} spool_full={}}} client_refused={} queued_bytes={} queued_bytes_peak={}",
             self.emitted,
             self.delivered,
             self.failed,
@@ -220,6 +230,7 @@ impl fmt::Display for Counts {
             self.dropped_over_byte_budget,
             self.dropped_refused,
             self.dropped_spool_full,
+            self.client_refused,
             self.queued_bytes,
             self.queued_bytes_peak
         )?;

@@ -422,6 +422,11 @@ impl Tracker {
     /// catalog marks `origin = "client"`, named as on the wire or in the catalog, with their
     /// properties likewise. It is processed here, whatever the validation mode, so that the
     /// endpoint can answer `400` with the violations; nothing a client sends can panic.
+    ///
+    /// PostHog `$` properties the event does not declare are ignored and counted in
+    /// `ignored_fields`: a front end's SDK adds them to every event (posthog-js's
+    /// `$current_url`, `$browser`, `$set`, …), and only the catalog lets a value out. The
+    /// identity is the current [`Context`]'s, never the client's.
     pub fn emit_client(
         &self,
         name: &str,
@@ -434,27 +439,42 @@ impl Tracker {
         let catalog = inner.pipeline.catalog();
         let namespace = catalog.namespace();
         let local = name.strip_prefix(namespace).filter(|_| !namespace.is_empty()).unwrap_or(name);
-        let is_client =
-            inner.pipeline.plan().event(local).is_some_and(|plan| plan.origin == tally_catalog::model::Origin::Client);
-        if !is_client {
+        let plan =
+            inner.pipeline.plan().event(local).filter(|plan| plan.origin == tally_catalog::model::Origin::Client);
+        let Some(plan) = plan else {
             Counters::add(&inner.counters.dropped_invalid, 1);
             Counters::add(&inner.counters.violations, 1);
             let violation = crate::validate::Violation::NotAClientEvent(name.to_owned());
             return self
                 .not_queued(EmitError::Invalid(Violations { event: name.to_owned(), violations: vec![violation] }));
-        }
+        };
         let mut event = Event::with_capacity(local.to_owned(), properties.len());
+        let mut ignored = 0;
         for (key, value) in properties {
             let key = match key.strip_prefix(namespace).filter(|_| !namespace.is_empty()) {
                 Some(stripped) => stripped.to_owned(),
                 None => key,
             };
+            if key.starts_with('$') && plan.position(&key).is_none() {
+                ignored += 1;
+                continue;
+            }
             event.insert(key, value);
+        }
+        if ignored > 0 {
+            Counters::add(&inner.counters.ignored_fields, ignored);
         }
         if event.context.is_none() {
             event.context = Context::current();
         }
         self.process_here(event)
+    }
+
+    /// Counts one refusal by a client-events endpoint before the pipeline (a malformed or
+    /// oversized request, an event with an oversized property): `Counts::client_refused`.
+    /// For tally-middleware's `ClientEvents`, and any endpoint written by hand.
+    pub fn count_client_refusal(&self) {
+        Counters::add(&self.inner.counters.client_refused, 1);
     }
 
     /// Sends `$identify`: the person keyed by `identity` (per the catalog's strategy) absorbs
