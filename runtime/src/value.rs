@@ -272,71 +272,6 @@ impl<T: Into<PropertyValue>> From<Option<T>> for PropertyValue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn converts_to_the_same_json_as_serde_json() {
-        let cases: Vec<(PropertyValue, Value)> = vec![
-            ("lit".into(), json!("lit")),
-            (String::from("owned").into(), json!("owned")),
-            (true.into(), json!(true)),
-            ((-3_i32).into(), json!(-3)),
-            (u64::MAX.into(), json!(u64::MAX)),
-            (1.5_f64.into(), json!(1.5)),
-            (f64::NAN.into(), Value::Null),
-            (None::<&'static str>.into(), Value::Null),
-            (json!([1, "a"]).into(), json!([1, "a"])),
-            (json!({"a": 1}).into(), json!({"a": 1})),
-        ];
-        for (value, expected) in cases {
-            assert_eq!(value.to_json(), expected, "{value:?}");
-            assert_eq!(value, expected, "{value:?}");
-        }
-    }
-
-    #[test]
-    fn tracing_values_are_coerced_to_the_declared_type_when_lossless() {
-        use PropertyType as T;
-        let text = |s: &'static str| PropertyValue::from(s);
-        assert_eq!(text(" 42 ").coerce(T::Integer, None), PropertyValue::Int(42));
-        assert_eq!(PropertyValue::Float(3.0).coerce(T::Integer, None), PropertyValue::Int(3));
-        assert_eq!(PropertyValue::Float(3.5).coerce(T::Integer, None), PropertyValue::Float(3.5), "lossy: left as is");
-        assert_eq!(text("0.25").coerce(T::Number, None), PropertyValue::Float(0.25));
-        assert_eq!(text("true").coerce(T::Boolean, None), PropertyValue::Bool(true));
-        assert_eq!(text("yes").coerce(T::Boolean, None), text("yes"), "not a boolean: left for validation");
-        assert_eq!(PropertyValue::UInt(7).coerce(T::String, None), text("7"));
-        assert_eq!(PropertyValue::Bool(false).coerce(T::String, None), text("false"));
-        assert_eq!(text("[1, 2]").coerce(T::Array, Some(T::String)), json!(["1", "2"]));
-        assert_eq!(text("solo").coerce(T::Array, None), json!(["solo"]));
-        assert_eq!(text("abc").coerce(T::Integer, None), text("abc"), "not a number: left for validation");
-    }
-
-    #[test]
-    fn text_is_static_inline_or_shared_and_compares_as_text() {
-        let long = "a".repeat(100);
-        for (value, expected) in [
-            (PropertyValue::from("literal"), "literal"),
-            (PropertyValue::text("p-42"), "p-42"),
-            (PropertyValue::text(&long), long.as_str()),
-            (PropertyValue::from(long.clone()), long.as_str()),
-            (PropertyValue::from(Cow::<'static, str>::Owned("owned".into())), "owned"),
-        ] {
-            assert_eq!(value.as_str(), Some(expected));
-            assert_eq!(value, json!(expected));
-        }
-    }
-
-    #[test]
-    fn json_numbers_keep_their_kind() {
-        assert_eq!(PropertyValue::from(json!(7)), PropertyValue::UInt(7));
-        assert_eq!(PropertyValue::from(json!(-7)), PropertyValue::Int(-7));
-        assert_eq!(PropertyValue::from(json!(0.25)), PropertyValue::Float(0.25));
-    }
-}
-
 impl PropertyValue {
     /// Whether the value is `null`.
     pub fn is_null(&self) -> bool {
@@ -401,5 +336,70 @@ impl serde::Serialize for PropertyValue {
             PropertyValue::Text(text) => serializer.serialize_str(text),
             PropertyValue::Json(json) => json.serialize(serializer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn converts_to_the_same_json_as_serde_json() {
+        let cases: Vec<(PropertyValue, Value)> = vec![
+            ("lit".into(), json!("lit")),
+            (String::from("owned").into(), json!("owned")),
+            (true.into(), json!(true)),
+            ((-3_i32).into(), json!(-3)),
+            (u64::MAX.into(), json!(u64::MAX)),
+            (1.5_f64.into(), json!(1.5)),
+            (f64::NAN.into(), Value::Null),
+            (None::<&'static str>.into(), Value::Null),
+            (json!([1, "a"]).into(), json!([1, "a"])),
+            (json!({"a": 1}).into(), json!({"a": 1})),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(value.to_json(), expected, "{value:?}");
+            assert_eq!(value, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn tracing_values_are_coerced_to_the_declared_type_when_lossless() {
+        use PropertyType as T;
+        let text = |s: &'static str| PropertyValue::from(s);
+        assert_eq!(text(" 42 ").coerce(T::Integer, None), PropertyValue::Int(42));
+        assert_eq!(PropertyValue::Float(3.0).coerce(T::Integer, None), PropertyValue::Int(3));
+        assert_eq!(PropertyValue::Float(3.5).coerce(T::Integer, None), PropertyValue::Float(3.5), "lossy: left as is");
+        assert_eq!(text("0.25").coerce(T::Number, None), PropertyValue::Float(0.25));
+        assert_eq!(text("true").coerce(T::Boolean, None), PropertyValue::Bool(true));
+        assert_eq!(text("yes").coerce(T::Boolean, None), text("yes"), "not a boolean: left for validation");
+        assert_eq!(PropertyValue::UInt(7).coerce(T::String, None), text("7"));
+        assert_eq!(PropertyValue::Bool(false).coerce(T::String, None), text("false"));
+        assert_eq!(text("[1, 2]").coerce(T::Array, Some(T::String)), json!(["1", "2"]));
+        assert_eq!(text("solo").coerce(T::Array, None), json!(["solo"]));
+        assert_eq!(text("abc").coerce(T::Integer, None), text("abc"), "not a number: left for validation");
+    }
+
+    #[test]
+    fn text_is_static_inline_or_shared_and_compares_as_text() {
+        let long = "a".repeat(100);
+        for (value, expected) in [
+            (PropertyValue::from("literal"), "literal"),
+            (PropertyValue::text("p-42"), "p-42"),
+            (PropertyValue::text(&long), long.as_str()),
+            (PropertyValue::from(long.clone()), long.as_str()),
+            (PropertyValue::from(Cow::<'static, str>::Owned("owned".into())), "owned"),
+        ] {
+            assert_eq!(value.as_str(), Some(expected));
+            assert_eq!(value, json!(expected));
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_kind() {
+        assert_eq!(PropertyValue::from(json!(7)), PropertyValue::UInt(7));
+        assert_eq!(PropertyValue::from(json!(-7)), PropertyValue::Int(-7));
+        assert_eq!(PropertyValue::from(json!(0.25)), PropertyValue::Float(0.25));
     }
 }
