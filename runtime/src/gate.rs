@@ -46,6 +46,12 @@ pub(crate) fn value(value: &mut PropertyValue) -> usize {
     }
 }
 
+/// Free text that leaves in a log line or an error (a sink's error message, which may quote
+/// what a server echoed back), scrubbed; borrowed when nothing in it is personal.
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
+    privacy::scrub_str(text).0
+}
+
 /// A name (of a property, an event) as it may appear in a violation or a log line.
 pub(crate) fn name(name: &str) -> String {
     privacy::scrub_str(name).0.into_owned()

@@ -48,6 +48,9 @@ pub(crate) enum Item<'a> {
 pub(crate) struct Drained {
     events: Vec<Event>,
     ready: Vec<Ready>,
+    /// Their bytes, still charged to the queue's budget until the worker has processed them
+    /// ([`Queue::release_bytes`]): the budget bounds the events the worker holds too.
+    bytes: usize,
 }
 
 impl Drained {
@@ -69,9 +72,12 @@ impl Drained {
     }
 
     /// Drops what [`take`](Self::take) went through; leaves the lists empty (and allocated).
-    pub(crate) fn clear(&mut self) {
+    /// Returns the bytes they were charged, for [`Queue::release_bytes`].
+    #[must_use]
+    pub(crate) fn clear(&mut self) -> usize {
         self.events.clear();
         self.ready.clear();
+        std::mem::take(&mut self.bytes)
     }
 }
 
@@ -264,8 +270,15 @@ impl Queue {
         Ok(taken)
     }
 
-    /// Bytes held now (staged items and the room reserved by emitting threads), and the most
-    /// ever held; neither exceeds the budget.
+    /// Worker side: gives back the budget of drained items once processed (see
+    /// [`Drained::clear`]).
+    pub(crate) fn release_bytes(&self, bytes: usize) {
+        self.bytes_available.fetch_add(bytes, Relaxed);
+    }
+
+    /// Bytes held now (staged items, the room reserved by emitting threads, and what the
+    /// worker drained and has not processed yet), and the most ever held; neither exceeds the
+    /// budget.
     pub(crate) fn bytes(&self) -> (usize, usize) {
         let held = self.byte_budget.saturating_sub(self.bytes_available.load(Relaxed));
         (held, self.bytes_peak.load(Relaxed))
@@ -352,7 +365,7 @@ impl Queue {
             out.ready.append(&mut staged.ready);
         }
         self.available.fetch_add(taken, Relaxed);
-        self.bytes_available.fetch_add(bytes, Relaxed);
+        out.bytes += bytes;
         out.events.sort_by_key(|event| event.stamp);
         out.ready.sort_by_key(|ready| ready.stamp);
     }
@@ -425,7 +438,7 @@ mod tests {
             pusher.join().unwrap();
             queue.drain(&mut spares, &mut out);
             out.take().for_each(drop);
-            out.clear();
+            queue.release_bytes(out.clear());
         }
     }
 

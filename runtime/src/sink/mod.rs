@@ -55,8 +55,9 @@ impl WireEvent {
 /// A boxed future, as sinks return them (the trait stays object safe).
 pub type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A failed delivery.
-#[derive(Debug, Clone)]
+/// A failed delivery. Its `Display` (what logs show) passes the privacy gate: personal data
+/// in the message is replaced by placeholders.
+#[derive(Clone)]
 pub struct SinkError {
     /// What went wrong.
     pub message: String,
@@ -109,8 +110,22 @@ impl SinkError {
 }
 
 impl fmt::Display for SinkError {
+    /// The message through the last gate: it reaches log lines (the worker's WARN), and a
+    /// server's answer or a transport's error may quote what was sent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&crate::gate::text(&self.message))
+    }
+}
+
+impl fmt::Debug for SinkError {
+    /// As `Display`, the message through the last gate.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkError")
+            .field("message", &crate::gate::text(&self.message))
+            .field("retryable", &self.retryable)
+            .field("refusal", &self.refusal)
+            .field("retry_after", &self.retry_after)
+            .finish()
     }
 }
 
@@ -131,5 +146,18 @@ pub trait Sink: Send + Sync + 'static {
     /// Flushes and releases resources; called once at shutdown.
     fn shutdown(&self) -> SinkFuture<'_, ()> {
         Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SinkError;
+
+    #[test]
+    fn an_error_shows_its_message_through_the_gate() {
+        let error = SinkError::bad_request("refused: distinct_id ada@example.com from 203.0.113.7 is invalid");
+        let expected = "refused: distinct_id [email] from [ip] is invalid";
+        assert_eq!(error.to_string(), expected);
+        assert!(format!("{error:?}").contains(expected), "{error:?}");
     }
 }
