@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
-use crate::model::{CatalogFile, Event, Naming, PropertyType, Role};
+use crate::model::{CatalogFile, Event, Naming, PropertyType, Role, StatusClass};
 use crate::{lint, parse, validate};
 
 /// A loaded catalog: the file's content plus its source, for diagnostics.
@@ -123,6 +123,32 @@ impl Catalog {
     /// The event that plays `role` for the middleware, if the catalog declares one.
     pub fn role_event(&self, role: Role) -> Option<&str> {
         self.events().find(|(_, event)| event.role.as_ref().is_some_and(|r| *r.as_ref() == role)).map(|(name, _)| name)
+    }
+
+    /// Whether an HTTP response with this status class is a failed request: the
+    /// `request_failed` event's `failed_statuses`, else server errors only.
+    ///
+    /// ```
+    /// use tally_catalog::{Catalog, model::StatusClass};
+    /// let catalog = Catalog::parse("catalog.toml", r#"
+    ///     [catalog]
+    ///     name = "api"
+    ///     version = "1.0.0"
+    ///     [events."api.request_failed"]
+    ///     role = "request_failed"
+    ///     failed_statuses = ["4xx", "5xx"]
+    /// "#).unwrap();
+    /// assert!(catalog.fails_on(StatusClass::ClientError));
+    /// ```
+    pub fn fails_on(&self, class: StatusClass) -> bool {
+        let declared = self
+            .role_event(Role::RequestFailed)
+            .and_then(|name| self.event(name))
+            .and_then(|event| event.failed_statuses.as_ref());
+        match declared {
+            Some(classes) => classes.as_ref().contains(&class),
+            None => class == StatusClass::ServerError,
+        }
     }
 
     /// The identity kind that keys `event`: the event's own, else its category's, else the

@@ -289,6 +289,11 @@ pub struct Event {
     #[serde(default)]
     #[schemars(with = "Option<Role>")]
     pub role: Option<Spanned<Role>>,
+    /// For the `request_failed` role: the status classes that make a request failed
+    /// (`["5xx"]` when absent; `["4xx", "5xx"]` counts client errors as failures too).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<StatusClass>>")]
+    pub failed_statuses: Option<Spanned<Vec<StatusClass>>>,
     /// The event's properties.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Property>")]
@@ -333,6 +338,27 @@ pub enum Origin {
     Client,
 }
 
+/// A class of HTTP statuses, for an event's `failed_statuses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+pub enum StatusClass {
+    /// Client errors, `400`–`499`.
+    #[serde(rename = "4xx")]
+    ClientError,
+    /// Server errors, `500`–`599`.
+    #[serde(rename = "5xx")]
+    ServerError,
+}
+
+impl StatusClass {
+    /// The class as written in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusClass::ClientError => "4xx",
+            StatusClass::ServerError => "5xx",
+        }
+    }
+}
+
 /// The role an event plays for the middleware, which emits role events by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -341,8 +367,12 @@ pub enum Role {
     Login,
     /// A failed login attempt.
     LoginFailed,
+    /// Every login attempt, successful or not (fill `success` tells which).
+    LoginAttempt,
     /// A logout.
     Logout,
+    /// A session that expired, as the application reports it.
+    SessionExpired,
     /// An API request arrived (off by default in the middleware).
     RequestReceived,
     /// An API request completed without a server error.
@@ -355,10 +385,12 @@ pub enum Role {
 
 impl Role {
     /// Every role, in documentation order.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 9] = [
         Role::Login,
         Role::LoginFailed,
+        Role::LoginAttempt,
         Role::Logout,
+        Role::SessionExpired,
         Role::RequestReceived,
         Role::RequestCompleted,
         Role::RequestFailed,
@@ -370,7 +402,9 @@ impl Role {
         match self {
             Role::Login => "login",
             Role::LoginFailed => "login_failed",
+            Role::LoginAttempt => "login_attempt",
             Role::Logout => "logout",
+            Role::SessionExpired => "session_expired",
             Role::RequestReceived => "request_received",
             Role::RequestCompleted => "request_completed",
             Role::RequestFailed => "request_failed",
@@ -543,6 +577,27 @@ pub enum Fill {
     FailureReason,
     /// The login method (`password`, `sso`, `oidc`, …).
     LoginMethod,
+    /// Whether the login attempt succeeded (for the `login_attempt` role).
+    Success,
+    /// The user name a login attempt gave. Personal data: the property needs a privacy class
+    /// (`pseudonymize`, `drop`, or `allowed` with a reason).
+    Username,
+    /// How long the session that ended (logout, expiry) lasted, in seconds.
+    SessionDurationSecs,
+    /// The same session duration, in minutes.
+    SessionDurationMins,
+    /// When the session that ended last saw activity (RFC 3339).
+    LastActivity,
+    /// Why the session ended (`manual`, `timeout`, `forced`, …).
+    LogoutReason,
+    /// The device class derived from the user agent: `desktop`, `mobile`, `tablet` or `bot`.
+    DeviceType,
+    /// The browser name and major version derived from the user agent, e.g. `Firefox 133`.
+    Browser,
+    /// The event's category (a key of `[categories]`).
+    Category,
+    /// Where the process runs, as configured once at start-up (`library`, `cli`, `server`, …).
+    Surface,
     /// The value of an identity kind from the context (`identity.user`).
     Identity(String),
     /// The key of a group from the context (`group.organization`).
@@ -553,7 +608,7 @@ pub enum Fill {
 
 impl Fill {
     /// Every fill source without a parameter, as written in the catalog.
-    pub const SIMPLE: [(&'static str, Fill); 23] = [
+    pub const SIMPLE: [(&'static str, Fill); 33] = [
         ("event_id", Fill::EventId),
         ("event_name", Fill::EventName),
         ("timestamp", Fill::Timestamp),
@@ -576,6 +631,16 @@ impl Fill {
         ("error_message", Fill::ErrorMessage),
         ("failure_reason", Fill::FailureReason),
         ("login_method", Fill::LoginMethod),
+        ("success", Fill::Success),
+        ("username", Fill::Username),
+        ("session_duration_secs", Fill::SessionDurationSecs),
+        ("session_duration_mins", Fill::SessionDurationMins),
+        ("last_activity", Fill::LastActivity),
+        ("logout_reason", Fill::LogoutReason),
+        ("device_type", Fill::DeviceType),
+        ("browser", Fill::Browser),
+        ("category", Fill::Category),
+        ("surface", Fill::Surface),
         ("context", Fill::Context),
     ];
 

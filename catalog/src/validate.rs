@@ -9,7 +9,9 @@ use toml::de::DeTable;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::lint::RULES;
-use crate::model::{Allow, CatalogFile, Event, Fill, PersonProperty, Privacy, Property, PropertyType};
+use crate::model::{
+    Allow, CatalogFile, Event, Fill, PersonProperty, Privacy, Property, PropertyType, Role, StatusClass,
+};
 use crate::suggest;
 
 struct Checker<'a> {
@@ -193,6 +195,9 @@ impl<'a> Checker<'a> {
             }
             roles.push(*role.as_ref());
         }
+        if let Some(statuses) = &event.failed_statuses {
+            self.failed_statuses(event, statuses);
+        }
         if let Some(replacement) = event.deprecated.as_ref().and_then(|d| d.replacement.as_ref()) {
             self.reference("event", replacement, self.event_names());
         }
@@ -203,6 +208,37 @@ impl<'a> Checker<'a> {
             self.person_property(person_name, person, event);
         }
         self.allow_keys(&event.allow, name.span());
+    }
+
+    /// `failed_statuses` belongs to the `request_failed` event and always keeps server errors.
+    fn failed_statuses(&mut self, event: &Event, statuses: &Spanned<Vec<StatusClass>>) {
+        let role = event.role.as_ref().map(|role| *role.as_ref());
+        if role != Some(Role::RequestFailed) {
+            self.error(
+                "misplaced-key",
+                statuses.span(),
+                "`failed_statuses` only applies to the event with role = \"request_failed\"".into(),
+                None,
+            );
+        }
+        if !statuses.as_ref().contains(&StatusClass::ServerError) {
+            self.error(
+                "invalid-statuses",
+                statuses.span(),
+                "`failed_statuses` must include \"5xx\": a server error is always a failed request".into(),
+                Some("write failed_statuses = [\"5xx\"] or [\"4xx\", \"5xx\"]".into()),
+            );
+        }
+        for (i, class) in statuses.as_ref().iter().enumerate() {
+            if statuses.as_ref()[..i].contains(class) {
+                self.error(
+                    "duplicate-value",
+                    statuses.span(),
+                    format!("status class `{}` is listed twice", class.as_str()),
+                    None,
+                );
+            }
+        }
     }
 
     fn property(&mut self, name: &Spanned<String>, property: &Property) {
@@ -275,6 +311,17 @@ impl<'a> Checker<'a> {
         }
         if let Some(fill) = &property.fill {
             self.fill(name, fill, ty);
+            if *fill.as_ref() == Fill::Username && property.privacy == Privacy::None {
+                self.error(
+                    "personal-fill",
+                    fill.span(),
+                    format!(
+                        "`{}` is filled with the attempted user name, personal data, but has no privacy class",
+                        name.as_ref()
+                    ),
+                    Some("add privacy = \"pseudonymize\" (keyed hash), \"drop\", or \"allowed\" with a reason".into()),
+                );
+            }
         }
         self.allow_keys(&property.allow, name.span());
     }
@@ -293,9 +340,14 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         let fits = match fill.as_ref() {
-            Fill::DurationMs | Fill::DurationSecs | Fill::RequestSize | Fill::ResponseSize => {
-                matches!(ty, T::Integer | T::Number)
-            }
+            Fill::DurationMs
+            | Fill::DurationSecs
+            | Fill::RequestSize
+            | Fill::ResponseSize
+            | Fill::SessionDurationSecs => matches!(ty, T::Integer | T::Number),
+            Fill::SessionDurationMins => ty == T::Number,
+            Fill::Success => ty == T::Boolean,
+            Fill::LastActivity => matches!(ty, T::Datetime | T::String),
             Fill::Status => matches!(ty, T::Integer | T::Number | T::String),
             Fill::Timestamp => matches!(ty, T::Datetime | T::String),
             Fill::EventId => matches!(ty, T::Uuid | T::String),

@@ -36,6 +36,8 @@ const STRUCTURAL_CODES: &[&str] = &[
     "nested-array",
     "misplaced-key",
     "fill-type-mismatch",
+    "invalid-statuses",
+    "personal-fill",
 ];
 
 fn docs() -> String {

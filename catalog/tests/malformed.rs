@@ -41,6 +41,8 @@ const STRUCTURAL_CODES: &[&str] = &[
     "misplaced-key",
     "missing-reason",
     "fill-type-mismatch",
+    "invalid-statuses",
+    "personal-fill",
 ];
 
 struct Expectation {

@@ -52,7 +52,7 @@ fn fill_sources_are_completed_by_editors() {
     let names = schema["$defs"]["Fill"]["anyOf"][0]["enum"].as_array().unwrap();
     assert!(names.contains(&serde_json::json!("timestamp")));
     assert!(names.contains(&serde_json::json!("request_id")));
-    assert_eq!(names.len(), 23);
+    assert_eq!(names.len(), 33);
 }
 
 #[test]

@@ -864,9 +864,11 @@ pub(crate) fn role_sentence(role: Role) -> &'static str {
     match role {
         Role::Login => "emitted by the middleware after a successful login.",
         Role::LoginFailed => "emitted by the middleware when a login attempt fails.",
+        Role::LoginAttempt => "emitted by the middleware for every login attempt, successful or not.",
         Role::Logout => "emitted by the middleware on logout.",
+        Role::SessionExpired => "emitted by the middleware when the application reports an expired session.",
         Role::RequestReceived => "emitted by the middleware when an API request arrives (off by default).",
-        Role::RequestCompleted => "emitted by the middleware when an API request completes without a server error.",
+        Role::RequestCompleted => "emitted by the middleware when an API request completes without failing.",
         Role::RequestFailed => "emitted by the middleware when an API request fails.",
         Role::Error => "emitted for an unhandled error (a 5xx, a gRPC error, a panic, an ERROR-level trace).",
     }

@@ -248,7 +248,13 @@ fn filled(fill: Option<&Fill>, measured: bool) -> bool {
             | Fill::ErrorType
             | Fill::ErrorMessage
             | Fill::FailureReason
-            | Fill::LoginMethod,
+            | Fill::LoginMethod
+            | Fill::Success
+            | Fill::Username
+            | Fill::SessionDurationSecs
+            | Fill::SessionDurationMins
+            | Fill::LastActivity
+            | Fill::LogoutReason,
         ) => false,
         Some(_) => true,
     }

@@ -2,7 +2,9 @@
 //! outcome is a success, a failure, or a server error.
 //!
 //! [`ServerErrorsAsFailures`] is HTTP's ([`TrackLayer::new_for_http`]): a `5xx` response is a
-//! failure and a server error; client errors are successes unless
+//! failure and a server error; client errors are successes unless the catalog's
+//! `request_failed` event declares `failed_statuses = ["4xx", "5xx"]` (the tracking plan's
+//! decision, applied by the layer whatever the classifier) or
 //! [`ServerErrorsAsFailures::client_errors_as_failures`] is set.
 //! [`GrpcErrorsAsFailures`] is gRPC's ([`TrackLayer::new_for_grpc`]): the `grpc-status` of the
 //! response head (a trailers-only response) or, when the head has none, of the trailers, is a
@@ -199,6 +201,16 @@ impl ServerErrorsAsFailures {
 
 fn status_message(status: StatusCode) -> Cow<'static, str> {
     Cow::Owned(format!("HTTP {} {}", status.as_u16(), status.canonical_reason().unwrap_or("")).trim_end().to_owned())
+}
+
+/// A client error (`4xx`) as a failure, when the catalog's `failed_statuses` says so.
+pub(crate) fn client_failure(status: u16) -> Outcome {
+    match StatusCode::from_u16(status) {
+        Ok(status) => {
+            Outcome::failure(status.as_u16(), Failure::client(client_error_type(status), status_message(status)))
+        }
+        Err(_) => Outcome::failure(status, Failure::client("client_error", format!("HTTP {status}"))),
+    }
 }
 
 fn client_error_type(status: StatusCode) -> &'static str {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::HeaderName;
-use tally_runtime::catalog::model::Role;
+use tally_runtime::catalog::model::{Role, StatusClass};
 use tally_runtime::{Context, Event, Fact, Identity, Tracker};
 
 use crate::classify::Outcome;
@@ -26,11 +26,11 @@ pub(crate) enum RoleName {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) tracker: Option<Tracker>,
-    pub(crate) roles: [RoleName; 7],
+    pub(crate) roles: [RoleName; Role::ALL.len()],
     /// `roles` resolved against the catalog of `tracker` when the layer is built (by
     /// [`Settings::resolve_roles`]): each request finds its event by index, without searching
     /// the catalog. `None` without a layer tracker (the tracker is then found per request).
-    resolved: Option<[Option<Box<str>>; 7]>,
+    resolved: Option<[Option<Box<str>>; Role::ALL.len()]>,
     pub(crate) received: bool,
     /// Requests whose id hashes below this are sampled (`u64::MAX`: all).
     pub(crate) sample_threshold: u64,
@@ -150,6 +150,17 @@ impl Recorder {
 
     /// `request_completed` (sampled) or `request_failed`, plus `error` for a server error.
     pub(crate) fn finish(&self, outcome: &Outcome, response_size: Option<u64>) {
+        let declared;
+        let outcome = if !outcome.is_failure()
+            && (400..500).contains(&outcome.status())
+            && self.tracker.catalog().fails_on(StatusClass::ClientError)
+        {
+            // The catalog's `failed_statuses` counts client errors as failures.
+            declared = crate::classify::client_failure(outcome.status());
+            &declared
+        } else {
+            outcome
+        };
         let failure = outcome.failure_info();
         if failure.is_none() && !self.sampled {
             return;

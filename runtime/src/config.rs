@@ -62,6 +62,9 @@ pub struct Config {
     pub release: Option<String>,
     /// The component that generates events (`fill = "service"`).
     pub service: Option<String>,
+    /// Where this process runs (`library`, `cli`, `server`, …; `fill = "surface"`), set once
+    /// at start-up so that every event of the process carries it.
+    pub surface: Option<String>,
     /// Opted out: nothing is sent, emits are counted as `opted_out`.
     pub do_not_track: bool,
     /// When set, tracking only happens in this environment (Authsome: `prod`).
@@ -106,6 +109,7 @@ impl Default for Config {
             environment: None,
             release: None,
             service: None,
+            surface: None,
             do_not_track: false,
             required_environment: None,
             pseudonymization_key: None,
@@ -188,6 +192,12 @@ impl Config {
     /// Sets the service name.
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.service = Some(service.into());
+        self
+    }
+
+    /// Sets where this process runs (`fill = "surface"`): `library`, `cli`, `server`, …
+    pub fn surface(mut self, surface: impl Into<String>) -> Self {
+        self.surface = Some(surface.into());
         self
     }
 

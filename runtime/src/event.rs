@@ -101,6 +101,18 @@ pub enum Fact {
     FailureReason,
     /// How the user logged in (`fill = "login_method"`).
     LoginMethod,
+    /// Whether a login attempt succeeded (`fill = "success"`).
+    Success,
+    /// The user name a login attempt gave (`fill = "username"`); personal data, which the
+    /// catalog's privacy class of the property treats.
+    Username,
+    /// How long the session that ended lasted, in seconds as a number
+    /// (`fill = "session_duration_secs"`, `fill = "session_duration_mins"`).
+    SessionDuration,
+    /// When the session that ended last saw activity, RFC 3339 (`fill = "last_activity"`).
+    LastActivity,
+    /// Why the session ended (`fill = "logout_reason"`).
+    LogoutReason,
 }
 
 /// The special events tally builds itself.

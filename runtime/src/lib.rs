@@ -55,6 +55,7 @@ mod stages;
 #[cfg(feature = "tracing-layer")]
 pub mod tracing_layer;
 mod tracker;
+mod user_agent;
 mod validate;
 mod value;
 mod worker;

@@ -37,6 +37,8 @@ pub(crate) struct EventPlan {
     /// The name as sent (namespace included), shared by the event's wire events.
     pub(crate) wire_name: WireName,
     pub(crate) origin: Origin,
+    /// The category (`fill = "category"`).
+    pub(crate) category: Option<Box<str>>,
     /// Common properties, then the event's own, in catalog order.
     pub(crate) properties: Vec<PropertyPlan>,
     /// The identity kind keying the event (index into `Plan::kinds`).
@@ -184,6 +186,7 @@ impl Plan {
                 name: name.into(),
                 wire_name: [namespace, name].concat().into(),
                 origin: def.origin,
+                category: def.category.as_ref().map(|category| category.as_ref().as_str().into()),
                 properties,
                 keyed_by,
                 set,
@@ -271,6 +274,11 @@ pub(crate) fn compile_property(
                 | Fill::CatalogVersion
                 | Fill::DurationMs
                 | Fill::DurationSecs
+                | Fill::Category
+                | Fill::Surface
+                | Fill::Success
+                | Fill::SessionDurationSecs
+                | Fill::SessionDurationMins
         )
     });
     let identifier = fill

@@ -2,7 +2,7 @@
 //! (tally's own ids and times, the configuration, the request context, the event's facts).
 //! Values from outside are checked like given ones; all pass the last gate like given ones.
 
-use tally_catalog::model::{Fill, Privacy};
+use tally_catalog::model::{Fill, Privacy, PropertyType};
 
 use super::Draft;
 use crate::config::Config;
@@ -11,6 +11,7 @@ use crate::event::{Event, Fact};
 use crate::identity::Identity;
 use crate::plan::Plan;
 use crate::privacy::Pseudonymizer;
+use crate::user_agent;
 use crate::validate::Violation;
 use crate::value::PropertyValue;
 
@@ -45,6 +46,15 @@ pub(crate) fn fill(draft: &mut Draft<'_>, sources: &Sources<'_>) {
     }
 }
 
+/// The session duration fact, in seconds (a negative or non-finite one is no duration).
+fn session_secs(event: &Event) -> Option<f64> {
+    match event.fact(Fact::SessionDuration)? {
+        PropertyValue::Float(secs) if secs.is_finite() && *secs >= 0.0 => Some(*secs),
+        PropertyValue::UInt(secs) => Some(*secs as f64),
+        _ => None,
+    }
+}
+
 fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -> Option<PropertyValue> {
     let text = |s: Option<&str>| s.map(PropertyValue::text);
     let Sources { config, event, context, .. } = sources;
@@ -73,6 +83,22 @@ fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -
         Fill::ErrorMessage => fact(Fact::ErrorMessage),
         Fill::FailureReason => fact(Fact::FailureReason),
         Fill::LoginMethod => fact(Fact::LoginMethod),
+        Fill::Success => fact(Fact::Success),
+        Fill::Username => fact(Fact::Username),
+        Fill::LastActivity => fact(Fact::LastActivity),
+        Fill::LogoutReason => fact(Fact::LogoutReason),
+        Fill::SessionDurationSecs => {
+            let secs = session_secs(event)?;
+            Some(match draft.plan.properties[index].ty {
+                PropertyType::Integer => PropertyValue::UInt(secs as u64),
+                _ => PropertyValue::Float(secs),
+            })
+        }
+        Fill::SessionDurationMins => session_secs(event).map(|secs| PropertyValue::Float(secs / 60.0)),
+        Fill::DeviceType => request.user_agent.as_deref().and_then(user_agent::device_type).map(PropertyValue::from),
+        Fill::Browser => request.user_agent.as_deref().and_then(user_agent::browser).map(PropertyValue::from),
+        Fill::Category => text(draft.plan.category.as_deref()),
+        Fill::Surface => text(config.surface.as_deref()),
         Fill::Identity(kind) => {
             let property = &draft.plan.properties[index];
             let raw = context.identities().get(kind).or_else(|| sources.process_identity.get(kind))?;
