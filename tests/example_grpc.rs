@@ -1,7 +1,8 @@
 //! `examples/grpc` against a PostHog-compatible receiver on loopback, and as `cargo run
-//! --example grpc` prints it: the layer's call events and the methods' own events of a tonic
-//! service, for calls that succeed, fail, panic and stream, all keyed by the caller the
-//! service's auth interceptor found.
+//! --example grpc` prints it: the layer's call events and the events of the tonic service's
+//! own methods (`#[tally::track_event]` on the `#[tonic::async_trait]` impl's methods), for
+//! calls that succeed, fail, panic and stream, all keyed by the caller the service's auth
+//! interceptor found.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
 
@@ -70,6 +71,7 @@ async fn every_call_reaches_posthog_keyed_by_the_caller_with_its_outcome() {
     assert_eq!((failed.property("status"), failed.property("error_type")), (Some(&json!(13)), Some(&json!("panic"))));
     assert_eq!(find(&events, "app.error", Some(export)).property("error_type"), Some(&json!("panic")));
     assert!(!events.iter().any(|e| e.raw.to_string().contains("not implemented")), "the panic text stays home");
+    assert!(!events.iter().any(|e| e.event == "project.exported"), "the panicking method never returned");
 
     // A streaming call: the layer reports it at the end of the stream, with the bytes sent.
     let listed = find(&events, "projects.listed", None);

@@ -18,8 +18,8 @@ async fn annotated_handlers_emit_the_schema_with_request_ids_and_the_privacy_rul
     let receiver = Receiver::builder().api_key("phc_tt").start().await.unwrap();
     let config = tally::Config::default().api_key("phc_tt").host(receiver.url()).pseudonymization_key("tt-test-key");
     let counts = app::run(config).await;
-    assert_eq!((counts.delivered, counts.dropped()), (17, 0), "{counts}");
-    let events = receiver.wait_for_events(17, Duration::from_secs(20)).await.unwrap();
+    assert_eq!((counts.delivered, counts.dropped()), (20, 0), "{counts}");
+    let events = receiver.wait_for_events(20, Duration::from_secs(20)).await.unwrap();
 
     let convention = tally::catalog::model::Naming::ResourceAction;
     for event in &events {
@@ -35,13 +35,20 @@ async fn annotated_handlers_emit_the_schema_with_request_ids_and_the_privacy_rul
         assert!(!raw.contains("s3cret") && !raw.contains("guess"), "a password left the process");
     }
     let request_ids: std::collections::HashSet<_> = events.iter().filter_map(|e| e.property("request_id")).collect();
-    assert_eq!(request_ids.len(), 16, "one request id per request");
+    assert_eq!(request_ids.len(), 19, "one request id per request");
 
     let find = |name: &str| events.iter().find(|e| e.event == name).unwrap_or_else(|| panic!("{name} missing"));
     let login = find("auth.login");
     let user = login.distinct_id.clone();
     assert_eq!(login.property("auth_method"), Some(&json!("local")));
-    assert_eq!(find("auth.login_failed").property("reason"), Some(&json!("invalid_password")));
+    let failed = find("auth.login_failed");
+    assert_eq!(failed.property("reason"), Some(&json!("invalid_password")));
+    // The attempted username is on the wire only as its keyed hash (HMAC-SHA256 with the key).
+    let hashed = tally::privacy::Pseudonymizer::new(b"tt-test-key").pseudonymize("ada");
+    assert_eq!(failed.property("username"), Some(&json!(hashed)));
+    assert!(events.iter().all(|e| !e.raw.to_string().contains("\"ada\"")), "the raw username left the process");
+    assert_eq!(find("invoice.paid").property("amount"), Some(&json!(1_250.0)));
+    assert_eq!(find("client.updated").property("client_id"), Some(&json!("c-7")));
     let created = find("project.created");
     assert_eq!((created.distinct_id.as_str(), created.property("user_id")), (user.as_str(), Some(&json!(user))));
     assert_eq!(created.property("has_client"), Some(&json!(true)));

@@ -262,6 +262,7 @@ fn auterity_has_its_envelope_categories_and_retention() {
         [
             ("event_id", "event_id".to_owned()),
             ("event_name", "event_name".into()),
+            ("event_type", "category".into()),
             ("timestamp", "timestamp".into()),
             ("organization_id", "group.organization".into()),
             ("version", "catalog_version".into()),
@@ -276,7 +277,9 @@ fn auterity_has_its_envelope_categories_and_retention() {
     assert_eq!(file.groups["organization"].property.as_ref().unwrap().as_ref(), "organization_id");
     for (role, event) in [
         (Role::Login, "user.login"),
-        (Role::LoginFailed, "security.login_attempt"),
+        (Role::LoginAttempt, "security.login_attempt"),
+        (Role::Logout, "user.logout"),
+        (Role::SessionExpired, "user.session_expired"),
         (Role::RequestReceived, "api.request_received"),
         (Role::RequestCompleted, "api.request_completed"),
         (Role::RequestFailed, "api.request_failed"),
@@ -284,6 +287,7 @@ fn auterity_has_its_envelope_categories_and_retention() {
     ] {
         assert_eq!(catalog.role_event(role), Some(event));
     }
+    assert!(catalog.fails_on(tally_catalog::model::StatusClass::ClientError), "the seed: 4xx and 5xx fail");
     let completed = catalog.event("api.request_completed").unwrap();
     assert_eq!(catalog.duration_property(completed), Some(("processing_time", PropertyType::Number)));
     assert_eq!(completed.properties["endpoint"].fill.as_ref().unwrap().as_ref(), &Fill::Route);

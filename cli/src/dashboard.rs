@@ -227,25 +227,35 @@ impl<'a> Tiles<'a> {
     fn logins(&mut self) {
         let Some(login) = self.live_role(Role::Login) else { return };
         let failed = self.live_role(Role::LoginFailed);
+        // Without a `login_failed` event, the `login_attempt` event counts every attempt.
+        let attempts = if failed.is_none() { self.live_role(Role::LoginAttempt) } else { None };
         let mut series = vec![self.series(login, "total")];
-        series.extend(failed.map(|failed| self.series(failed, "total")));
+        series.extend(failed.or(attempts).map(|other| self.series(other, "total")));
         let source = self.trends(series.clone());
-        let description = match failed {
-            Some(_) => "Successful and failed logins per day (events with the roles `login` and `login_failed`).",
-            None => "Successful logins per day (the event with the role `login`).",
+        let description = match (failed, attempts) {
+            (Some(_), _) => "Successful and failed logins per day (events with the roles `login` and `login_failed`).",
+            (None, Some(_)) => {
+                "Successful logins and all login attempts per day (the roles `login` and `login_attempt`)."
+            }
+            (None, None) => "Successful logins per day (the event with the role `login`).",
         };
         self.push("Logins: success vs failure".into(), description.into(), source);
         self.paired.push(login);
-        if let Some(failed) = failed {
-            self.paired.push(failed);
-            let mut source = self.trends(series);
-            source["trendsFilter"] = rate_filter();
-            self.push(
-                "Login success rate".into(),
-                "Successful logins as a share of all login attempts: 100 × A / (A + B).".into(),
-                source,
-            );
-        }
+        let (other, formula, text) = match (failed, attempts) {
+            (Some(failed), _) => {
+                (failed, "100 * A / (A + B)", "Successful logins as a share of all login attempts: 100 × A / (A + B).")
+            }
+            (None, Some(attempts)) => {
+                (attempts, "100 * A / B", "Successful logins as a share of all login attempts: 100 × A / B.")
+            }
+            (None, None) => return,
+        };
+        self.paired.push(other);
+        let mut source = self.trends(series);
+        let mut filter = rate_filter();
+        filter["formula"] = json!(formula);
+        source["trendsFilter"] = filter;
+        self.push("Login success rate".into(), text.into(), source);
     }
 
     /// The wire name of the property of `event` filled with `fill`.

@@ -1,9 +1,15 @@
 //! Auterity's analytics (seed 003): the base envelope on every event (`fill`s in the catalog's
-//! `[common]`), `api.request_*` and `system.error_occurred` from the middleware, workflow, AI
-//! and integration events through the tracing layer, `security.login_attempt` for failed
-//! logins, the organization as a PostHog group, and invalid events dropped and counted.
+//! `[common]`, `event_type` from the event's category, `organization_id` required),
+//! `api.request_*` (4xx and 5xx failed, as the catalog's `failed_statuses` says) and
+//! `system.error_occurred` from the middleware, workflow, AI and integration events through the
+//! tracing layer, `security.login_attempt` for every login with `success`, `user.login` with the
+//! device and browser from the User-Agent, `user.logout` with the session's duration and
+//! `user.session_expired` when a request comes with an expired session, the organization as a
+//! PostHog group, and invalid events dropped and counted.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{Path, Request};
 use axum::http::{StatusCode, header, request::Parts};
@@ -12,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
-use tally::middleware::{LoginOutcome, Resolution, TrackLayer};
+use tally::middleware::{LoginOutcome, LogoutOutcome, Resolution, TrackLayer};
 use tally::{Config, Counts, FutureExt, Identity, Tracker};
 use tracing::Instrument;
 
@@ -36,12 +42,57 @@ async fn authenticate(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Who the API client is, for everything emitted during the request.
+/// The web app's tenant header: which organization (dealership group) a browser works in.
+const TENANT: &str = "x-auterity-org";
+
+/// A browser session: its user, when it started and when it was last used.
+#[derive(Clone)]
+struct Session {
+    user: String,
+    started: SystemTime,
+    last_activity: SystemTime,
+}
+
+/// Sessions idle longer than this have expired.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The session store, with one session left over from the morning that has since expired.
+static SESSIONS: LazyLock<Mutex<HashMap<String, Session>>> = LazyLock::new(|| {
+    let now = SystemTime::now();
+    let stale = Session {
+        user: "u-grace".into(),
+        started: now - Duration::from_secs(3 * 3600),
+        last_activity: now - Duration::from_secs(2 * 3600),
+    };
+    Mutex::new(HashMap::from([("s-stale".to_owned(), stale)]))
+});
+
+fn session_cookie(parts: &Parts) -> Option<&str> {
+    let cookies = parts.headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies.split(';').find_map(|c| c.trim().strip_prefix("session="))
+}
+
+fn find_session(id: &str) -> Option<Session> {
+    SESSIONS.lock().ok()?.get(id).cloned()
+}
+
+/// Who the API client or the browser session is, and its organization, for everything emitted
+/// during the request.
 fn resolve(parts: &Parts, resolution: &mut Resolution) {
     if let Some(client) = parts.extensions.get::<ApiClient>() {
         resolution.identity(Identity::user(&client.user));
         resolution.group("organization", client.organization.clone());
         resolution.property("api_key_id", client.key_id.clone());
+        return;
+    }
+    if let Some(tenant) = parts.headers.get(TENANT).and_then(|v| v.to_str().ok()) {
+        resolution.group("organization", tenant.to_owned());
+    }
+    if let Some(id) = session_cookie(parts)
+        && let Some(session) = find_session(id)
+    {
+        resolution.identity(Identity::user(&session.user));
+        resolution.session_id(id.to_owned());
     }
 }
 
@@ -51,14 +102,45 @@ struct LoginForm {
     password: String,
 }
 
+/// The middleware emits `security.login_attempt` for both outcomes (`success` filled), and
+/// `user.login` for a success.
 async fn login(Json(form): Json<LoginForm>) -> Response {
-    if form.password == "correct" {
-        let outcome = LoginOutcome::success(Identity::user(&form.user), "password").session_id("s-42");
-        (StatusCode::OK, Extension(outcome)).into_response()
-    } else {
-        // The middleware emits `security.login_attempt`, the catalog's `login_failed` event.
-        (StatusCode::UNAUTHORIZED, Extension(LoginOutcome::failure("invalid_credentials"))).into_response()
+    if form.password != "correct" {
+        let outcome = LoginOutcome::failure("invalid_credentials").method("password");
+        return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
+    let id = format!("s-{}", uuid::Uuid::now_v7().simple());
+    let now = SystemTime::now();
+    if let Ok(mut sessions) = SESSIONS.lock() {
+        sessions.insert(id.clone(), Session { user: form.user.clone(), started: now, last_activity: now });
+    }
+    let outcome = LoginOutcome::success(Identity::user(&form.user), "password").session_id(id.clone());
+    let cookie = format!("session={id}; HttpOnly; Path=/");
+    (StatusCode::OK, [(header::SET_COOKIE, cookie)], Extension(outcome)).into_response()
+}
+
+/// `user.logout`, with how long the session lasted.
+async fn logout(parts: Parts) -> Response {
+    let removed = session_cookie(&parts).and_then(|id| SESSIONS.lock().ok()?.remove(id));
+    let Some(session) = removed else { return StatusCode::UNAUTHORIZED.into_response() };
+    let outcome = LogoutOutcome::new().session_started(session.started);
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, "session=; Max-Age=0; Path=/")], Extension(outcome)).into_response()
+}
+
+/// The signed-in user's profile; a session idle past the timeout has expired, which the app
+/// reports (`user.session_expired`) as it answers 401.
+async fn me(parts: Parts) -> Response {
+    let Some(id) = session_cookie(&parts) else { return StatusCode::UNAUTHORIZED.into_response() };
+    let Some(session) = find_session(id) else { return StatusCode::UNAUTHORIZED.into_response() };
+    let idle = SystemTime::now().duration_since(session.last_activity).unwrap_or_default();
+    if idle > IDLE_TIMEOUT {
+        if let Ok(mut sessions) = SESSIONS.lock() {
+            sessions.remove(id);
+        }
+        let outcome = LogoutOutcome::expired().session_started(session.started).last_activity(session.last_activity);
+        return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
+    }
+    Json(json!({"user": session.user})).into_response()
 }
 
 #[derive(Debug)]
@@ -177,10 +259,12 @@ async fn broken() -> StatusCode {
 pub(crate) fn app(tracker: Tracker) -> Router {
     Router::new()
         .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/api/me", get(me))
         .route("/api/workflows/{id}/executions", post(run_workflow))
         .route("/api/integrations/{id}/sync", post(sync_integration))
         .route("/api/reports/broken", get(broken))
-        .layer(TrackLayer::new_for_http().tracker(tracker).identity(resolve))
+        .layer(TrackLayer::new_for_http().tracker(tracker).identity(resolve).received(true))
         .layer(axum::middleware::from_fn(authenticate))
 }
 
@@ -206,10 +290,23 @@ pub(crate) async fn run(config: Config) -> Counts {
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 
+/// The browser of the scripted session.
+pub(crate) const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
     let browser = support::client();
-    browser.post(server.url("/login")).json(&json!({"user": "u-ada", "password": "wrong"})).send().await?;
-    browser.post(server.url("/login")).json(&json!({"user": "u-ada", "password": "correct"})).send().await?;
+    let web = |method: reqwest::Method, path: &str| {
+        browser.request(method, server.url(path)).header(header::USER_AGENT, FIREFOX).header(TENANT, "org-dealer-9")
+    };
+    let form = |password: &str| json!({"user": "u-ada", "password": password});
+    web(reqwest::Method::POST, "/login").json(&form("wrong")).send().await?;
+    let signed_in = web(reqwest::Method::POST, "/login").json(&form("correct")).send().await?;
+    let cookie = signed_in.headers().get(header::SET_COOKIE).and_then(|c| c.to_str().ok()?.split(';').next());
+    let cookie = cookie.unwrap_or_default().to_owned();
+    web(reqwest::Method::GET, "/api/me").header(header::COOKIE, &cookie).send().await?;
+    web(reqwest::Method::POST, "/logout").header(header::COOKIE, &cookie).send().await?;
+    // Grace's tab from this morning: her session expired while she was away.
+    web(reqwest::Method::GET, "/api/me").header(header::COOKIE, "session=s-stale").send().await?;
     let api = support::client();
     let key = "ak_live_7f3a";
     api.post(server.url("/api/workflows/wf-service-1/executions")).bearer_auth(key).send().await?;

@@ -48,68 +48,73 @@ pub(crate) struct Projects {
     store: Mutex<Vec<Project>>,
 }
 
+// `#[tally::track_event]` sits on the tonic service methods themselves, inside the
+// `#[tonic::async_trait]` impl: async-trait rewrites each method into a function returning
+// `Box::pin(async move { … })` before tally's attribute runs, and the macro instruments that
+// async block, so each event is emitted when the call's future completes, from its `Result`
+// (docs/macros.md#trait-methods-that-return-a-future-async-trait-and-tonic).
 #[tonic::async_trait]
 impl projects_server::Projects for Projects {
+    /// `project.created` is checked against examples/grpc/catalog.toml at compile time and keyed
+    /// by the caller: the layer opened the request context around the call. `name_length` is
+    /// computed when the method is called, before the body takes the request apart.
+    #[tally::track_event(
+        "project.created",
+        project_id = ret.get_ref().id,
+        name_length = request.get_ref().name.chars().count() as i64,
+    )]
     async fn create_project(&self, request: Request<CreateProjectRequest>) -> Result<Response<Project>, Status> {
-        self.create(request.into_inner()).await.map(Response::new)
+        let name = request.into_inner().name;
+        let mut store = self.store.lock().map_err(|_| Status::internal("store poisoned"))?;
+        let project = Project { id: format!("p-{}", store.len() + 1), name, archived: false };
+        store.push(project.clone());
+        Ok(Response::new(project))
     }
 
+    /// A failing call: an unknown project is `NOT_FOUND`, reported by the layer (`rpc.failed`)
+    /// and by the method itself (`project.archive_failed`, through `on_err`, when the call's
+    /// future completes with the error).
+    #[tally::track_event(
+        "project.archived",
+        project_id = ret.get_ref().id,
+        on_err("project.archive_failed", reason = if err.code() == tonic::Code::NotFound { "not_found" } else { "already_archived" }),
+    )]
     async fn archive_project(&self, request: Request<ArchiveProjectRequest>) -> Result<Response<Project>, Status> {
-        self.archive(request.into_inner()).await.map(Response::new)
+        let id = request.into_inner().id;
+        let mut store = self.store.lock().map_err(|_| Status::internal("store poisoned"))?;
+        let project = store.iter_mut().find(|p| p.id == id).ok_or_else(|| Status::not_found("no such project"))?;
+        if project.archived {
+            return Err(Status::failed_precondition("already archived"));
+        }
+        project.archived = true;
+        Ok(Response::new(project.clone()))
     }
 
+    /// A bug: the layer answers `INTERNAL` and reports `rpc.failed` and `app.error` (panic); the
+    /// method's own event is not emitted (the call never returned), and the server keeps serving.
+    #[tally::track_event("project.exported", project_id = ret.get_ref().id)]
     async fn export_project(&self, request: Request<ExportProjectRequest>) -> Result<Response<Project>, Status> {
-        // A bug: the layer answers `INTERNAL` and reports `rpc.failed` and `app.error` (panic);
-        // the server keeps serving.
         let id = request.into_inner().id;
         panic!("export of {id} is not implemented");
     }
 
     type ListProjectsStream = tokio_stream::Iter<std::vec::IntoIter<Result<Project, Status>>>;
 
+    /// The streaming call: `projects.listed` when the stream is ready to be sent (the method
+    /// returned it); the layer reports the call when the stream ends.
+    #[tally::track_event(
+        "projects.listed",
+        page_size = i64::from(request.get_ref().page_size),
+        count = tokio_stream::Stream::size_hint(ret.get_ref()).0 as i64,
+    )]
     async fn list_projects(
         &self,
         request: Request<ListProjectsRequest>,
     ) -> Result<Response<Self::ListProjectsStream>, Status> {
-        let page = self.list(request.into_inner()).await?;
-        Ok(Response::new(tokio_stream::iter(page.into_iter().map(Ok).collect::<Vec<_>>())))
-    }
-}
-
-impl Projects {
-    /// `project.created` is checked against examples/grpc/catalog.toml at compile time and keyed
-    /// by the caller: the layer opened the request context around the call.
-    #[tally::track_event("project.created", project_id = ret.id, name_length = request.name.chars().count() as i64)]
-    async fn create(&self, request: CreateProjectRequest) -> Result<Project, Status> {
-        let mut store = self.store.lock().map_err(|_| Status::internal("store poisoned"))?;
-        let project = Project { id: format!("p-{}", store.len() + 1), name: request.name, archived: false };
-        store.push(project.clone());
-        Ok(project)
-    }
-
-    /// A failing call: an unknown project is `NOT_FOUND`, reported by the layer (`rpc.failed`)
-    /// and by the method itself (`project.archive_failed`, through `on_err`).
-    #[tally::track_event(
-        "project.archived",
-        project_id = ret.id,
-        on_err("project.archive_failed", reason = if err.code() == tonic::Code::NotFound { "not_found" } else { "already_archived" }),
-    )]
-    async fn archive(&self, request: ArchiveProjectRequest) -> Result<Project, Status> {
-        let mut store = self.store.lock().map_err(|_| Status::internal("store poisoned"))?;
-        let project =
-            store.iter_mut().find(|p| p.id == request.id).ok_or_else(|| Status::not_found("no such project"))?;
-        if project.archived {
-            return Err(Status::failed_precondition("already archived"));
-        }
-        project.archived = true;
-        Ok(project.clone())
-    }
-
-    /// The streaming call's page; the layer reports the call when the stream ends.
-    #[tally::track_event("projects.listed", page_size = i64::from(request.page_size), count = ret.len() as i64)]
-    async fn list(&self, request: ListProjectsRequest) -> Result<Vec<Project>, Status> {
+        let page_size = usize::try_from(request.into_inner().page_size).unwrap_or(0);
         let store = self.store.lock().map_err(|_| Status::internal("store poisoned"))?;
-        Ok(store.iter().take(request.page_size as usize).cloned().collect())
+        let page: Vec<_> = store.iter().take(page_size).cloned().map(Ok).collect();
+        Ok(Response::new(tokio_stream::iter(page)))
     }
 }
 

@@ -50,8 +50,9 @@ struct LoginForm {
 /// `auth.login_failed` from this outcome.
 async fn login(State(store): State<Store>, Json(form): Json<LoginForm>) -> Response {
     if form.password != "s3cret" {
-        return (StatusCode::UNAUTHORIZED, Extension(LoginOutcome::failure("invalid_password").method("local")))
-            .into_response();
+        // The attempted name goes to `fill = "username"`, which the catalog pseudonymizes.
+        let outcome = LoginOutcome::failure("invalid_password").method("local").username(form.username);
+        return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
     let session = uuid::Uuid::now_v7().simple().to_string();
     let user = format!("u-{}", form.username.len()); // the internal id, never the username
@@ -167,6 +168,24 @@ async fn create_invoice() -> Json<String> {
     Json("inv-1".to_owned())
 }
 
+#[tally::track_event("invoice.sent", invoice_id = id)]
+async fn send_invoice(Path(id): Path<String>) -> StatusCode {
+    let _ = id;
+    StatusCode::NO_CONTENT
+}
+
+#[tally::track_event("invoice.paid", invoice_id = id, amount = 1_250.0)]
+async fn pay_invoice(Path(id): Path<String>) -> StatusCode {
+    let _ = id;
+    StatusCode::NO_CONTENT
+}
+
+#[tally::track_event("client.updated", client_id = id)]
+async fn update_client(Path(id): Path<String>) -> StatusCode {
+    let _ = id;
+    StatusCode::NO_CONTENT
+}
+
 #[tally::track_event("admin.user_role_changed", user_id = user, old_role = "member", new_role = "admin")]
 async fn change_role(Path(user): Path<String>) -> StatusCode {
     let _ = user;
@@ -200,7 +219,10 @@ pub(crate) fn app(tracker: Tracker) -> Router {
         .route("/reports", post(generate_report))
         .route("/exports/csv", get(export_csv))
         .route("/clients", post(create_client))
+        .route("/clients/{id}", post(update_client))
         .route("/invoices", post(create_invoice))
+        .route("/invoices/{id}/sent", post(send_invoice))
+        .route("/invoices/{id}/paid", post(pay_invoice))
         .route("/admin/users/{user}/role", post(change_role))
         .route("/debug/crash", get(crash))
         .layer(
@@ -238,7 +260,10 @@ async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
     post("/reports", json!({})).await?;
     browser.get(server.url("/exports/csv")).send().await?;
     post("/clients", json!({})).await?;
+    post("/clients/c-7", json!({})).await?;
     post("/invoices", json!({})).await?;
+    post("/invoices/inv-1/sent", json!({})).await?;
+    post("/invoices/inv-1/paid", json!({})).await?;
     post("/admin/users/u-9/role", json!({})).await?;
     post("/projects/p-28/archive", json!({})).await?;
     browser.get(server.url("/debug/crash")).send().await?;

@@ -187,13 +187,16 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// `--micro`: the layer's own cost per request, without sockets: a million requests through a
+/// `--micro`: the layer's own cost per request, without sockets: requests through a
 /// `service_fn`, bare, with tower-http's `TraceLayer` (no subscriber: the yardstick), with the
 /// layer and no tracker, and with the layer emitting to a sink that discards (the request path
-/// only: the tracker's worker runs on its own thread).
+/// only: the tracker's worker runs on its own thread). `--rounds` rounds (default 5) of 200 000
+/// requests per setup, the setups interleaved within each round so that the machine's noise
+/// falls on all of them; prints each setup's median and fastest–slowest round.
 fn micro() {
     use tower::{Layer, Service, ServiceExt};
-    const N: u32 = 1_000_000;
+    const N: u32 = 200_000;
+    let rounds = options().rounds;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
@@ -201,7 +204,8 @@ fn micro() {
         let handler = tower::service_fn(|_: http::Request<String>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(String::from("Hello, World!")))
         });
-        async fn run<S>(name: &str, mut service: S)
+        /// Nanoseconds per request over `N` requests.
+        async fn run<S>(service: &mut S) -> f64
         where
             S: Service<http::Request<String>, Error = std::convert::Infallible>,
         {
@@ -210,12 +214,28 @@ fn micro() {
                 let request = http::Request::builder().uri("/hello").body(String::new()).unwrap();
                 let _ = service.ready().await.unwrap().call(request).await;
             }
-            println!("{name:<28} {:>6.0} ns/request", start.elapsed().as_nanos() as f64 / f64::from(N));
+            start.elapsed().as_nanos() as f64 / f64::from(N)
         }
-        run("bare", handler).await;
-        run("tower-http TraceLayer", tower_http::trace::TraceLayer::new_for_http().layer(handler)).await;
-        run("layer, no tracker", TrackLayer::new_for_http().layer(handler)).await;
-        run("layer, emitting (null sink)", TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler)).await;
+        let mut bare = handler;
+        let mut traced = tower_http::trace::TraceLayer::new_for_http().layer(handler);
+        let mut untracked = TrackLayer::new_for_http().layer(handler);
+        let mut tracked = TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler);
+        let names = ["bare", "tower-http TraceLayer", "layer, no tracker", "layer, emitting (null sink)"];
+        let mut results: [Vec<f64>; 4] = Default::default();
+        for round in 0..rounds {
+            results[0].push(run(&mut bare).await);
+            results[1].push(run(&mut traced).await);
+            results[2].push(run(&mut untracked).await);
+            results[3].push(run(&mut tracked).await);
+            tracker.flush().await;
+            eprintln!("round {}/{rounds} done", round + 1);
+        }
+        println!("{:<28} {:>9} {:>19}  ({rounds} rounds of {N} requests)", "setup", "median", "fastest–slowest");
+        for (name, values) in names.iter().zip(results.iter_mut()) {
+            let median = median(values);
+            let (low, high) = (values[0], values[values.len() - 1]);
+            println!("{name:<28} {median:>6.0} ns {low:>8.0}–{high:<6.0} ns/request");
+        }
         tracker.shutdown(Duration::from_secs(60)).await;
     });
 }

@@ -278,12 +278,9 @@ where
         let method: Method = parts.method.clone();
         let request_size = content_length(&parts).or_else(|| body.size_hint().exact());
 
-        let tracker = match context.get_tracker() {
-            Some(tracker) => Some(tracker.clone()),
-            None => tally_runtime::current(),
-        };
-        let recorder = tracker.filter(Tracker::is_enabled).map(|tracker| Recorder {
-            tracker,
+        // The tracker is borrowed (the context's, else the installed default), not cloned.
+        let tracked = tally_runtime::tracker_for(&context).is_some_and(Tracker::is_enabled);
+        let recorder = tracked.then(|| Recorder {
             settings: settings.clone(),
             context: context.clone(),
             start,

@@ -13,11 +13,18 @@
 //!   applies the event's person properties (`$set_once first_login`, …).
 //! - on failure: the catalog's `login_failed` event with the reason and the method, keyed as
 //!   any request without a known person (the catalog's `on_missing`). The reason and method are
-//!   `&'static str`: codes, never the attempted user name or any other personal data.
+//!   `&'static str`: codes. The attempted user name, when the handler gives it
+//!   ([`LoginOutcome::username`]), is a fact for `fill = "username"` only, which the catalog
+//!   must give a privacy class (`pseudonymize`, `drop`): it never leaves the process raw.
+//! - on either: the catalog's `login_attempt` event, if it declares one, with `fill = "success"`.
 //! - on logout: the catalog's `logout` event keyed by the request's identity (the one logging
-//!   out); identity resolvers may react (the anonymous cookie is renewed).
+//!   out), with the session's duration and last activity when the handler reports them
+//!   ([`LogoutOutcome::session_started`]); identity resolvers may react (the anonymous cookie is
+//!   renewed). An expiry ([`LogoutOutcome::expired`]) emits the `session_expired` event, or the
+//!   `logout` event with `logout_reason = "timeout"` when the catalog has no such event.
 
 use std::borrow::Cow;
+use std::time::SystemTime;
 
 use http::{Method, StatusCode, response};
 use tally_runtime::{Context, Identity};
@@ -37,6 +44,7 @@ use tally_runtime::{Context, Identity};
 pub struct LoginOutcome {
     kind: LoginKind,
     method: Option<&'static str>,
+    username: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,12 +57,25 @@ impl LoginOutcome {
     /// A successful login of `identity` through `method` (`password`, `sso`, `oidc`, … as the
     /// catalog's `login_method` property allows).
     pub fn success(identity: Identity, method: &'static str) -> Self {
-        Self { kind: LoginKind::Success { identity, session_id: None }, method: Some(method) }
+        Self { kind: LoginKind::Success { identity, session_id: None }, method: Some(method), username: None }
     }
 
     /// A rejected login attempt, for `reason` (`invalid_credentials`, `mfa_failed`, …).
     pub fn failure(reason: &'static str) -> Self {
-        Self { kind: LoginKind::Failure { reason }, method: None }
+        Self { kind: LoginKind::Failure { reason }, method: None, username: None }
+    }
+
+    /// The user name the attempt gave, for `fill = "username"` (TimeTracker's
+    /// `auth.login_failed.username`). Personal data: the catalog must give that property a
+    /// privacy class, so it is pseudonymized (keyed HMAC) or dropped before leaving.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The user name the attempt gave, if reported.
+    pub fn attempted_username(&self) -> Option<&str> {
+        self.username.as_deref()
     }
 
     /// The method used or attempted.
@@ -105,16 +126,73 @@ impl LoginOutcome {
     }
 }
 
-/// A logout, as a response extension.
+/// A logout or a session expiry, as a response extension.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tally_middleware::LogoutOutcome;
+///
+/// let started = SystemTime::now() - Duration::from_secs(1800);
+/// let manual = LogoutOutcome::new().session_started(started);
+/// let expired = LogoutOutcome::expired().session_started(started).last_activity(SystemTime::now());
+/// # let _ = (manual, expired);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct LogoutOutcome {
     identity: Option<Identity>,
+    expired: bool,
+    reason: Option<&'static str>,
+    session_started: Option<SystemTime>,
+    last_activity: Option<SystemTime>,
 }
 
 impl LogoutOutcome {
-    /// A logout of the request's identity.
+    /// A logout of the request's identity (`logout_reason = "manual"`).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The request's session expired (`session_expired`, else `logout` with
+    /// `logout_reason = "timeout"`).
+    pub fn expired() -> Self {
+        Self { expired: true, ..Self::default() }
+    }
+
+    /// Why the session ended, for `fill = "logout_reason"` (default `manual`, or `timeout`
+    /// when expired); e.g. `forced`.
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// When the session started: its duration fills `session_duration_secs`/`_mins`.
+    pub fn session_started(mut self, at: SystemTime) -> Self {
+        self.session_started = Some(at);
+        self
+    }
+
+    /// When the session last saw activity, for `fill = "last_activity"`.
+    pub fn last_activity(mut self, at: SystemTime) -> Self {
+        self.last_activity = Some(at);
+        self
+    }
+
+    /// Whether this reports an expiry.
+    pub fn is_expiry(&self) -> bool {
+        self.expired
+    }
+
+    pub(crate) fn logout_reason(&self) -> &'static str {
+        self.reason.unwrap_or(if self.expired { "timeout" } else { "manual" })
+    }
+
+    /// How long the session lasted, until `now`; `None` when unknown or in the future.
+    pub(crate) fn session_duration(&self, now: SystemTime) -> Option<std::time::Duration> {
+        now.duration_since(self.session_started?).ok()
+    }
+
+    pub(crate) fn last_activity_at(&self) -> Option<SystemTime> {
+        self.last_activity
     }
 
     /// A logout of this identity (when the request's own is already gone).

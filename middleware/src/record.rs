@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use http::HeaderName;
 use tally_runtime::catalog::model::{Role, StatusClass};
@@ -114,8 +114,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// One request's events: what is known from the request, emitted once the outcome is.
+///
+/// It holds no tracker handle of its own: the tracker is the context's (the layer's, when set)
+/// or the installed default, borrowed at each emit ([`tally_runtime::tracker_for`]), so a
+/// request costs no tracker clone beyond the one the context carries for routing.
 pub(crate) struct Recorder {
-    pub(crate) tracker: Tracker,
     pub(crate) settings: Arc<Settings>,
     pub(crate) context: Arc<Context>,
     pub(crate) start: Instant,
@@ -124,15 +127,22 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// The request's tracker: the layer makes a recorder only when there is one, and neither the
+    /// context's tracker nor the installed default goes away while the request runs.
+    fn tracker(&self) -> Option<&Tracker> {
+        tally_runtime::tracker_for(&self.context)
+    }
+
     fn emit(&self, event: Event) {
-        if let Err(error) = self.tracker.emit(event) {
+        let Some(tracker) = self.tracker() else { return };
+        if let Err(error) = tracker.emit(event) {
             // Counted by the tracker; logged for whoever debugs a catalog mismatch.
             tracing::debug!(target: "tally::middleware", %error, "event not accepted");
         }
     }
 
     fn event(&self, role: Role) -> Option<Event> {
-        Some(self.settings.new_event(&self.tracker, role)?.with_context(self.context.clone()))
+        Some(self.settings.new_event(self.tracker()?, role)?.with_context(self.context.clone()))
     }
 
     /// `request_received`, when enabled and sampled.
@@ -153,7 +163,7 @@ impl Recorder {
         let declared;
         let outcome = if !outcome.is_failure()
             && (400..500).contains(&outcome.status())
-            && self.tracker.catalog().fails_on(StatusClass::ClientError)
+            && self.tracker().is_some_and(|tracker| tracker.catalog().fails_on(StatusClass::ClientError))
         {
             // The catalog's `failed_statuses` counts client errors as failures.
             declared = crate::classify::client_failure(outcome.status());
@@ -204,13 +214,27 @@ impl Recorder {
         }
     }
 
-    /// `$identify` and `login`, or `login_failed`. After a successful login, the request's own
-    /// remaining events (`request_completed`, …) are keyed by the identity that logged in.
+    /// `$identify` and `login`, or `login_failed`; then `login_attempt` for either. After a
+    /// successful login, the request's own remaining events (`request_completed`, …) are keyed
+    /// by the identity that logged in.
     pub(crate) fn login(&mut self, outcome: &LoginOutcome) {
+        let with_facts = |mut event: Event| {
+            if let Some(reason) = outcome.reason() {
+                event = event.with_fact(Fact::FailureReason, reason);
+            }
+            if let Some(method) = outcome.login_method() {
+                event = event.with_fact(Fact::LoginMethod, method);
+            }
+            if let Some(username) = outcome.attempted_username() {
+                event = event.with_fact(Fact::Username, username.to_owned());
+            }
+            event.with_fact(Fact::Success, outcome.is_success())
+        };
         match outcome.identity() {
             Some(identity) => {
                 if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
-                    && let Err(error) = self.tracker.identify(anonymous, identity.clone())
+                    && let Some(tracker) = self.tracker()
+                    && let Err(error) = tracker.identify(anonymous, identity.clone())
                 {
                     tracing::debug!(target: "tally::middleware", %error, "$identify not accepted");
                 }
@@ -219,28 +243,37 @@ impl Recorder {
                     context = context.session_id(session);
                 }
                 self.context = Arc::new(context);
-                let Some(mut event) = self.event(Role::Login) else { return };
-                if let Some(method) = outcome.login_method() {
-                    event = event.with_fact(Fact::LoginMethod, method);
+                if let Some(event) = self.event(Role::Login) {
+                    self.emit(with_facts(event));
                 }
-                self.emit(event);
             }
             None => {
-                let Some(mut event) = self.event(Role::LoginFailed) else { return };
-                if let Some(reason) = outcome.reason() {
-                    event = event.with_fact(Fact::FailureReason, reason);
+                if let Some(event) = self.event(Role::LoginFailed) {
+                    self.emit(with_facts(event));
                 }
-                if let Some(method) = outcome.login_method() {
-                    event = event.with_fact(Fact::LoginMethod, method);
-                }
-                self.emit(event);
             }
+        }
+        if let Some(event) = self.event(Role::LoginAttempt) {
+            self.emit(with_facts(event));
         }
     }
 
-    /// `logout`.
+    /// `logout`, or `session_expired` for an expiry (else `logout` with reason `timeout`).
     pub(crate) fn logout(&self, outcome: &LogoutOutcome) {
-        let Some(event) = self.settings.new_event(&self.tracker, Role::Logout) else { return };
+        let Some(tracker) = self.tracker() else { return };
+        let expired = outcome.is_expiry().then(|| self.settings.new_event(tracker, Role::SessionExpired));
+        let Some(mut event) = expired.flatten().or_else(|| self.settings.new_event(tracker, Role::Logout)) else {
+            return;
+        };
+        let now = SystemTime::now();
+        event = event.with_fact(Fact::LogoutReason, outcome.logout_reason());
+        if let Some(duration) = outcome.session_duration(now) {
+            event = event.with_fact(Fact::SessionDuration, duration.as_secs_f64());
+        }
+        if let Some(at) = outcome.last_activity_at() {
+            let at: chrono::DateTime<chrono::Utc> = at.into();
+            event = event.with_fact(Fact::LastActivity, at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
         let context = match outcome.who() {
             Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
             None => self.context.clone(),

@@ -455,7 +455,11 @@ async fn unmatched_paths_report_a_constant_route_never_the_raw_path() {
         .unwrap();
     assert_eq!(response.status(), 404);
     tracker.flush().await;
-    let event = one(&sink, "api.request_completed");
+    // Auterity's catalog counts 4xx as failed requests (`failed_statuses = ["4xx", "5xx"]`).
+    let event = one(&sink, "api.request_failed");
+    sink.assert_not_emitted("api.request_completed");
+    sink.assert_not_emitted("system.error_occurred");
+    assert_eq!(prop(&event, "error_type"), Some(json!("not_found")));
     assert_eq!(prop(&event, "endpoint"), Some(json!("<unmatched>")));
     assert_eq!(prop(&event, "response_status"), Some(json!(404)));
     let text = serde_json::to_string(&event.properties).unwrap();

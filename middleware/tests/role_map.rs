@@ -62,7 +62,11 @@ async fn renamed_and_disabled_roles_hold_before_and_after_the_tracker() {
 async fn a_tracker_replaced_on_the_layer_uses_its_own_catalog() {
     let (first, first_sink) = tracker(common::webapp());
     let (second, second_sink) = tracker(common::seed("auterity"));
-    let mut service = TrackLayer::new_for_http().tracker(first).tracker(second.clone()).layer(handler());
+    // Auterity's envelope requires an organization.
+    let organization =
+        |_: &http::request::Parts, r: &mut tally_middleware::Resolution| r.group("organization", "org-1");
+    let mut service =
+        TrackLayer::new_for_http().tracker(first).tracker(second.clone()).identity(organization).layer(handler());
     call(&mut service, 500).await;
     second.flush().await;
     assert!(first_sink.events().is_empty());

@@ -1,6 +1,8 @@
 //! One error, one event: an `error!` in a handler that answers 500 gives one `app.error`
-//! (the middleware's, with the status, which takes the tracing layer's place), through a real
-//! subscriber stack (registry + EnvFilter + fmt + tally's layer) and an axum app on loopback.
+//! (the middleware's, with the status, which takes the tracing layer's place), and `error!`s in
+//! a handler that answers 200 give one `app.error` (the tracing layer's, emitted when the
+//! request ends), through a real subscriber stack (registry + EnvFilter + fmt + tally's layer)
+//! and an axum app on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +25,13 @@ async fn failing() -> StatusCode {
 
 async fn fine() -> &'static str {
     "ok"
+}
+
+/// Logs two errors and answers 200 anyway (a handled failure the middleware does not see).
+async fn degraded() -> &'static str {
+    tracing::error!(user = "ada@example.com", "the cache is down, served from the database");
+    tracing::error!("the retry queue is full");
+    "ok, slowly"
 }
 
 // One thread: the server's tasks see the test's subscriber.
@@ -53,4 +62,50 @@ async fn a_failing_request_that_also_logs_an_error_gives_one_error_event() {
         assert!(!serde_json::Value::Object(error.properties.to_json()).to_string().contains("ada@"));
     }
     assert_eq!(sink.named("api.request_failed").len(), 2);
+}
+
+// One thread: the server's tasks see the test's subscriber, and the server drops the request's
+// context (which emits the held error) before it writes the response the client reads.
+#[tokio::test(flavor = "current_thread")]
+async fn errors_logged_by_a_request_that_answers_200_give_one_error_event_for_that_request() {
+    let (tracker, sink) = tracker(webapp());
+    let subscriber = tracing_subscriber::registry()
+        .with(EnvFilter::new("info"))
+        .with(tracing_subscriber::fmt::layer().with_test_writer())
+        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = Router::new()
+        .route("/degraded", get(degraded))
+        .route("/fine", get(fine))
+        .layer(TrackLayer::new_for_http().tracker(tracker.clone()));
+    let addr = serve(app).await;
+    let mut degraded_ids = Vec::new();
+    for _ in 0..2 {
+        let response = client().get(format!("http://{addr}/degraded")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        degraded_ids.push(common::request_id(&response));
+    }
+    let fine = client().get(format!("http://{addr}/fine")).send().await.unwrap();
+    let fine_id = common::request_id(&fine);
+    tracker.flush().await;
+
+    let errors = sink.named("app.error");
+    assert_eq!(errors.len(), 2, "one error event per request that logged errors:\n{}", sink.summary());
+    let mut error_ids: Vec<String> =
+        errors.iter().map(|e| prop(e, "request_id").and_then(|id| id.as_str().map(str::to_owned)).unwrap()).collect();
+    error_ids.sort();
+    degraded_ids.sort();
+    assert_eq!(error_ids, degraded_ids, "each in its own request's context, none for /fine ({fine_id})");
+    for error in &errors {
+        assert_eq!(
+            prop(error, "error_type"),
+            Some(json!("tracing_errors")),
+            "the layer's (the log's target): the middleware saw a 200"
+        );
+        assert_eq!(prop(error, "status"), None, "no status: the request did not fail");
+        assert!(!serde_json::Value::Object(error.properties.to_json()).to_string().contains("ada@"));
+    }
+    assert!(sink.named("api.request_failed").is_empty(), "a 200 is not a failed request:\n{}", sink.summary());
+    assert_eq!(sink.named("api.request_completed").len(), 3);
+    assert_eq!(tracker.counts().dropped(), 0, "{}", tracker.counts());
 }

@@ -78,7 +78,7 @@ pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;
 pub use tracker::{
-    BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active,
+    BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active, tracker_for,
 };
 pub use validate::{ValidationMode, Violation, Violations};
 pub use value::{PropertyText, PropertyValue};

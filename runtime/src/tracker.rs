@@ -651,6 +651,16 @@ pub fn current() -> Option<Tracker> {
     resolve(Context::current().as_ref()).cloned()
 }
 
+/// The tracker events emitted in `context` go to: its own, else the installed default. A borrow,
+/// for a front door that holds the context for a whole request (the middleware) and so needs no
+/// handle of its own.
+pub fn tracker_for(context: &Context) -> Option<&Tracker> {
+    if !is_active() {
+        return None;
+    }
+    context.get_tracker().or_else(|| GLOBAL.get())
+}
+
 /// Runs `f` with the tracker for `context` (its own, else the installed default), without
 /// cloning the handle: for a front door that found the context elsewhere than in the task.
 #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]

@@ -13,6 +13,7 @@ use tally_runtime::catalog::Catalog;
 use tally_runtime::{Config, TallyLayer, Tracker};
 use tracing::Dispatch;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
@@ -93,6 +94,51 @@ async fn a_global_warn_filter_gives_one_start_up_warning_naming_the_level_and_bo
     emit_the_three();
     let events = delivered(&receiver, &tracker, 1).await;
     assert_eq!(ids(&events), ["wf-warn"], "the info-level events are what the filter hid");
+}
+
+/// Set in the child process of
+/// `a_global_filter_added_after_the_tally_layer_gives_the_warning_at_the_first_event`.
+const FILTER_AFTER_CHILD: &str = "TALLY_FILTER_AFTER_CHILD";
+
+/// A filter added after (above) the tally layer is not in the hint the layer sees when it is
+/// added; the global max level `tracing` computes at installation is read at the first event.
+/// That level is process-wide (the most any subscriber enables), so the case runs in a child
+/// process (this test binary, run again for this test alone) whose only subscriber is this one.
+#[test]
+fn a_global_filter_added_after_the_tally_layer_gives_the_warning_at_the_first_event() {
+    if std::env::var_os(FILTER_AFTER_CHILD).is_some() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        return runtime.block_on(async {
+            let (receiver, tracker) = setup().await;
+            let output = Captured::default();
+            tracing_subscriber::registry()
+                .with(TallyLayer::with_tracker(tracker.clone()))
+                .with(tracing_subscriber::fmt::layer().with_writer(output.clone()).with_ansi(false))
+                .with(LevelFilter::WARN)
+                .init();
+            assert_eq!(output.text(), "", "not known when the subscriber is installed");
+            tracing::warn!("the application's first warning");
+            let printed = output.text();
+            assert_eq!(printed.matches("tally: the subscriber's global max level is warn").count(), 1, "{printed}");
+            emit_the_three();
+            let printed = output.text();
+            assert_eq!(printed.matches("tally: the subscriber's global max level").count(), 1, "once: {printed}");
+            let events = delivered(&receiver, &tracker, 1).await;
+            assert_eq!(ids(&events), ["wf-warn"], "the filter above the layer hid the info-level events");
+        });
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_global_filter_added_after_the_tally_layer_gives_the_warning_at_the_first_event"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(FILTER_AFTER_CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the child failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[tokio::test]

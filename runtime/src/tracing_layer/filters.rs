@@ -2,17 +2,27 @@
 //!
 //! A global filter (an `EnvFilter` or a `LevelFilter` added as a layer, or a level on the
 //! `fmt` builder) applies to every layer, tally's included, and a callsite above the global
-//! max level is skipped by the `tracing` macros before any layer sees it. So the layer notes
-//! the max level of the stack it is added on top of (`Layer::on_layer`), and warns once, when
-//! the subscriber is installed, if it hides INFO, the level tally events and `#[instrument]`
-//! spans use; a `tally.event` callsite that registers above that level anyway (another
-//! subscriber in the process enabled it) is counted. Filters added after the tally layer are
-//! not seen: add it last.
+//! max level is skipped by the `tracing` macros before any layer sees it. So the layer warns
+//! once if the global max level hides INFO, the level tally events and `#[instrument]` spans
+//! use, and counts a `tally.event` callsite that registers above that level anyway (another
+//! subscriber in the process enabled it).
+//!
+//! When does it know the level? `tracing-core` keeps the stack's combined max level hint to
+//! itself (`Dispatch::max_level_hint` is crate-private): a layer sees the hint of the stack
+//! below it (`Layer::on_layer`), and, once the subscriber is installed, the global max level
+//! (`LevelFilter::current()`, the most any installed subscriber enables). So: when the
+//! subscriber is installed (`Layer::on_register_dispatch`), a filter below the layer that
+//! hides INFO is warned about at once; otherwise, at the first span or event the layer sees
+//! afterwards, `LevelFilter::current()` is read, which covers a filter added after (above) the
+//! layer. That second check never warns wrongly; it misses a filter that only this subscriber
+//! applies while another subscriber in the process (a scoped default on another thread)
+//! enables INFO, and it waits for a first span or event at an enabled level.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::callsite::{Callsite, Identifier};
+use tracing::dispatcher::WeakDispatch;
 use tracing::field::{FieldSet, Value};
 use tracing::level_filters::LevelFilter;
 use tracing::metadata::Kind;
@@ -25,6 +35,10 @@ pub(super) struct FilterCheck {
     /// The installed stack's max level, as `encode` writes it (0: not known yet).
     global: AtomicU8,
     hidden_callsites: AtomicU64,
+    /// Installed, and the level is still to be read at the first span or event (`late_check`).
+    pending: AtomicBool,
+    /// The installed subscriber, for the late warning (weak: the layer lives inside it).
+    installed: Mutex<Option<WeakDispatch>>,
 }
 
 impl FilterCheck {
@@ -37,13 +51,40 @@ impl FilterCheck {
         self.global.store(encode(hint.unwrap_or(LevelFilter::TRACE)), Relaxed);
     }
 
-    /// The subscriber holding the layer was installed: warn when its filters hide the levels
-    /// tally events use.
+    /// The subscriber holding the layer was installed: warn at once when the filters below the
+    /// layer hide the levels tally events use; otherwise read the global level at the first
+    /// span or event (`late_check`), when `tracing-core` has computed it.
     pub(super) fn installed(&self, dispatch: &Dispatch) {
         if let Some(global) = decode(self.global.load(Relaxed))
             && global < LevelFilter::INFO
         {
             warn(dispatch, global);
+            return;
+        }
+        *self.installed.lock().unwrap_or_else(PoisonError::into_inner) = Some(dispatch.downgrade());
+        self.pending.store(true, Relaxed);
+    }
+
+    /// Whether the late check is still to be done: one relaxed load on every span and event.
+    #[inline]
+    pub(super) fn pending(&self) -> bool {
+        self.pending.load(Relaxed)
+    }
+
+    /// The first span or event after installation: the global max level now includes the
+    /// filters added after the layer.
+    #[cold]
+    pub(super) fn late_check(&self) {
+        if !self.pending.swap(false, Relaxed) {
+            return;
+        }
+        let dispatch = self.installed.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let global = LevelFilter::current();
+        if global < LevelFilter::INFO {
+            self.global.store(encode(global), Relaxed);
+            if let Some(dispatch) = dispatch.and_then(|weak| weak.upgrade()) {
+                warn(&dispatch, global);
+            }
         }
     }
 
@@ -85,7 +126,8 @@ fn decode(code: u8) -> Option<LevelFilter> {
 
 /// The start-up warning, sent straight to the subscriber being installed: it is not the
 /// current one yet, and a `tracing` macro here could register a callsite while `tracing-core`
-/// holds its dispatcher list locked.
+/// holds its dispatcher list locked. (The late warning, from inside a span or event callback,
+/// goes the same way.)
 fn warn(dispatch: &Dispatch, global: LevelFilter) {
     let text = format!(
         "tally: the subscriber's global max level is {global}: tally events and spans at INFO, DEBUG \

@@ -36,8 +36,9 @@
 //! spawned with `.instrument(span)` or `.in_current_span()`, a blocking closure run in
 //! `span.in_scope`). A task's own context wins over a span's.
 //!
-//! **Filters.** A global filter applies to every layer, this one included. When the stack the
-//! layer is added on hides INFO, the layer logs one WARN when the subscriber is installed; keep
+//! **Filters.** A global filter applies to every layer, this one included. When the global max
+//! level hides INFO, the layer logs one WARN: when the subscriber is installed for a filter
+//! added before this layer, at the first span or event it sees for one added after; keep
 //! the level on the fmt layer only, or let `tally.event` through the `EnvFilter`:
 //!
 //! ```
@@ -198,6 +199,9 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if self.filters.pending() {
+            self.filters.late_check();
+        }
         // Spans opened in a request keep its context, fields or not (`#[instrument(skip_all)]`).
         let context = Context::current();
         if (attrs.fields().is_empty() && context.is_none()) || ignored(attrs.metadata().target()) {
@@ -231,6 +235,9 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
+        if self.filters.pending() {
+            self.filters.late_check();
+        }
         let metadata = event.metadata();
         let is_tally = metadata.fields().field(EVENT_FIELD).is_some();
         let is_error = *metadata.level() == Level::ERROR;

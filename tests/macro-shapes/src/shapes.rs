@@ -1,9 +1,12 @@
 //! Free functions, methods and trait impls in the forms users write them: sync and async,
 //! one-expression bodies, `Result` and plain returns, `impl Trait` returns, async-trait
-//! methods and a hand-written boxed future.
+//! methods, a hand-written boxed future and a `BoxFuture` built with `.boxed()`.
 
 use std::future::Future;
 use std::pin::Pin;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 
 /// Why a call was refused.
 #[derive(Debug)]
@@ -93,6 +96,21 @@ impl Store {
     #[tally::track_event("export.finished", rows = ret)]
     pub async fn count(&self) -> usize {
         self.projects.len()
+    }
+
+    /// A `BoxFuture` built with `FutureExt::boxed`, as handlers written for tower's
+    /// `BoxService` or for a framework that wants `BoxFuture`s return it: the async block is
+    /// instrumented, so the event follows the future's `Result`, when it completes.
+    #[tally::track_event("export.finished", rows = ret, on_err("auth.login_failed", method = "sso", reason = err.0))]
+    #[must_use]
+    pub fn export_boxed(&self, limit: usize) -> BoxFuture<'_, Result<usize, Refused>> {
+        async move {
+            if limit == 0 {
+                return Err(Refused("nothing to export"));
+            }
+            Ok(self.projects.len().min(limit))
+        }
+        .boxed()
     }
 }
 

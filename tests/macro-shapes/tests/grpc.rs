@@ -1,27 +1,38 @@
 //! The annotated methods of a `#[tonic::async_trait]` service, served by a real tonic server on
-//! loopback and called by a real tonic client: the success event arrives only when the
-//! handler returns `Ok`, the failure event only on `Err`, and both after the handler ran (the
-//! handler emits an event of its own first).
+//! loopback and called by a real tonic client, the events delivered to the PostHog-compatible
+//! receiver on loopback: the success event arrives only when the handler returns `Ok`, the
+//! failure event only on `Err`, and both after the handler ran (the handler emits an event of
+//! its own first).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http::uri::PathAndQuery;
 use serde_json::json;
-use tally::{Context, Identity, MemorySink, Tracker};
+use tally::{Config, Context, Identity, Tracker, ValidationMode};
 use tally_macro_shapes::grpc::{AccountsImpl, AccountsServer, LoginReply, LoginRequest};
+use tally_receiver::{ReceivedEvent, Receiver};
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::ProstCodec;
 
-fn tracker() -> (Tracker, MemorySink) {
+const API_KEY: &str = "phc_shapes";
+
+/// A strict tracker delivering to a receiver on loopback.
+async fn tracker() -> (Tracker, Receiver) {
     let catalog =
         tally::catalog::Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../macros/tests/ui/catalog.toml"))
             .unwrap();
-    let sink = MemorySink::new();
-    (Tracker::for_tests(catalog, sink.clone()).unwrap(), sink)
+    let receiver = Receiver::builder().api_key(API_KEY).start().await.unwrap();
+    let config = Config::default()
+        .api_key(API_KEY)
+        .host(receiver.url())
+        .validation(ValidationMode::Strict)
+        .pseudonymization_key("tally-test-key");
+    (Tracker::builder(catalog).config(config).build().unwrap(), receiver)
 }
 
 /// The server, each request run in a context carrying the tracker under test and a user.
@@ -44,31 +55,41 @@ async fn login(client: &mut tonic::client::Grpc<Channel>, password: &str) -> Res
     client.unary(request, path, ProstCodec::<LoginRequest, LoginReply>::default()).await
 }
 
-/// The names of the events delivered so far, in the order they were emitted.
-async fn delivered(tracker: &Tracker, sink: &MemorySink) -> Vec<String> {
+/// The `count` events delivered since the last call, in the order they were emitted (the
+/// tracker delivers in order); then forgotten.
+async fn delivered(tracker: &Tracker, receiver: &Receiver, count: usize) -> Vec<ReceivedEvent> {
     tracker.flush().await;
-    assert_eq!(tracker.counts().dropped(), 0, "{:?}\n{}", tracker.counts(), sink.summary());
-    sink.events().into_iter().map(|event| event.event.to_string()).collect()
+    let events = receiver.wait_for_events(count, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(tracker.counts().dropped(), 0, "{}", tracker.counts());
+    assert_eq!(events.len(), count, "{events:?}");
+    receiver.reset();
+    events
+}
+
+fn names(events: &[ReceivedEvent]) -> Vec<&str> {
+    events.iter().map(|event| event.event.as_str()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn success_event_on_ok_failure_event_on_err_both_after_the_handler() {
-    let (tracker, sink) = tracker();
+    let (tracker, receiver) = tracker().await;
     let addr = serve(&tracker).await;
     let channel = Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     let mut client = tonic::client::Grpc::new(channel);
 
     let reply = login(&mut client, "correct horse").await.unwrap();
     assert_eq!(reply.get_ref().session, "s-ada");
-    assert_eq!(delivered(&tracker, &sink).await, ["export.finished", "auth.login"], "{}", sink.summary());
-    let success = sink.assert_emitted("auth.login").with_property("method", "password").for_distinct_id("u-7");
-    drop(success);
+    let events = delivered(&tracker, &receiver, 2).await;
+    assert_eq!(names(&events), ["export.finished", "auth.login"]);
+    assert_eq!(events[1].property("method"), Some(&json!("password")));
+    assert_eq!(events[1].distinct_id, "u-7");
 
-    sink.clear();
     let status = login(&mut client, "hunter2").await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(delivered(&tracker, &sink).await, ["export.finished", "auth.login_failed"], "{}", sink.summary());
-    let failed = sink.named("auth.login_failed");
-    assert_eq!(failed[0].properties["reason"], json!("wrong password"));
-    assert_eq!(failed[0].distinct_id, "u-7");
+    let events = delivered(&tracker, &receiver, 2).await;
+    assert_eq!(names(&events), ["export.finished", "auth.login_failed"]);
+    assert_eq!(events[1].property("reason"), Some(&json!("wrong password")));
+    assert_eq!(events[1].distinct_id, "u-7");
+    assert!(receiver.rejected().is_empty(), "{:?}", receiver.rejected());
+    assert_eq!(tracker.counts().emitted, 4, "{}", tracker.counts());
 }

@@ -57,6 +57,14 @@ async fn boxed_futures_emit_when_they_complete_not_when_created() {
             assert_eq!(store.export_all().await.unwrap(), 1);
             assert_eq!(take(&tracker, &sink).await, one("export.finished", json!(1)));
 
+            // A `BoxFuture` from `async move { … }.boxed()`.
+            let boxed = store.export_boxed(3);
+            assert_eq!(take(&tracker, &sink).await, [], "nothing before the future ran");
+            assert_eq!(boxed.await.unwrap(), 1);
+            assert_eq!(take(&tracker, &sink).await, one("export.finished", json!(1)));
+            assert!(store.export_boxed(0).await.is_err());
+            assert_eq!(take(&tracker, &sink).await, one("auth.login_failed", json!("nothing to export")));
+
             // `impl Future` from an async block.
             let later = shapes::rows_later(4);
             assert_eq!(take(&tracker, &sink).await, []);

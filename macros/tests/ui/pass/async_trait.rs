@@ -1,9 +1,12 @@
 //! Trait methods that return a future: `#[track_event]` inside an `#[async_trait]` impl (which
-//! expands first), a boxed future written by hand, and old async-trait's inner `async fn`. Each
-//! annotated future stays `Send`.
+//! expands first), a boxed future written by hand, a `BoxFuture` from `.boxed()`, and old
+//! async-trait's inner `async fn`. Each annotated future stays `Send`.
 
 use std::future::Future;
 use std::pin::Pin;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 
 #[derive(Debug)]
 pub struct Refused(&'static str);
@@ -57,6 +60,18 @@ impl Export for Memory {
 }
 
 impl Memory {
+    /// `async move { … }.boxed()` into a `BoxFuture`: `ret` is the `Ok` value of its `Output`.
+    #[tally::track_event("export.finished", rows = ret, on_err("auth.login_failed", method = "sso", reason = err.0))]
+    fn export_boxed(&self) -> BoxFuture<'_, Result<usize, Refused>> {
+        async move {
+            if self.names.is_empty() {
+                return Err(Refused("empty"));
+            }
+            Ok(self.names.len())
+        }
+        .boxed()
+    }
+
     /// async-trait before 0.1.44 wrote this; `self` in the attribute reads the inner `_self`.
     #[tally::track_event("export.finished", rows = self.names.len())]
     fn legacy(&self) -> Pin<Box<dyn Future<Output = usize> + Send + '_>> {
@@ -74,5 +89,6 @@ fn main() {
     assert_send(memory.create("gemini".to_owned()));
     assert_send(memory.export());
     assert_send(memory.legacy());
+    assert_send(memory.export_boxed());
     assert_send(memory.remove("apollo"));
 }
