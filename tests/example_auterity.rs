@@ -71,6 +71,8 @@ async fn the_envelope_middleware_tracing_and_security_events_reach_posthog() {
         "api.request_completed",
         "api.request_failed",
         "system.error_occurred",
+        "system.performance_metric",
+        "ai.cost_incurred",
     ] {
         assert!(named(expected).next().is_some(), "{expected} missing");
     }

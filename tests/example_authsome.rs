@@ -35,11 +35,15 @@ fn telemetry_is_on_only_in_prod_with_a_key_and_without_do_not_track() {
 async fn principals_key_account_events_handles_key_agent_events_and_identify_links_the_visitor() {
     let receiver = Receiver::builder().api_key("phc_authsome").start().await.unwrap();
     let counts = app::run(authsome_env("prod", Some("phc_authsome"), "0").host(receiver.url())).await;
-    assert_eq!((counts.delivered, counts.dropped()), (15, 0), "{counts}");
-    let events = receiver.wait_for_events(15, Duration::from_secs(20)).await.unwrap();
+    assert_eq!((counts.delivered, counts.dropped()), (16, 0), "{counts}");
+    let events = receiver.wait_for_events(16, Duration::from_secs(20)).await.unwrap();
 
     for event in &events {
         assert!(event.event.starts_with('$') || tally::catalog::naming::is_snake_case(&event.event), "{}", event.event);
+        if !event.event.starts_with('$') {
+            // Set once at start-up (`Config::surface`), on every event of the process.
+            assert_eq!(event.property("surface"), Some(&json!("server")), "{}", event.event);
+        }
         assert!(!event.raw.to_string().contains("ada@example.com"), "the email left the process: {}", event.event);
     }
     let named = |name: &'static str| events.iter().filter(move |e| e.event == name);
@@ -51,6 +55,7 @@ async fn principals_key_account_events_handles_key_agent_events_and_identify_lin
         "principal_registered",
         "account_logged_in",
         "identity_claimed",
+        "identity_claim_rejected",
         "connection_made_global",
         "account_logged_out",
     ] {
@@ -68,6 +73,11 @@ async fn principals_key_account_events_handles_key_agent_events_and_identify_lin
         assert_eq!(event.property("identity_handle"), Some(&json!("ada-ci-bot")));
         assert_eq!(event.property("$set").unwrap()["principal_distinct_id"], json!(principal), "cross-linked");
     }
+    let rejected = named("identity_claim_rejected").next().expect("identity_claim_rejected missing");
+    assert_eq!(
+        (rejected.property("identity_handle"), rejected.property("reason")),
+        (Some(&json!("ada-ci-bot")), Some(&json!("already_registered")))
+    );
     let failed = named("account_login_failed").next().unwrap();
     let identify = named("$identify").next().unwrap();
     assert_eq!(identify.distinct_id, principal);

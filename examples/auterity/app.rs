@@ -178,6 +178,16 @@ fn ai_node(workflow_id: &str, execution_id: &str) {
         output_tokens = 240,
         processing_time = 930.0,
     );
+    tracing::info!(
+        tally.event = "ai.cost_incurred",
+        model_provider = "anthropic",
+        model_name = "claude-3",
+        cost_amount = 0.011,
+        tokens_used = 1_052,
+        cost_per_token = 0.000_010_5,
+        billing_period = "2025-11",
+        workflow_category = "service",
+    );
 }
 
 /// A workflow execution: `workflow.execution_completed` when its span closes, or
@@ -252,6 +262,15 @@ async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
 }
 
 async fn broken() -> StatusCode {
+    tracing::info!(
+        tally.event = "system.performance_metric",
+        metric_name = "response_time",
+        metric_value = 5_012.0,
+        metric_unit = "milliseconds",
+        service_name = "api",
+        threshold_breached = true,
+        severity_level = "high",
+    );
     StatusCode::INTERNAL_SERVER_ERROR
 }
 

@@ -43,6 +43,8 @@ pub(crate) fn telemetry(config: &Config) -> Telemetry {
 
 /// The tracker configuration for that decision.
 pub(crate) fn config_for(config: Config) -> Config {
+    // Every event of this process says it came from the server (`fill = "surface"`).
+    let config = config.surface("server");
     match telemetry(&config) {
         Telemetry::Enabled | Telemetry::OptedOut => config.require_environment("prod"),
         Telemetry::DryRun => Config { api_key: None, ..config },
@@ -150,6 +152,15 @@ struct Handle {
 async fn claim_identity(principal: Option<Extension<Principal>>, Json(body): Json<Handle>) -> StatusCode {
     if principal.is_none() {
         return StatusCode::UNAUTHORIZED;
+    }
+    if body.handle == "ada-ci-bot" {
+        // Registered as an agent already: a claim is refused (issue #428: claim rejection).
+        let _ = tally::emit(
+            Event::new("identity_claim_rejected")
+                .with("identity_handle", body.handle)
+                .with("reason", "already_registered"),
+        );
+        return StatusCode::CONFLICT;
     }
     let _ = tally::emit(
         Event::new("identity_claimed")
@@ -263,6 +274,7 @@ async fn session(server: &support::Server) -> Result<(), reqwest::Error> {
     post("/identities/claim", json!({"handle": "ada-laptop"})).await?;
     let created: Value = post("/identities", json!({"handle": "ada-ci-bot"})).await?.json().await?;
     let token = created["token"].as_str().unwrap_or_default().to_owned();
+    post("/identities/claim", json!({"handle": "ada-ci-bot"})).await?; // already an agent: refused
     post("/connections/global", json!({"provider": "github"})).await?;
     post("/logout", json!({})).await?;
     post("/login", json!({"email": "ada@example.com", "password": "hunter2"})).await?;

@@ -181,9 +181,12 @@ pub struct Counts {
     /// `emitted`: these never became events. (Events it hands on and the catalog refuses, such
     /// as a server event posted by a browser, count in `dropped_invalid`.)
     pub client_refused: u64,
-    /// Bytes the queue holds now (events, and room reserved for the emitting threads).
+    /// Bytes the queue holds now: queued events, and the room emitting threads reserved since
+    /// the worker last drained the queue (each drain takes it back, so with nothing pending
+    /// after a flush this is 0). Batches the worker took are no longer in it.
     pub queued_bytes: u64,
-    /// The most bytes the queue ever held: never more than `Config::queue_bytes`.
+    /// The most bytes the queue ever held, the emitting threads' reservations included (a
+    /// chunk of the budget per thread at a time): never more than `Config::queue_bytes`.
     pub queued_bytes_peak: u64,
 }
 

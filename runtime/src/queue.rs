@@ -276,8 +276,9 @@ impl Queue {
         self.bytes_available.fetch_add(bytes, Relaxed);
     }
 
-    /// Bytes held now (staged items, the room reserved by emitting threads, and what the
-    /// worker drained and has not processed yet), and the most ever held; neither exceeds the
+    /// Bytes held now (staged items, the room reserved by emitting threads since the last
+    /// drain, and what the worker drained and has not processed yet: 0 once the worker has
+    /// processed a drain that found nothing new), and the most ever held; neither exceeds the
     /// budget.
     pub(crate) fn bytes(&self) -> (usize, usize) {
         let held = self.byte_budget.saturating_sub(self.bytes_available.load(Relaxed));
@@ -341,10 +342,15 @@ impl Queue {
     pub(crate) fn drain(&self, spares: &mut VecDeque<Vec<Event>>, out: &mut Drained) {
         let mut taken = 0;
         let mut bytes = 0;
+        let mut unused = 0;
         for shard in &self.shards {
             let mut staged = lock(&shard.staged);
             taken += staged.len();
+            // The shard's unused byte reservation goes back too: otherwise a quiet tracker
+            // reports a chunk per shard as queued (`Counts::queued_bytes`) with nothing pending.
+            // The next emit on the shard reserves again, once per drain.
             bytes += std::mem::take(&mut staged.bytes);
+            unused += std::mem::take(&mut staged.byte_room);
             if !staged.events.is_empty() {
                 // The buffer drained longest ago, once a few are in rotation: the worker has read
                 // what the last drains took, and an emitting thread writing into cache lines
@@ -365,6 +371,8 @@ impl Queue {
             out.ready.append(&mut staged.ready);
         }
         self.available.fetch_add(taken, Relaxed);
+        // What was reserved and not used is free now; what was drained, once processed.
+        self.bytes_available.fetch_add(unused, Relaxed);
         out.bytes += bytes;
         out.events.sort_by_key(|event| event.stamp);
         out.ready.sort_by_key(|ready| ready.stamp);
@@ -479,6 +487,24 @@ mod tests {
         assert!(accepted >= 1000 - queue.chunk * queue.shards.len(), "{accepted}");
         assert_eq!(queue.accepted(), accepted as u64);
         assert!(queue.push_event(event(), 1).is_ok(), "the drain made room");
+    }
+
+    /// A drain takes back the byte room the shards reserved and did not use: once drained and
+    /// processed, the queue holds no bytes.
+    #[test]
+    fn a_drain_returns_unused_byte_reservations() {
+        let queue = Queue::new(100, 500, 1 << 20);
+        queue.push_event(event(), 10).ok();
+        let (held, _) = queue.bytes();
+        assert!(held >= queue.byte_chunk, "a shard reserves a chunk at a time: {held}");
+        let mut out = Drained::default();
+        queue.drain(&mut VecDeque::new(), &mut out);
+        assert_eq!(queue.bytes().0, 10, "the drained event is charged until processed");
+        out.take().for_each(drop);
+        queue.release_bytes(out.clear());
+        assert_eq!(queue.bytes().0, 0);
+        assert!(queue.push_event(event(), 10).is_ok(), "the next emit reserves again");
+        assert!(queue.bytes().0 >= 10);
     }
 
     /// Ready items and events come out in emit order, whichever list they were in.

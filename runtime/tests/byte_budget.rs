@@ -76,9 +76,37 @@ async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted
     opener.send(true).unwrap();
     // Settled first (a flush has no deadline; a slow debug build may need it), then stopped.
     tracker.flush().await;
+    let settled = tracker.counts();
+    assert_eq!((settled.pending, settled.queued_bytes), (0, 0), "nothing pending, nothing held: {settled}");
     let counts = tracker.shutdown(Duration::from_secs(60)).await;
     assert_eq!(counts.dropped_too_large, 1, "{counts}");
     assert_eq!((counts.delivered, counts.failed), (accepted, 0), "{counts}");
     assert!(counts.balanced(), "{counts}");
     assert_eq!(counts.emitted, counts.delivered + counts.failed + counts.dropped(), "{counts}");
+}
+
+/// A few events, then a flush: with nothing pending the queue holds no bytes, not even the
+/// room the emitting threads reserved (the quickstart used to print `queued_bytes=57974` with
+/// `pending=0`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_flushed_nothing_is_pending_and_the_queue_holds_no_bytes() {
+    let catalog = Catalog::parse("bytes.toml", CATALOG).unwrap();
+    let sink = tally_runtime::MemorySink::new();
+    let tracker = Tracker::builder(catalog).config(Config::default()).sink(sink.clone()).build().unwrap();
+    for round in 0..3 {
+        // From several threads, so that several shards hold reservations.
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| tracker.emit(Event::new("blob.stored").with("text", "a short text")).unwrap());
+            }
+        });
+        tracker.flush().await;
+        let counts = tracker.counts();
+        assert_eq!((counts.emitted, counts.delivered), (4 * (round + 1), 4 * (round + 1)), "{counts}");
+        assert_eq!((counts.pending, counts.queued_bytes), (0, 0), "{counts}");
+        assert!(counts.queued_bytes_peak > 0, "{counts}");
+        assert!(counts.balanced(), "{counts}");
+    }
+    assert_eq!(sink.events().len(), 12);
+    tracker.shutdown(Duration::from_secs(10)).await;
 }

@@ -121,7 +121,7 @@ async fn a_batch_refused_for_one_event_loses_only_that_event() {
             .await;
     }
     let counts = tracker.shutdown(SHUTDOWN).await;
-    assert_eq!((counts.delivered, counts.dropped_refused, counts.failed), (19, 1, 0), "{counts}");
+    assert_eq!((counts.delivered, counts.dropped_refused, counts.failed, counts.pending), (19, 1, 0, 0), "{counts}");
     assert_balanced(&counts);
     let events = receiver.wait_for_events(19, WAIT).await.unwrap();
     let ids: Vec<_> = events.iter().map(|event| event.distinct_id.as_str()).collect();
@@ -184,6 +184,7 @@ async fn child_delivers_the_spool() {
     let counts = tracker(Config::from_env()).shutdown(SHUTDOWN).await;
     println!("child counts: {counts}");
     assert_eq!(counts.spooled, 0, "{counts}");
+    assert_balanced(&counts);
 }
 
 /// In a child: spools batch after batch (the host is down) until it is killed.
@@ -236,6 +237,7 @@ async fn unreachable_at_shutdown_the_spool_is_delivered_by_the_next_process() {
     let output = child("child_delivers_the_spool", &vars).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("child counts: emitted=0 delivered=0 failed=0 pending=0 spooled=0"), "{stdout}");
     assert!(stdout.contains("replayed=50"), "{stdout}");
     let events = receiver.wait_for_events(50, WAIT).await.unwrap();
     assert_eq!(tags(&events), (0..50).collect::<Vec<_>>(), "each once, in order");
@@ -279,6 +281,7 @@ async fn a_process_killed_while_spooling_loses_no_whole_batch_and_a_torn_file_is
     receiver.restart().await.unwrap();
     let next = tracker(common::delivering_to(&receiver, Config::default().spool_dir(&dir)));
     let counts = next.shutdown(SHUTDOWN).await;
+    assert_balanced(&counts);
     assert!(counts.spool_corrupt >= 1, "{counts}");
     assert_eq!(counts.replayed, on_disk, "{counts}");
     let events = receiver.wait_for_events(on_disk as usize, WAIT).await.unwrap();
@@ -312,8 +315,50 @@ async fn past_the_quota_the_oldest_batches_are_dropped_and_counted() {
     receiver.restart().await.unwrap();
     let next = tracker(common::delivering_to(&receiver, config));
     let replayed = next.shutdown(SHUTDOWN).await;
+    assert_balanced(&replayed);
     assert_eq!(replayed.replayed, counts.spooled, "{replayed}");
     let events = receiver.wait_for_events(counts.spooled as usize, WAIT).await.unwrap();
     assert_eq!(tags(&events), (counts.dropped_spool_full..10).collect::<Vec<_>>(), "the newest are kept");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracker_without_the_spools_lock_counts_what_it_cannot_spool_then_takes_the_lock_over() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let dir = spool_dir("locked");
+    let mut receiver = common::receiver().await;
+    receiver.stop().await;
+    let config = common::delivering_to(&receiver, Config::default().spool_dir(&dir).retry_horizon(Duration::ZERO));
+    let holder = tracker(config.clone());
+    holder.emit(common::backup(0)).unwrap();
+    holder.flush().await;
+    assert_eq!(holder.counts().spooled, 1, "{}", holder.counts());
+
+    // A second tracker on the same directory (a flock is per open file, so this is what a
+    // second process sees): it cannot spool, and says so in its counters.
+    let second = tracker(config);
+    for tag in 1..=5 {
+        second.emit(common::backup(tag)).unwrap();
+    }
+    second.flush().await;
+    let counts = second.counts();
+    assert_eq!((counts.emitted, counts.failed, counts.spooled, counts.pending), (5, 5, 0, 0), "{counts}");
+    assert_balanced(&counts);
+
+    // The holder stops (the server still down): its batch stays on disk, the lock is let go,
+    // and the second tracker takes it over and delivers the batch once the server is back.
+    let held = holder.shutdown(Duration::from_millis(500)).await;
+    assert_eq!((held.spooled, held.pending), (1, 0), "{held}");
+    assert_balanced(&held);
+    receiver.restart().await.unwrap();
+    let took_over = until(&second, |counts| counts.replayed == 1).await;
+    assert_balanced(&took_over);
+    let counts = second.shutdown(SHUTDOWN).await;
+    assert_eq!((counts.failed, counts.replayed, counts.spooled), (5, 1, 0), "{counts}");
+    let events = receiver.wait_for_events(1, WAIT).await.unwrap();
+    assert_eq!(tags(&events), [0]);
+    assert!(spooled_files(&dir).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

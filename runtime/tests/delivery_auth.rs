@@ -68,6 +68,7 @@ async fn a_refused_key_is_logged_once_counted_spooled_and_delivered_after_the_fi
     let fixed = Tracker::builder(catalog()).config(config.api_key(common::API_KEY)).build().unwrap();
     let counts = fixed.shutdown(Duration::from_secs(20)).await;
     assert_eq!(counts.replayed, 5, "{counts}");
+    assert!(counts.balanced(), "{counts}");
     let events = receiver.wait_for_events(5, Duration::from_secs(30)).await.unwrap();
     let tags: Vec<u64> = events.iter().map(|event| event.properties["size_bytes"].as_u64().unwrap()).collect();
     assert_eq!(tags, [0, 1, 2, 3, 4]);

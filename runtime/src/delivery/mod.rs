@@ -8,7 +8,8 @@
 //!   order (within a `distinct_id` and overall) is kept; the queue keeps accepting meanwhile,
 //!   within its bounds.
 //! - A batch refused with 400 is split in halves, each sent again, down to the events the
-//!   server refuses on their own: only those are lost, counted `dropped_refused`.
+//!   server refuses on their own: only those are lost, counted `dropped_refused` (`split.rs`).
+//!   The parts a sink took are not sent to it again when a later part fails and is retried.
 //! - A batch refused for the project key (401/403) logs one ERROR naming the host, counts
 //!   `rejected_auth`, and is kept like an undeliverable one.
 //! - An undeliverable batch (past the horizon, at shutdown's deadline, refused for the key) goes
@@ -17,6 +18,7 @@
 //!   delivers them oldest first.
 
 mod retry;
+mod split;
 mod spool;
 mod stop;
 
@@ -34,6 +36,7 @@ use crate::counters::Counters;
 use crate::lock;
 use crate::sink::{Refusal, Sink, SinkError, SinkFuture, WireEvent};
 use retry::{Outage, backoff};
+use split::{Progress, Tally};
 use spool::{Entry, Evicted, Oldest};
 
 /// How long a tracker that cannot take the spool's lock waits before trying again.
@@ -78,10 +81,10 @@ pub(crate) struct Delivery {
     auth_reported: AtomicBool,
 }
 
-/// How a batch's delivery ended.
+/// How a batch's delivery ended, for the events some sink has not taken yet.
 enum Outcome {
-    /// Every sink took it, but for the events refused on their own (indices into the batch).
-    Delivered { refused: Vec<usize> },
+    /// Every sink took it, but for the events refused on their own.
+    Delivered,
     /// Not delivered, and may be later: spool it.
     Undelivered,
     /// Not delivered, and never will be (a permanent error).
@@ -129,60 +132,48 @@ impl Delivery {
             self.spool_or_fail(batch).await;
             return;
         }
-        match self.send_with_retries(&batch, prepared).await {
-            Outcome::Delivered { refused } => {
-                let refused = refused.len() as u64;
-                Counters::add(&self.counters.delivered, batch.len() as u64 - refused);
-                Counters::add(&self.counters.delivery.dropped_refused, refused);
-            }
-            Outcome::Undelivered => self.spool_or_fail(batch).await,
-            Outcome::Failed => Counters::add(&self.counters.failed, batch.len() as u64),
+        let (outcome, tally) = self.send_with_retries(&batch, prepared).await;
+        Counters::add(&self.counters.delivered, tally.delivered);
+        Counters::add(&self.counters.delivery.dropped_refused, tally.refused);
+        let left = tally.take_left(batch);
+        if left.is_empty() {
+            return;
+        }
+        match outcome {
+            Outcome::Undelivered => self.spool_or_fail(left).await,
+            Outcome::Delivered | Outcome::Failed => Counters::add(&self.counters.failed, left.len() as u64),
         }
     }
 
-    /// Sends a batch to every sink, retrying within the horizon and the shutdown deadline.
+    /// Sends a batch to every sink, retrying within the horizon and the shutdown deadline; how
+    /// it ended, and where its events stand (a retry resumes where the last attempt stopped).
     async fn send_with_retries<'a>(
         &'a self,
         batch: &'a [WireEvent],
-        mut prepared: Option<SinkFuture<'a, Result<(), SinkError>>>,
-    ) -> Outcome {
-        let mut done = vec![false; self.sinks.len()];
-        let mut refused: Vec<usize> = Vec::new();
+        prepared: Option<SinkFuture<'a, Result<(), SinkError>>>,
+    ) -> (Outcome, Tally) {
+        let mut progress = vec![Progress::new(batch.len()); self.sinks.len()];
+        let mut prepared = prepared;
         let mut attempt = 0u32;
         loop {
-            let Some(timeout) = self.attempt_timeout() else { return Outcome::Undelivered };
-            let mut failure = None;
-            for (index, sink) in self.sinks.iter().enumerate() {
-                if done[index] {
-                    continue;
-                }
-                let first = if index == 0 { prepared.take() } else { None };
-                match self.send_split(sink.as_ref(), batch, timeout, first).await {
-                    Ok(refused_here) => {
-                        done[index] = true;
-                        refused.extend(refused_here);
-                    }
-                    Err(error) => {
-                        failure = Some(error);
-                        break;
-                    }
-                }
-            }
-            let Some(error) = failure else {
+            let Some(timeout) = self.attempt_timeout() else {
+                return (Outcome::Undelivered, Tally::of(batch.len(), &progress));
+            };
+            let failure = self.send_to_sinks(batch, timeout, &mut progress, prepared.take()).await;
+            let Err(error) = failure else {
                 self.outage.ended();
                 self.auth_reported.store(false, Relaxed);
-                refused.sort_unstable();
-                refused.dedup();
-                return Outcome::Delivered { refused };
+                return (Outcome::Delivered, Tally::of(batch.len(), &progress));
             };
+            let tally = Tally::of(batch.len(), &progress);
             if error.refusal == Some(Refusal::Unauthorized) {
-                Counters::add(&self.counters.delivery.rejected_auth, batch.len() as u64);
+                Counters::add(&self.counters.delivery.rejected_auth, tally.left.len() as u64);
                 self.report_auth(&error);
-                return Outcome::Undelivered;
+                return (Outcome::Undelivered, tally);
             }
             if !error.retryable {
-                tracing::warn!(target: "tally::delivery", %error, events = batch.len(), "delivery failed for good");
-                return Outcome::Failed;
+                tracing::warn!(target: "tally::delivery", %error, events = tally.left.len(), "delivery failed for good");
+                return (Outcome::Failed, tally);
             }
             let since = self.outage.failed();
             let left = self.settings.retry_horizon.saturating_sub(since.elapsed());
@@ -190,10 +181,10 @@ impl Delivery {
                 tracing::warn!(
                     target: "tally::delivery",
                     %error,
-                    events = batch.len(),
+                    events = tally.left.len(),
                     "delivery failed for longer than the retry horizon (or past the shutdown deadline)"
                 );
-                return Outcome::Undelivered;
+                return (Outcome::Undelivered, tally);
             }
             attempt += 1;
             Counters::add(&self.counters.retried, 1);
@@ -213,42 +204,22 @@ impl Delivery {
         }
     }
 
-    /// Sends a batch to one sink; a batch refused with 400 is split in halves, each sent again,
-    /// down to the single events refused (their indices are returned).
-    fn send_split<'a>(
+    /// One attempt at what is left of a batch, sink after sink; stops at the first failure.
+    async fn send_to_sinks<'a>(
         &'a self,
-        sink: &'a dyn Sink,
         batch: &'a [WireEvent],
         timeout: Duration,
-        prepared: Option<SinkFuture<'a, Result<(), SinkError>>>,
-    ) -> SinkFuture<'a, Result<Vec<usize>, SinkError>> {
-        Box::pin(async move {
-            let sending = prepared.unwrap_or_else(|| sink.send(batch));
-            let result = match tokio::time::timeout(timeout, sending).await {
-                Ok(result) => result,
-                Err(_) => Err(SinkError::retryable(format!("no answer within {timeout:?}"))),
-            };
-            match result {
-                Ok(()) => Ok(Vec::new()),
-                Err(error) if error.refusal == Some(Refusal::BadRequest) => {
-                    if let [event] = batch {
-                        tracing::warn!(
-                            target: "tally::delivery",
-                            event = event.event.as_str(),
-                            %error,
-                            "the server refused this event (400); it is dropped and counted"
-                        );
-                        return Ok(vec![0]);
-                    }
-                    let middle = batch.len() / 2;
-                    let mut refused = self.send_split(sink, &batch[..middle], timeout, None).await?;
-                    let second = self.send_split(sink, &batch[middle..], timeout, None).await?;
-                    refused.extend(second.into_iter().map(|index| index + middle));
-                    Ok(refused)
-                }
-                Err(error) => Err(error),
+        progress: &mut [Progress],
+        mut prepared: Option<SinkFuture<'a, Result<(), SinkError>>>,
+    ) -> Result<(), SinkError> {
+        for (sink, progress) in self.sinks.iter().zip(progress) {
+            // The first sink's first request was made ahead; only it can use it.
+            let first = prepared.take();
+            if !progress.is_done() {
+                progress.send(sink.as_ref(), batch, timeout, first).await?;
             }
-        })
+        }
+        Ok(())
     }
 
     /// The key was refused: one ERROR (naming the host, never the key) until a delivery works.
@@ -301,6 +272,9 @@ impl Delivery {
     pub(crate) async fn drain_spool(self: Arc<Self>) {
         let Some(spool) = &self.spool else { return };
         let mut attempt = 0u32;
+        // What the last attempt at the oldest batch got through (by its sequence number): a
+        // retry resumes from there.
+        let mut resume: Option<(u64, Vec<Progress>)> = None;
         loop {
             if self.stop.passed() {
                 break;
@@ -340,67 +314,68 @@ impl Delivery {
                     Counters::add(&self.counters.delivery.spool_corrupt, 1);
                     self.count_gone(&entry);
                 }
-                Oldest::Batch(entry, batch) => match self.send_spooled(&batch).await {
-                    Ok(refused) => {
+                Oldest::Batch(entry, batch) => {
+                    let mut progress = match resume.take() {
+                        Some((seq, progress)) if seq == entry.seq() => progress,
+                        _ => vec![Progress::new(batch.len()); self.sinks.len()],
+                    };
+                    let Err(error) = self.send_spooled(&batch, &mut progress).await else {
                         attempt = 0;
                         if let Err(error) = spool.remove(entry.clone()).await {
                             tracing::warn!(target: "tally::delivery", %error, "cannot delete a delivered spool file");
                         }
-                        let delivered = entry.events - refused;
-                        if entry.ours {
-                            self.counters.delivery.unspool(entry.events);
-                            Counters::add(&self.counters.delivered, delivered);
-                            Counters::add(&self.counters.delivery.dropped_refused, refused);
-                        } else {
-                            Counters::add(&self.counters.delivery.replayed, delivered);
-                            Counters::add(&self.counters.delivery.replay_dropped, refused);
-                        }
+                        self.settle_spooled(&entry, &Tally::of(batch.len(), &progress));
+                        continue;
+                    };
+                    spool.unmark().await;
+                    if !error.retryable && error.refusal.is_none() {
+                        // It will never go: drop it rather than block the spool for good.
+                        tracing::warn!(target: "tally::delivery", %error, events = entry.events, "a spooled batch failed for good");
+                        let _ = spool.remove(entry.clone()).await;
+                        self.settle_spooled(&entry, &Tally::of(batch.len(), &progress));
+                        continue;
                     }
-                    Err(error) => {
-                        spool.unmark().await;
-                        if !error.retryable && error.refusal.is_none() {
-                            // It will never go: drop it rather than block the spool for good.
-                            tracing::warn!(target: "tally::delivery", %error, events = entry.events, "a spooled batch failed for good");
-                            let _ = spool.remove(entry.clone()).await;
-                            self.count_gone(&entry);
-                            continue;
-                        }
-                        if error.refusal == Some(Refusal::Unauthorized) {
-                            self.report_auth(&error);
-                        }
-                        attempt += 1;
-                        Counters::add(&self.counters.retried, 1);
-                        self.stop.sleep(backoff(attempt, error.retry_after)).await;
+                    if error.refusal == Some(Refusal::Unauthorized) {
+                        self.report_auth(&error);
                     }
-                },
+                    resume = Some((entry.seq(), progress));
+                    attempt += 1;
+                    Counters::add(&self.counters.retried, 1);
+                    self.stop.sleep(backoff(attempt, error.retry_after)).await;
+                }
             }
         }
     }
 
-    /// A spooled batch that will never be delivered (corrupt, failed for good).
+    /// A spooled batch that will never be delivered (a corrupt file).
     fn count_gone(&self, entry: &Entry) {
+        self.settle_spooled(entry, &Tally::none_delivered(entry.events));
+    }
+
+    /// A spooled batch is off the disk: its events delivered, refused on their own, or (those
+    /// still left) never to be delivered.
+    fn settle_spooled(&self, entry: &Entry, tally: &Tally) {
+        let gone = tally.left.len() as u64;
         if entry.ours {
             self.counters.delivery.unspool(entry.events);
-            Counters::add(&self.counters.failed, entry.events);
+            Counters::add(&self.counters.delivered, tally.delivered);
+            Counters::add(&self.counters.delivery.dropped_refused, tally.refused);
+            Counters::add(&self.counters.failed, gone);
         } else {
-            Counters::add(&self.counters.delivery.replay_dropped, entry.events);
+            Counters::add(&self.counters.delivery.replayed, tally.delivered);
+            Counters::add(&self.counters.delivery.replay_dropped, tally.refused + gone);
         }
     }
 
-    /// One attempt at a spooled batch on every sink; the number of events refused on their own.
-    async fn send_spooled(&self, batch: &[WireEvent]) -> Result<u64, SinkError> {
+    /// One attempt at what is left of a spooled batch, sink after sink.
+    async fn send_spooled(&self, batch: &[WireEvent], progress: &mut [Progress]) -> Result<(), SinkError> {
         let Some(timeout) = self.attempt_timeout() else {
             return Err(SinkError::retryable("the shutdown deadline has passed"));
         };
-        let mut refused = Vec::new();
-        for sink in &self.sinks {
-            refused.extend(self.send_split(sink.as_ref(), batch, timeout, None).await?);
-        }
+        self.send_to_sinks(batch, timeout, progress, None).await?;
         self.outage.ended();
         self.auth_reported.store(false, Relaxed);
-        refused.sort_unstable();
-        refused.dedup();
-        Ok(refused.len() as u64)
+        Ok(())
     }
 
     /// Shuts the sinks down, each within the request timeout.

@@ -48,6 +48,13 @@ pub(crate) struct Entry {
     pub(crate) ours: bool,
 }
 
+impl Entry {
+    /// Its place in the spool's order (unique within the directory).
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 /// What a quota eviction dropped.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Evicted {
