@@ -4,7 +4,11 @@
 use std::path::Path;
 
 use crate::diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
-use crate::model::{CatalogFile, Event, Naming, PropertyType, Role, StatusClass};
+use crate::model::access::named;
+use crate::model::{
+    CatalogFile, Category, ChangelogEntry, EventDef, Funnel, Group, IdentityKind, Naming, OnMissing, PropertyDef,
+    PropertyType, RetentionClass, Role, StatusClass,
+};
 use crate::{lint, parse, validate};
 
 /// A loaded catalog: the file's content plus its source, for diagnostics.
@@ -69,11 +73,6 @@ impl Catalog {
         lint::run(&self.file, &self.source)
     }
 
-    /// The catalog's content.
-    pub fn file(&self) -> &CatalogFile {
-        &self.file
-    }
-
     /// The catalog's source text and path.
     pub fn source(&self) -> &Source {
         &self.source
@@ -100,13 +99,13 @@ impl Catalog {
     }
 
     /// An event by its catalog name (without the namespace).
-    pub fn event(&self, name: &str) -> Option<&Event> {
+    pub fn event(&self, name: &str) -> Option<&EventDef> {
         self.file.events.get(name)
     }
 
     /// The events, in file order.
-    pub fn events(&self) -> impl Iterator<Item = (&str, &Event)> {
-        self.file.events.iter().map(|(name, event)| (name.as_ref().as_str(), event))
+    pub fn events(&self) -> impl ExactSizeIterator<Item = (&str, &EventDef)> + Clone {
+        named(&self.file.events)
     }
 
     /// The catalog event closest to a misspelled name.
@@ -122,7 +121,7 @@ impl Catalog {
 
     /// The event that plays `role` for the middleware, if the catalog declares one.
     pub fn role_event(&self, role: Role) -> Option<&str> {
-        self.events().find(|(_, event)| event.role.as_ref().is_some_and(|r| *r.as_ref() == role)).map(|(name, _)| name)
+        self.events().find(|(_, event)| event.role() == Some(role)).map(|(name, _)| name)
     }
 
     /// Whether an HTTP response with this status class is a failed request: the
@@ -141,34 +140,137 @@ impl Catalog {
     /// assert!(catalog.fails_on(StatusClass::ClientError));
     /// ```
     pub fn fails_on(&self, class: StatusClass) -> bool {
-        let declared = self
-            .role_event(Role::RequestFailed)
-            .and_then(|name| self.event(name))
-            .and_then(|event| event.failed_statuses.as_ref());
+        let declared =
+            self.role_event(Role::RequestFailed).and_then(|name| self.event(name)).and_then(EventDef::failed_statuses);
         match declared {
-            Some(classes) => classes.as_ref().contains(&class),
+            Some(classes) => classes.contains(&class),
             None => class == StatusClass::ServerError,
         }
     }
 
     /// The identity kind that keys `event`: the event's own, else its category's, else the
     /// catalog's `identity.person`. `None` when the catalog declares no identity at all.
-    pub fn identity_of<'a>(&'a self, event: &'a Event) -> Option<&'a str> {
-        let category = event.category.as_ref().and_then(|name| self.file.categories.get(name.as_ref().as_str()));
-        event
-            .identity
-            .as_ref()
-            .or_else(|| category.and_then(|category| category.identity.as_ref()))
-            .or(self.file.identity.person.as_ref())
-            .map(|kind| kind.as_ref().as_str())
+    pub fn identity_of<'a>(&'a self, event: &'a EventDef) -> Option<&'a str> {
+        let category = event.category().and_then(|name| self.category(name));
+        event.identity().or_else(|| category.and_then(Category::identity)).or_else(|| self.person())
     }
 
     /// The property declared as the event's duration (`fill = "duration_ms"`/`"duration_secs"`).
-    pub fn duration_property<'a>(&'a self, event: &'a Event) -> Option<(&'a str, PropertyType)> {
+    pub fn duration_property<'a>(&'a self, event: &'a EventDef) -> Option<(&'a str, PropertyType)> {
         event
-            .properties
-            .iter()
-            .find(|(_, property)| property.fill.as_ref().is_some_and(|fill| fill.as_ref().is_duration()))
-            .map(|(name, property)| (name.as_ref().as_str(), *property.ty.as_ref()))
+            .properties()
+            .find(|(_, property)| property.fill().is_some_and(|fill| fill.is_duration()))
+            .map(|(name, property)| (name, property.ty()))
+    }
+
+    /// Every property an event carries: the common ones it does not redeclare, then its own,
+    /// in file order (the order the runtime sends them in).
+    pub fn properties_of<'a>(
+        &'a self,
+        event: &'a EventDef,
+    ) -> impl Iterator<Item = (&'a str, &'a PropertyDef)> + Clone {
+        self.common_properties().filter(|(name, _)| event.property(name).is_none()).chain(event.properties())
+    }
+
+    /// A property of an event by name: its own, else a common one.
+    pub fn property_of<'a>(&'a self, event: &'a EventDef, name: &str) -> Option<&'a PropertyDef> {
+        event.property(name).or_else(|| self.common_property(name))
+    }
+
+    /// Where an event's name is written in the catalog file (`file:line:col`).
+    pub fn event_location(&self, name: &str) -> Option<Location> {
+        let (key, _) = self.file.events.get_key_value(name)?;
+        Some(self.source.location(key.span().start))
+    }
+
+    /// What the plan covers (`catalog.description`).
+    pub fn description(&self) -> Option<&str> {
+        self.file.catalog.description.as_deref()
+    }
+
+    /// Who owns the plan (`catalog.owner`).
+    pub fn owner(&self) -> Option<&str> {
+        self.file.catalog.owner.as_deref()
+    }
+
+    /// The identity kind that keys events by default (`identity.person`).
+    pub fn person(&self) -> Option<&str> {
+        self.file.identity.person.as_ref().map(|kind| kind.get_ref().as_str())
+    }
+
+    /// What happens to an event whose identity is unknown (`identity.on_missing`).
+    pub fn on_missing(&self) -> OnMissing {
+        self.file.identity.on_missing
+    }
+
+    /// The declared identity kinds, in file order.
+    pub fn identity_kinds(&self) -> impl ExactSizeIterator<Item = (&str, &IdentityKind)> + Clone {
+        named(&self.file.identity.kinds)
+    }
+
+    /// An identity kind by name.
+    pub fn identity_kind(&self, name: &str) -> Option<&IdentityKind> {
+        self.file.identity.kinds.get(name)
+    }
+
+    /// The PostHog group types, in file order.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = (&str, &Group)> + Clone {
+        named(&self.file.groups)
+    }
+
+    /// A group type by name.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.file.groups.get(name)
+    }
+
+    /// The retention classes, in file order.
+    pub fn retention_classes(&self) -> impl ExactSizeIterator<Item = (&str, &RetentionClass)> + Clone {
+        named(&self.file.retention)
+    }
+
+    /// A retention class by name.
+    pub fn retention_class(&self, name: &str) -> Option<&RetentionClass> {
+        self.file.retention.get(name)
+    }
+
+    /// The categories, in file order.
+    pub fn categories(&self) -> impl ExactSizeIterator<Item = (&str, &Category)> + Clone {
+        named(&self.file.categories)
+    }
+
+    /// A category by name.
+    pub fn category(&self, name: &str) -> Option<&Category> {
+        self.file.categories.get(name)
+    }
+
+    /// The properties every event carries (`[common]`), in file order.
+    pub fn common_properties(&self) -> impl ExactSizeIterator<Item = (&str, &PropertyDef)> + Clone {
+        named(&self.file.common)
+    }
+
+    /// A common property by name.
+    pub fn common_property(&self, name: &str) -> Option<&PropertyDef> {
+        self.file.common.get(name)
+    }
+
+    /// Whether free-text values are scrubbed of personal data no classification caught
+    /// (`privacy.scrub_free_text`, on by default).
+    pub fn scrub_free_text(&self) -> bool {
+        self.file.privacy.scrub_free_text
+    }
+
+    /// The team's privacy rules in words (`privacy.rules`).
+    pub fn privacy_rules(&self) -> &[String] {
+        &self.file.privacy.rules
+    }
+
+    /// The funnels, in file order.
+    pub fn funnels(&self) -> impl ExactSizeIterator<Item = (&str, &Funnel)> + Clone {
+        named(&self.file.funnels)
+    }
+
+    /// The plan's history, newest first.
+    pub fn changelog(&self) -> &[ChangelogEntry] {
+        &self.file.changelog
     }
 }

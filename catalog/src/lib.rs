@@ -20,6 +20,34 @@
 //! assert!(catalog.lint().is_empty());
 //! ```
 //!
+//! The model is read through methods (names as `&str`, tables as iterators in file order); the
+//! parse tree behind them stays private, and the enums are `#[non_exhaustive]`:
+//!
+//! ```
+//! use tally_catalog::model::{Fill, Privacy, PropertyType};
+//!
+//! let catalog = tally_catalog::Catalog::parse("catalog.toml", r#"
+//!     [catalog]
+//!     name = "shop"
+//!     version = "1.0.0"
+//!
+//!     [common.request_id]
+//!     type = "string"
+//!     fill = "request_id"
+//!
+//!     [events."order.placed"]
+//!     description = "A customer placed an order."
+//!     properties.email = { type = "string", privacy = "pseudonymize" }
+//! "#).unwrap();
+//! let event = catalog.event("order.placed").unwrap();
+//! let properties: Vec<&str> = catalog.properties_of(event).map(|(name, _)| name).collect();
+//! assert_eq!(properties, ["request_id", "email"]);
+//! assert_eq!(event.property("email").unwrap().privacy(), Privacy::Pseudonymize);
+//! assert_eq!(catalog.common_property("request_id").unwrap().fill(), Some(&Fill::RequestId));
+//! assert_eq!(catalog.common_property("request_id").unwrap().ty(), PropertyType::String);
+//! assert_eq!(catalog.event_location("order.placed").unwrap().to_string(), "catalog.toml:10:13");
+//! ```
+//!
 //! Errors name `file:line:col`:
 //!
 //! ```

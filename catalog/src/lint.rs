@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
-use crate::model::{Allow, CatalogFile, Event, LintLevel, Naming, Privacy, Property};
+use crate::model::{Allow, CatalogFile, EventDef, LintLevel, Naming, Privacy, PropertyDef};
 use crate::naming;
 use crate::personal::{self, PersonalKind};
 
@@ -113,13 +113,13 @@ pub(crate) fn run(file: &CatalogFile, source: &Source) -> Vec<Diagnostic> {
 }
 
 /// The `allow` tables that apply to an event: its own, then its category's.
-fn event_allows<'a>(file: &'a CatalogFile, event: &'a Event) -> Vec<&'a Allow> {
+fn event_allows<'a>(file: &'a CatalogFile, event: &'a EventDef) -> Vec<&'a Allow> {
     let category = event.category.as_ref().and_then(|c| file.categories.get(c.as_ref().as_str()));
     std::iter::once(&event.allow).chain(category.map(|c| &c.allow)).collect()
 }
 
 /// Every property with the allows in scope: the common ones, then each event's.
-fn properties(file: &CatalogFile) -> Vec<(&crate::model::Name, &Property, Vec<&Allow>)> {
+fn properties(file: &CatalogFile) -> Vec<(&crate::model::Name, &PropertyDef, Vec<&Allow>)> {
     let common = file.common.iter().map(|(name, p)| (name, p, vec![&p.allow]));
     let per_event = file.events.values().flat_map(|event| {
         event.properties.iter().map(move |(name, p)| {

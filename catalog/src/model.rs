@@ -1,8 +1,38 @@
-//! The catalog format: what a `catalog.toml` may say, as serde types.
+//! The catalog model: events, properties, identity kinds, groups, categories, funnels.
+//!
+//! Read it through [`crate::Catalog`] and the accessors on these types (`&str`, `bool`,
+//! `Copy` enums, iterators in file order). The fields are private: they are the parse tree,
+//! which keeps every name's span for diagnostics, and it may change with any new catalog key.
+//! The enums are `#[non_exhaustive]` and the lists of their values (`Role::ALL`,
+//! `Fill::SIMPLE`) are slices: a catalog format that learns a new type, fill or role is a
+//! minor release. Where an item is in the file is [`crate::Catalog::event_location`].
 //!
 //! Every key is documented in `docs/catalog.md`; the JSON Schema that editors use is derived
-//! from these types (see [`crate::format_schema`]). Names and references keep their byte span
-//! so that diagnostics can point at `file:line:col`.
+//! from these types (see [`crate::format_schema`]).
+//!
+//! What users cannot reach (each block must fail to compile):
+//!
+//! ```compile_fail
+//! # let catalog = tally_catalog::Catalog::parse("c.toml", "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n").unwrap();
+//! let _ = catalog.file(); // the parse tree
+//! ```
+//!
+//! ```compile_fail
+//! # let catalog = tally_catalog::Catalog::parse("c.toml", "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n").unwrap();
+//! # let event = catalog.event("x").unwrap();
+//! let _ = &event.properties; // a field: use `properties()`
+//! ```
+//!
+//! ```compile_fail
+//! fn name(privacy: tally_catalog::model::Privacy) -> &'static str {
+//!     use tally_catalog::model::Privacy;
+//!     match privacy { // non-exhaustive: a `_` arm is required
+//!         Privacy::None | Privacy::Pseudonymize | Privacy::AnonymizeIp | Privacy::Drop | Privacy::Allowed => "",
+//!     }
+//! }
+//! ```
+
+pub(crate) mod access;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -10,83 +40,84 @@ use serde::Deserialize;
 use serde_spanned::Spanned;
 
 /// A name as written in the catalog, with its position in the file.
-pub type Name = Spanned<String>;
+pub(crate) type Name = Spanned<String>;
 
 /// Per-item lint suppressions: rule id → the reason it does not apply here.
-pub type Allow = IndexMap<String, String>;
+pub(crate) type Allow = IndexMap<String, String>;
 
 /// The whole catalog file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tally catalog", description = "A tally tracking plan (catalog.toml).")]
-pub struct CatalogFile {
+pub(crate) struct CatalogFile {
     /// Catalog metadata: name, version, wire namespace, naming convention.
-    pub catalog: Meta,
+    pub(crate) catalog: Meta,
     /// Which identity becomes the PostHog person (`distinct_id`), and what happens without one.
     #[serde(default)]
-    pub identity: IdentityStrategy,
+    pub(crate) identity: IdentityStrategy,
     /// PostHog groups (e.g. an organization), keyed by group type.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Group>")]
-    pub groups: IndexMap<Name, Group>,
+    pub(crate) groups: IndexMap<Name, Group>,
     /// Retention classes that categories refer to.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, RetentionClass>")]
-    pub retention: IndexMap<Name, RetentionClass>,
+    pub(crate) retention: IndexMap<Name, RetentionClass>,
     /// Event categories.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Category>")]
-    pub categories: IndexMap<Name, Category>,
+    pub(crate) categories: IndexMap<Name, Category>,
     /// Properties attached to every event (an envelope), usually filled automatically.
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, Property>")]
-    pub common: IndexMap<Name, Property>,
+    #[schemars(with = "IndexMap<String, PropertyDef>")]
+    pub(crate) common: IndexMap<Name, PropertyDef>,
     /// Privacy rules that apply to the whole catalog.
     #[serde(default)]
-    pub privacy: PrivacyRules,
+    pub(crate) privacy: PrivacyRules,
     /// Severity overrides for lint rules: rule id → `allow`, `warn` or `error`.
     #[serde(default)]
-    pub lints: IndexMap<String, LintLevel>,
+    pub(crate) lints: IndexMap<String, LintLevel>,
     /// The events, keyed by their catalog name (without the wire namespace).
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, Event>")]
-    pub events: IndexMap<Name, Event>,
+    #[schemars(with = "IndexMap<String, EventDef>")]
+    pub(crate) events: IndexMap<Name, EventDef>,
     /// Funnels the dashboards should show, keyed by name.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Funnel>")]
-    pub funnels: IndexMap<Name, Funnel>,
+    pub(crate) funnels: IndexMap<Name, Funnel>,
     /// The history of this tracking plan, newest first.
     #[serde(default)]
-    pub changelog: Vec<ChangelogEntry>,
+    pub(crate) changelog: Vec<ChangelogEntry>,
 }
 
 /// `[catalog]`: what this tracking plan is.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Meta {
+pub(crate) struct Meta {
     /// A short name for the plan, e.g. `teleport`.
     #[schemars(with = "String")]
-    pub name: Name,
+    pub(crate) name: Name,
     /// The plan's semantic version (`MAJOR.MINOR.PATCH`); bump it as `tally diff` says.
     #[schemars(with = "String")]
-    pub version: Spanned<String>,
+    pub(crate) version: Spanned<String>,
     /// What the plan covers.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Who owns the plan.
     #[serde(default)]
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// A prefix put before every event and property name on the wire, e.g. `tp.`.
     #[serde(default)]
     #[schemars(with = "Option<String>", regex(pattern = r"^[a-z][a-z0-9_]*\.$"))]
-    pub namespace: Option<Spanned<String>>,
+    pub(crate) namespace: Option<Spanned<String>>,
     /// The naming convention event names follow.
     #[serde(default)]
-    pub naming: Naming,
+    pub(crate) naming: Naming,
 }
 
 /// An event naming convention. Property names are always lower `snake_case`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub enum Naming {
     /// Two or more dot-separated lower `snake_case` segments: `project.created`, `auth.login_failed`.
     #[default]
@@ -100,18 +131,18 @@ pub enum Naming {
 /// `[identity]`: the `distinct_id` strategy.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IdentityStrategy {
+pub(crate) struct IdentityStrategy {
     /// The identity kind that keys events, unless a category or event says otherwise.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub person: Option<Spanned<String>>,
+    pub(crate) person: Option<Spanned<String>>,
     /// What to do with an event whose identity is unknown.
     #[serde(default)]
-    pub on_missing: OnMissing,
+    pub(crate) on_missing: OnMissing,
     /// The identity kinds this application knows, keyed by kind (`user`, `account`, `agent`, …).
     #[serde(default)]
     #[schemars(with = "IndexMap<String, IdentityKind>")]
-    pub kinds: IndexMap<Name, IdentityKind>,
+    pub(crate) kinds: IndexMap<Name, IdentityKind>,
 }
 
 impl Default for IdentityStrategy {
@@ -123,6 +154,7 @@ impl Default for IdentityStrategy {
 /// What happens to an event whose `distinct_id` cannot be determined.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OnMissing {
     /// Drop the event and count it (`dropped{reason="no_identity"}`).
     Drop,
@@ -139,34 +171,35 @@ pub enum OnMissing {
 pub struct IdentityKind {
     /// What this identity is and where it comes from.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Where the value is set: per request (`request`) or once for the process (`process`).
     #[serde(default)]
-    pub source: IdentitySource,
+    pub(crate) source: IdentitySource,
     /// The wire format of the `distinct_id`; `{id}` stands for the value, e.g. `tp.{id}`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub format: Option<Spanned<String>>,
+    pub(crate) format: Option<Spanned<String>>,
     /// Replace the value by its keyed hash (HMAC-SHA256) before it leaves the process.
     #[serde(default)]
-    pub pseudonymize: bool,
+    pub(crate) pseudonymize: bool,
     /// The value is personal data (an email, a user name). Using it as `distinct_id` without
     /// `pseudonymize` is a lint error.
     #[serde(default)]
-    pub personal: bool,
+    pub(crate) personal: bool,
     /// When an event is keyed by this identity and the context also knows these identities,
     /// their `distinct_id`s are set as person properties (`$set`) to cross-link the persons.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
-    pub link: Vec<Spanned<String>>,
+    pub(crate) link: Vec<Spanned<String>>,
     /// Lint suppressions for this item.
     #[serde(default)]
-    pub allow: Allow,
+    pub(crate) allow: Allow,
 }
 
 /// Where an identity's value comes from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IdentitySource {
     /// Set per request, by the middleware's resolver or the application (`Context`).
     #[default]
@@ -181,11 +214,11 @@ pub enum IdentitySource {
 pub struct Group {
     /// What the group is.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// An event property that also carries the group key (e.g. `organization_id`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub property: Option<Spanned<String>>,
+    pub(crate) property: Option<Spanned<String>>,
 }
 
 /// `[retention.<class>]`: how long events of a class are kept.
@@ -194,14 +227,14 @@ pub struct Group {
 pub struct RetentionClass {
     /// How long events are kept, e.g. `"2 years"`.
     #[schemars(with = "String", regex(pattern = r"^[1-9][0-9]* (day|week|month|year)s?$"))]
-    pub period: Spanned<String>,
+    pub(crate) period: Spanned<String>,
     /// When events move to cold storage, e.g. `"1 year"`.
     #[serde(default)]
     #[schemars(with = "Option<String>", regex(pattern = r"^[1-9][0-9]* (day|week|month|year)s?$"))]
-    pub archive_after: Option<Spanned<String>>,
+    pub(crate) archive_after: Option<Spanned<String>>,
     /// Why this retention applies (compliance basis).
     #[serde(default)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// `[categories.<name>]`: a functional area.
@@ -210,31 +243,31 @@ pub struct RetentionClass {
 pub struct Category {
     /// What the category covers.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The retention class of its events.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub retention: Option<Spanned<String>>,
+    pub(crate) retention: Option<Spanned<String>>,
     /// The identity kind that keys its events (overrides `identity.person`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub identity: Option<Spanned<String>>,
+    pub(crate) identity: Option<Spanned<String>>,
     /// Lint suppressions applied to the category and every event in it.
     #[serde(default)]
-    pub allow: Allow,
+    pub(crate) allow: Allow,
 }
 
 /// `[privacy]`: catalog-wide privacy rules.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PrivacyRules {
+pub(crate) struct PrivacyRules {
     /// Scrub free-text string values of emails, IP addresses, bearer tokens and card-like
     /// numbers that no property classification caught. On by default.
     #[serde(default = "yes")]
-    pub scrub_free_text: bool,
+    pub(crate) scrub_free_text: bool,
     /// The team's privacy rules in words, rendered into the generated docs.
     #[serde(default)]
-    pub rules: Vec<String>,
+    pub(crate) rules: Vec<String>,
 }
 
 impl Default for PrivacyRules {
@@ -246,7 +279,8 @@ impl Default for PrivacyRules {
 /// A lint severity override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum LintLevel {
+#[non_exhaustive]
+pub(crate) enum LintLevel {
     /// Do not report.
     Allow,
     /// Report; `tally check` still succeeds.
@@ -258,57 +292,58 @@ pub enum LintLevel {
 /// `[events."<name>"]`: one event of the tracking plan.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Event {
+#[schemars(rename = "Event")]
+pub struct EventDef {
     /// What happened, in one sentence.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// When exactly it fires.
     #[serde(default)]
-    pub trigger: Option<String>,
+    pub(crate) trigger: Option<String>,
     /// The category it belongs to (a key of `[categories]`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub category: Option<Spanned<String>>,
+    pub(crate) category: Option<Spanned<String>>,
     /// Who owns it.
     #[serde(default)]
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// The catalog version that introduced it.
     #[serde(default)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Set when the event should no longer be emitted.
     #[serde(default)]
-    pub deprecated: Option<Deprecation>,
+    pub(crate) deprecated: Option<Deprecation>,
     /// Where the event originates: the server (default) or a client front end.
     #[serde(default)]
-    pub origin: Origin,
+    pub(crate) origin: Origin,
     /// The identity kind that keys this event (overrides the category and `identity.person`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub identity: Option<Spanned<String>>,
+    pub(crate) identity: Option<Spanned<String>>,
     /// The role this event plays for the middleware (login, request completed, …).
     #[serde(default)]
     #[schemars(with = "Option<Role>")]
-    pub role: Option<Spanned<Role>>,
+    pub(crate) role: Option<Spanned<Role>>,
     /// For the `request_failed` role: the status classes that make a request failed
     /// (`["5xx"]` when absent; `["4xx", "5xx"]` counts client errors as failures too).
     #[serde(default)]
     #[schemars(with = "Option<Vec<StatusClass>>")]
-    pub failed_statuses: Option<Spanned<Vec<StatusClass>>>,
+    pub(crate) failed_statuses: Option<Spanned<Vec<StatusClass>>>,
     /// The event's properties.
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, Property>")]
-    pub properties: IndexMap<Name, Property>,
+    #[schemars(with = "IndexMap<String, PropertyDef>")]
+    pub(crate) properties: IndexMap<Name, PropertyDef>,
     /// Person properties this event sets (`$set`).
     #[serde(default)]
     #[schemars(with = "IndexMap<String, PersonProperty>")]
-    pub set: IndexMap<Name, PersonProperty>,
+    pub(crate) set: IndexMap<Name, PersonProperty>,
     /// Person properties this event sets only if not set yet (`$set_once`).
     #[serde(default)]
     #[schemars(with = "IndexMap<String, PersonProperty>")]
-    pub set_once: IndexMap<Name, PersonProperty>,
+    pub(crate) set_once: IndexMap<Name, PersonProperty>,
     /// Lint suppressions for this event.
     #[serde(default)]
-    pub allow: Allow,
+    pub(crate) allow: Allow,
 }
 
 /// Deprecation of an event.
@@ -317,19 +352,20 @@ pub struct Event {
 pub struct Deprecation {
     /// The catalog version that deprecated it.
     #[serde(default)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// The event to emit instead.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub replacement: Option<Spanned<String>>,
+    pub(crate) replacement: Option<Spanned<String>>,
     /// Why it is deprecated.
     #[serde(default)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// Where an event originates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Origin {
     /// Emitted by server code.
     #[default]
@@ -340,6 +376,7 @@ pub enum Origin {
 
 /// A class of HTTP statuses, for an event's `failed_statuses`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub enum StatusClass {
     /// Client errors, `400`–`499`.
     #[serde(rename = "4xx")]
@@ -362,6 +399,7 @@ impl StatusClass {
 /// The role an event plays for the middleware, which emits role events by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Role {
     /// A successful login.
     Login,
@@ -384,8 +422,8 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, in documentation order.
-    pub const ALL: [Role; 9] = [
+    /// Every role, in documentation order. A slice: a new role is not a breaking change.
+    pub const ALL: &'static [Role] = &[
         Role::Login,
         Role::LoginFailed,
         Role::LoginAttempt,
@@ -416,51 +454,53 @@ impl Role {
 /// A property of an event, or a common property.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Property {
+#[schemars(rename = "Property")]
+pub struct PropertyDef {
     /// The value type.
     #[serde(rename = "type")]
     #[schemars(with = "PropertyType")]
-    pub ty: Spanned<PropertyType>,
+    pub(crate) ty: Spanned<PropertyType>,
     /// The allowed values, for `type = "enum"` (or arrays with `items = "enum"`).
     #[serde(default)]
-    pub values: Option<Vec<String>>,
+    pub(crate) values: Option<Vec<String>>,
     /// The item type, for `type = "array"`.
     #[serde(default)]
-    pub items: Option<PropertyType>,
+    pub(crate) items: Option<PropertyType>,
     /// Whether `null` is an allowed value.
     #[serde(default)]
-    pub nullable: bool,
+    pub(crate) nullable: bool,
     /// Whether every event must carry it (default `true`). A property with `fill` is satisfied
     /// whenever its source is known at run time.
     #[serde(default = "yes")]
-    pub required: bool,
+    pub(crate) required: bool,
     /// An empty string (or array) is a violation.
     #[serde(default)]
-    pub non_empty: bool,
+    pub(crate) non_empty: bool,
     /// The longest allowed string, in characters (or array, in items).
     #[serde(default)]
-    pub max_length: Option<u32>,
+    pub(crate) max_length: Option<u32>,
     /// What the property means.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// How the value is treated before it leaves the process.
     #[serde(default)]
-    pub privacy: Privacy,
+    pub(crate) privacy: Privacy,
     /// Why personal data is allowed to leave (required with `privacy = "allowed"`).
     #[serde(default)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// A value the pipeline fills in when the emitter does not give one.
     #[serde(default)]
     #[schemars(with = "Option<Fill>")]
-    pub fill: Option<Spanned<Fill>>,
+    pub(crate) fill: Option<Spanned<Fill>>,
     /// Lint suppressions for this property.
     #[serde(default)]
-    pub allow: Allow,
+    pub(crate) allow: Allow,
 }
 
 /// A property value type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PropertyType {
     /// UTF-8 text.
     String,
@@ -502,6 +542,7 @@ impl PropertyType {
 /// How a property's value is treated before it leaves the process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Privacy {
     /// Not personal data: sent as is (free text is still scrubbed).
     #[default]
@@ -532,6 +573,7 @@ impl Privacy {
 /// A value the pipeline fills in automatically.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "String")]
+#[non_exhaustive]
 pub enum Fill {
     /// The event's UUID v7 (the one PostHog deduplicates on).
     EventId,
@@ -608,7 +650,7 @@ pub enum Fill {
 
 impl Fill {
     /// Every fill source without a parameter, as written in the catalog.
-    pub const SIMPLE: [(&'static str, Fill); 33] = [
+    pub const SIMPLE: &'static [(&'static str, Fill)] = &[
         ("event_id", Fill::EventId),
         ("event_name", Fill::EventName),
         ("timestamp", Fill::Timestamp),
@@ -709,14 +751,14 @@ pub struct PersonProperty {
     /// Where the value comes from: `timestamp`, or `property.<name>` for one of the event's
     /// properties.
     #[schemars(with = "String")]
-    pub from: Spanned<String>,
+    pub(crate) from: Spanned<String>,
     /// Only set it when this event property is present (e.g. `connector_type`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
-    pub when: Option<Spanned<String>>,
+    pub(crate) when: Option<Spanned<String>>,
     /// What the person property means.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// `[funnels.<name>]`: a conversion funnel for the generated dashboard.
@@ -725,10 +767,10 @@ pub struct PersonProperty {
 pub struct Funnel {
     /// What the funnel measures.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The events, in order.
     #[schemars(with = "Vec<String>")]
-    pub steps: Vec<Spanned<String>>,
+    pub(crate) steps: Vec<Spanned<String>>,
 }
 
 /// `[[changelog]]`: one entry of the plan's history.
@@ -736,12 +778,12 @@ pub struct Funnel {
 #[serde(deny_unknown_fields)]
 pub struct ChangelogEntry {
     /// The catalog version.
-    pub version: String,
+    pub(crate) version: String,
     /// The date, `YYYY-MM-DD`.
     #[serde(default)]
-    pub date: Option<String>,
+    pub(crate) date: Option<String>,
     /// What changed.
-    pub changes: Vec<String>,
+    pub(crate) changes: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -10,7 +10,7 @@ use toml::de::DeTable;
 use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::lint::RULES;
 use crate::model::{
-    Allow, CatalogFile, Event, Fill, PersonProperty, Privacy, Property, PropertyType, Role, StatusClass,
+    Allow, CatalogFile, EventDef, Fill, PersonProperty, Privacy, PropertyDef, PropertyType, Role, StatusClass,
 };
 use crate::suggest;
 
@@ -177,7 +177,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn event(&mut self, name: &Spanned<String>, event: &Event, roles: &mut Vec<crate::model::Role>) {
+    fn event(&mut self, name: &Spanned<String>, event: &EventDef, roles: &mut Vec<crate::model::Role>) {
         if name.as_ref().trim().is_empty() {
             self.error("empty-name", name.span(), "an event name cannot be empty".into(), None);
         }
@@ -211,7 +211,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `failed_statuses` belongs to the `request_failed` event and always keeps server errors.
-    fn failed_statuses(&mut self, event: &Event, statuses: &Spanned<Vec<StatusClass>>) {
+    fn failed_statuses(&mut self, event: &EventDef, statuses: &Spanned<Vec<StatusClass>>) {
         let role = event.role.as_ref().map(|role| *role.as_ref());
         if role != Some(Role::RequestFailed) {
             self.error(
@@ -241,7 +241,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn property(&mut self, name: &Spanned<String>, property: &Property) {
+    fn property(&mut self, name: &Spanned<String>, property: &PropertyDef) {
         let ty = *property.ty.as_ref();
         let span = property.ty.span();
         let item = if ty == PropertyType::Array {
@@ -369,7 +369,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn person_property(&mut self, name: &Spanned<String>, person: &PersonProperty, event: &Event) {
+    fn person_property(&mut self, name: &Spanned<String>, person: &PersonProperty, event: &EventDef) {
         let properties = || event.properties.keys().map(|k| k.as_ref().as_str());
         let from = person.from.as_ref();
         if let Some(property) = from.strip_prefix("property.") {

@@ -55,8 +55,8 @@ fn every_catalog_loads_and_documents_its_events() {
         let catalog = load(&name);
         assert!(catalog.events().count() > 0, "{name} has no events");
         for (event, definition) in catalog.events() {
-            assert!(definition.description.as_deref().is_some_and(|d| !d.is_empty()), "{name}: {event}");
-            assert!(definition.trigger.as_deref().is_some_and(|t| !t.is_empty()), "{name}: {event}");
+            assert!(definition.description().is_some_and(|d| !d.is_empty()), "{name}: {event}");
+            assert!(definition.trigger().is_some_and(|t| !t.is_empty()), "{name}: {event}");
         }
     }
 }
@@ -133,58 +133,61 @@ fn teleport_keys_everything_by_the_license_account() {
     let catalog = load("teleport");
     assert_eq!(catalog.namespace(), "tp.");
     assert_eq!(catalog.wire_name("user.login"), "tp.user.login");
-    let identity = &catalog.file().identity;
-    assert_eq!(identity.person.as_ref().map(|p| p.as_ref().as_str()), Some("account"));
-    assert_eq!(identity.on_missing, OnMissing::Drop);
-    let account = &identity.kinds["account"];
-    assert_eq!(account.format.as_ref().map(|f| f.as_ref().as_str()), Some("tp.{id}"));
-    assert_eq!(account.source, tally_catalog::model::IdentitySource::Process);
+    assert_eq!(catalog.person(), Some("account"));
+    assert_eq!(catalog.on_missing(), OnMissing::Drop);
+    let account = catalog.identity_kind("account").unwrap();
+    assert_eq!(account.format(), Some("tp.{id}"));
+    assert_eq!(account.source(), tally_catalog::model::IdentitySource::Process);
 
     let login = catalog.event("user.login").unwrap();
     assert_eq!(catalog.role_event(Role::Login), Some("user.login"));
     assert_eq!(catalog.role_event(Role::LoginFailed), Some("user.login_failed"));
-    let user_name = &login.properties["user_name"];
-    assert_eq!(user_name.privacy, Privacy::Pseudonymize);
-    assert!(user_name.non_empty);
-    let connector = &login.properties["connector_type"];
-    assert!(!connector.required);
-    assert_eq!(connector.values.as_deref(), Some(&["github".to_owned(), "saml".into(), "oidc".into()][..]));
-    assert_eq!(login.set_once["first_login"].from.as_ref(), "timestamp");
-    let sso = &login.set_once["first_sso_login"];
-    assert_eq!(sso.when.as_ref().map(|w| w.as_ref().as_str()), Some("connector_type"));
-    let sso_create = &catalog.event("sso.create").unwrap().properties["connector_type"];
-    assert!(sso_create.required && sso_create.non_empty);
-    assert!(catalog.event("session.start").unwrap().set_once.contains_key("first_session"));
+    let user_name = login.property("user_name").unwrap();
+    assert_eq!(user_name.privacy(), Privacy::Pseudonymize);
+    assert!(user_name.non_empty());
+    let connector = login.property("connector_type").unwrap();
+    assert!(!connector.required());
+    assert_eq!(connector.values(), Some(&["github".to_owned(), "saml".into(), "oidc".into()][..]));
+    let set_once = |event: &tally_catalog::model::EventDef, name: &str| {
+        event.set_once().find(|(key, _)| *key == name).map(|(_, person)| person.clone())
+    };
+    assert_eq!(set_once(login, "first_login").unwrap().from(), "timestamp");
+    let sso = set_once(login, "first_sso_login").unwrap();
+    assert_eq!(sso.when(), Some("connector_type"));
+    let sso_create = catalog.event("sso.create").unwrap().property("connector_type").unwrap();
+    assert!(sso_create.required() && sso_create.non_empty());
+    assert!(set_once(catalog.event("session.start").unwrap(), "first_session").is_some());
 
     let ui: Vec<&str> = catalog.events().filter(|(name, _)| name.starts_with("ui.")).map(|(name, _)| name).collect();
     assert_eq!(ui.len(), 7);
     for name in ui {
         let event = catalog.event(name).unwrap();
-        assert_eq!(event.origin, Origin::Client, "{name}");
-        assert_eq!(event.category.as_ref().map(|c| c.as_ref().as_str()), Some("ui"), "{name}");
+        assert_eq!(event.origin(), Origin::Client, "{name}");
+        assert_eq!(event.category(), Some("ui"), "{name}");
     }
-    assert!(catalog.file().categories["ui"].allow.contains_key("naming-convention"));
+    assert!(catalog.category("ui").unwrap().allowed("naming-convention").is_some());
 }
 
 #[test]
 fn timetracker_fills_its_automatic_properties() {
     let catalog = load("timetracker");
     assert_eq!(catalog.events().count(), 26);
-    let common = &catalog.file().common;
-    assert_eq!(common.keys().map(|k| k.as_ref().as_str()).collect::<Vec<_>>(), ["timestamp", "request_id"]);
-    assert_eq!(common["timestamp"].fill.as_ref().map(|f| f.as_ref().clone()), Some(Fill::Timestamp));
-    assert_eq!(*common["timestamp"].ty.as_ref(), PropertyType::Datetime);
-    assert_eq!(common["request_id"].fill.as_ref().map(|f| f.as_ref().clone()), Some(Fill::RequestId));
+    assert_eq!(catalog.common_properties().map(|(name, _)| name).collect::<Vec<_>>(), ["timestamp", "request_id"]);
+    let common = |name: &str| catalog.common_property(name).unwrap();
+    assert_eq!(common("timestamp").fill(), Some(&Fill::Timestamp));
+    assert_eq!(common("timestamp").ty(), PropertyType::Datetime);
+    assert_eq!(common("request_id").fill(), Some(&Fill::RequestId));
     for (name, event) in catalog.events() {
-        assert!(!event.properties.contains_key("timestamp"), "{name} repeats the common timestamp");
+        assert!(event.property("timestamp").is_none(), "{name} repeats the common timestamp");
     }
     let timer = catalog.event("timer.started").unwrap();
-    let task_id = &timer.properties["task_id"];
-    assert!(task_id.nullable && !task_id.required);
-    assert_eq!(timer.properties["description"].privacy, Privacy::Drop);
-    assert_eq!(catalog.event("auth.login_failed").unwrap().properties["username"].privacy, Privacy::Pseudonymize);
-    let fields = &catalog.event("project.updated").unwrap().properties["fields_changed"];
-    assert_eq!((*fields.ty.as_ref(), fields.items), (PropertyType::Array, Some(PropertyType::String)));
+    let task_id = timer.property("task_id").unwrap();
+    assert!(task_id.nullable() && !task_id.required());
+    assert_eq!(timer.property("description").unwrap().privacy(), Privacy::Drop);
+    let username = catalog.event("auth.login_failed").unwrap().property("username").unwrap();
+    assert_eq!(username.privacy(), Privacy::Pseudonymize);
+    let fields = catalog.event("project.updated").unwrap().property("fields_changed").unwrap();
+    assert_eq!((fields.ty(), fields.items()), (PropertyType::Array, Some(PropertyType::String)));
     for (role, event) in [
         (Role::Login, "auth.login"),
         (Role::LoginFailed, "auth.login_failed"),
@@ -193,25 +196,22 @@ fn timetracker_fills_its_automatic_properties() {
     ] {
         assert_eq!(catalog.role_event(role), Some(event));
     }
-    let error = &catalog.event("system.error").unwrap().properties;
-    assert_eq!(error["endpoint"].fill.as_ref().map(|f| f.as_ref().clone()), Some(Fill::Route));
-    assert_eq!(catalog.file().identity.on_missing, OnMissing::Personless);
-    assert_eq!(catalog.file().privacy.rules.len(), 6);
-    let changelog = &catalog.file().changelog;
-    assert_eq!(changelog[0].date.as_deref(), Some("2025-10-20"));
+    let endpoint = catalog.event("system.error").unwrap().property("endpoint").unwrap();
+    assert_eq!(endpoint.fill(), Some(&Fill::Route));
+    assert_eq!(catalog.on_missing(), OnMissing::Personless);
+    assert_eq!(catalog.privacy_rules().len(), 6);
+    assert_eq!(catalog.changelog()[0].date(), Some("2025-10-20"));
 }
 
 #[test]
 fn authsome_keys_accounts_by_principal_and_agents_by_handle() {
     let catalog = load("authsome");
-    let identity = &catalog.file().identity;
-    assert_eq!(identity.on_missing, OnMissing::Anonymous);
-    let links: Vec<&str> = identity.kinds["agent"].link.iter().map(|l| l.as_ref().as_str()).collect();
+    assert_eq!(catalog.on_missing(), OnMissing::Anonymous);
+    let links: Vec<&str> = catalog.identity_kind("agent").unwrap().links().collect();
     assert_eq!(links, ["principal"]);
     for (name, event) in catalog.events() {
         assert!(tally_catalog::naming::is_snake_case(name), "{name}");
-        let expected =
-            if event.category.as_ref().is_some_and(|c| c.as_ref() == "agent") { "agent" } else { "principal" };
+        let expected = if event.category() == Some("agent") { "agent" } else { "principal" };
         assert_eq!(catalog.identity_of(event), Some(expected), "{name}");
     }
     // Every event of the audit's inventory, normalized.
@@ -239,24 +239,20 @@ fn authsome_keys_accounts_by_principal_and_agents_by_handle() {
     }
     let claimed = catalog.event("identity_claimed").unwrap();
     for property in ["principal_id", "identity_handle", "did"] {
-        assert!(claimed.properties.contains_key(property), "identity_claimed lacks {property}");
+        assert!(claimed.property(property).is_some(), "identity_claimed lacks {property}");
     }
     assert_eq!(catalog.role_event(Role::Login), Some("account_logged_in"));
     assert_eq!(catalog.role_event(Role::Logout), Some("account_logged_out"));
     assert!(catalog.role_event(Role::LoginFailed).is_some());
-    assert!(!catalog.file().funnels.is_empty());
+    assert!(catalog.funnels().next().is_some());
 }
 
 #[test]
 fn auterity_has_its_envelope_categories_and_retention() {
     let catalog = load("auterity");
-    let file = catalog.file();
     assert_eq!(catalog.events().count(), 30);
-    let common: Vec<(&str, String)> = file
-        .common
-        .iter()
-        .map(|(name, property)| (name.as_ref().as_str(), property.fill.as_ref().unwrap().as_ref().to_string()))
-        .collect();
+    let common: Vec<(&str, String)> =
+        catalog.common_properties().map(|(name, property)| (name, property.fill().unwrap().to_string())).collect();
     assert_eq!(
         common,
         [
@@ -270,11 +266,11 @@ fn auterity_has_its_envelope_categories_and_retention() {
             ("environment", "environment".into()),
         ]
     );
-    let categories: Vec<&str> = file.categories.keys().map(|k| k.as_ref().as_str()).collect();
+    let categories: Vec<&str> = catalog.categories().map(|(name, _)| name).collect();
     assert_eq!(categories, ["user", "workflow", "ai", "integration", "api", "system", "security", "business"]);
-    assert_eq!(file.retention["security_events"].period.as_ref(), "7 years");
-    assert_eq!(file.retention["workflow_events"].archive_after.as_ref().unwrap().as_ref(), "6 months");
-    assert_eq!(file.groups["organization"].property.as_ref().unwrap().as_ref(), "organization_id");
+    assert_eq!(catalog.retention_class("security_events").unwrap().period(), "7 years");
+    assert_eq!(catalog.retention_class("workflow_events").unwrap().archive_after(), Some("6 months"));
+    assert_eq!(catalog.group("organization").unwrap().property(), Some("organization_id"));
     for (role, event) in [
         (Role::Login, "user.login"),
         (Role::LoginAttempt, "security.login_attempt"),
@@ -290,18 +286,17 @@ fn auterity_has_its_envelope_categories_and_retention() {
     assert!(catalog.fails_on(tally_catalog::model::StatusClass::ClientError), "the seed: 4xx and 5xx fail");
     let completed = catalog.event("api.request_completed").unwrap();
     assert_eq!(catalog.duration_property(completed), Some(("processing_time", PropertyType::Number)));
-    assert_eq!(completed.properties["endpoint"].fill.as_ref().unwrap().as_ref(), &Fill::Route);
-    assert_eq!(completed.properties["response_status"].fill.as_ref().unwrap().as_ref(), &Fill::Status);
-    let login = catalog.event("user.login").unwrap();
-    assert_eq!(login.properties["ip_address"].privacy, Privacy::AnonymizeIp);
-    let error = catalog.event("system.error_occurred").unwrap();
-    assert_eq!(error.properties["stack_trace"].privacy, Privacy::Drop);
-    assert_eq!(catalog.event("api.request_received").unwrap().properties["api_key_id"].privacy, Privacy::Pseudonymize);
+    let property = |event: &str, name: &str| catalog.event(event).unwrap().property(name).unwrap();
+    assert_eq!(property("api.request_completed", "endpoint").fill(), Some(&Fill::Route));
+    assert_eq!(property("api.request_completed", "response_status").fill(), Some(&Fill::Status));
+    assert_eq!(property("user.login", "ip_address").privacy(), Privacy::AnonymizeIp);
+    assert_eq!(property("system.error_occurred", "stack_trace").privacy(), Privacy::Drop);
+    assert_eq!(property("api.request_received", "api_key_id").privacy(), Privacy::Pseudonymize);
     // Every event is in a declared category, and the ip addresses are all anonymized.
     for (name, event) in catalog.events() {
-        assert!(event.category.as_ref().is_some_and(|c| file.categories.contains_key(c.as_ref().as_str())), "{name}");
-        if let Some(ip) = event.properties.get("ip_address") {
-            assert_eq!(ip.privacy, Privacy::AnonymizeIp, "{name}");
+        assert!(event.category().is_some_and(|c| catalog.category(c).is_some()), "{name}");
+        if let Some(ip) = event.property("ip_address") {
+            assert_eq!(ip.privacy(), Privacy::AnonymizeIp, "{name}");
         }
     }
 }

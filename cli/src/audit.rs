@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
-use tally_catalog::model::{Event, Naming, Origin};
+use tally_catalog::model::{Category, EventDef, Naming, Origin};
 use tally_catalog::personal::{self, PersonalKind};
 use tally_catalog::{Catalog, Diagnostic, Location, Severity, escape, naming};
 
@@ -266,7 +266,7 @@ impl Checker<'_> {
     }
 
     /// The catalog event an emitted name refers to: its catalog name or its wire name.
-    fn catalog_event<'s>(&'s self, name: &'s str) -> Option<(&'s str, &'s Event)> {
+    fn catalog_event<'s>(&'s self, name: &'s str) -> Option<(&'s str, &'s EventDef)> {
         let catalog = self.catalog?;
         catalog.event(name).map(|event| (name, event)).or_else(|| {
             let bare = name.strip_prefix(catalog.namespace()).filter(|_| !catalog.namespace().is_empty())?;
@@ -311,8 +311,8 @@ impl Checker<'_> {
                 ));
             }
             Some((catalog_name, event)) => {
-                if let Some(deprecation) = &event.deprecated {
-                    let help = deprecation.replacement.as_ref().map(|r| format!("emit `{}` instead", r.as_ref()));
+                if let Some(deprecation) = event.deprecated() {
+                    let help = deprecation.replacement().map(|r| format!("emit `{r}` instead"));
                     findings.push(finding(
                         site,
                         Severity::Warning,
@@ -325,11 +325,11 @@ impl Checker<'_> {
         }
     }
 
-    fn allows_naming(&self, event: &Event) -> bool {
+    fn allows_naming(&self, event: &EventDef) -> bool {
         let Some(catalog) = self.catalog else { return false };
-        let category = event.category.as_ref().and_then(|c| catalog.file().categories.get(c.as_ref().as_str()));
-        event.allow.contains_key("naming-convention")
-            || category.is_some_and(|category| category.allow.contains_key("naming-convention"))
+        let category = event.category().and_then(|c| catalog.category(c));
+        event.allowed("naming-convention").is_some()
+            || category.and_then(|category: &Category| category.allowed("naming-convention")).is_some()
     }
 
     /// The name without the catalog's wire namespace.
@@ -384,7 +384,7 @@ impl Checker<'_> {
             .map(|(found, _)| found)
             .collect();
         for (name, event) in catalog.events() {
-            if event.role.is_some() || event.origin == Origin::Client || event.deprecated.is_some() {
+            if event.role().is_some() || event.origin() == Origin::Client || event.deprecated().is_some() {
                 continue;
             }
             let emitted = emitted.contains(name);
@@ -404,8 +404,7 @@ impl Checker<'_> {
                 ),
                 None => "emit it, or deprecate it in the catalog".into(),
             };
-            let span = catalog.file().events.keys().find(|key| key.get_ref() == name).map(|key| key.span());
-            let location = catalog.source().location(span.map_or(0, |span| span.start));
+            let location = catalog.event_location(name).unwrap_or_else(|| catalog.source().location(0));
             findings.push(Diagnostic {
                 severity: Severity::Warning,
                 code: "never-emitted",

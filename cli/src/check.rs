@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tally_catalog::lint::RULES;
-use tally_catalog::model::Privacy;
 use tally_catalog::{Catalog, Diagnostic, Location, Severity};
 
 use crate::error::{self, CliError};
@@ -44,9 +43,6 @@ struct Checked {
     events: Option<usize>,
     /// The file could not be read at all.
     unreadable: bool,
-    /// The properties the catalog lets past the privacy gate as personal data
-    /// (`privacy = "allowed"`), each with its reason.
-    allowed: Vec<String>,
 }
 
 /// Runs `tally check`.
@@ -93,41 +89,15 @@ fn check(path: &Path) -> Checked {
             let location = Location { file: path.to_path_buf(), line: 1, column: 1 };
             let diagnostic =
                 Diagnostic { severity: Severity::Error, code: "unreadable", message, help: None, location };
-            return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true, allowed: Vec::new() };
+            return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true };
         }
     };
     match Catalog::from_bytes(path, bytes) {
-        Ok(catalog) => Checked {
-            diagnostics: catalog.lint(),
-            events: Some(catalog.events().count()),
-            unreadable: false,
-            allowed: allowed_personal_data(&catalog),
-        },
-        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false, allowed: Vec::new() },
+        Ok(catalog) => {
+            Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false }
+        }
+        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false },
     }
-}
-
-/// `common.<property>` and `<event>.<property>` for each property sent as personal data by the
-/// catalog's leave (`privacy = "allowed"`), with its reason: the only way past the gate, shown so
-/// that a reviewer sees every one.
-fn allowed_personal_data(catalog: &Catalog) -> Vec<String> {
-    let common = catalog.file().common.iter().map(|(name, property)| ("common", name.as_ref().as_str(), property));
-    let events = catalog.events().flat_map(|(event, def)| {
-        def.properties.iter().map(move |(name, property)| (event, name.as_ref().as_str(), property))
-    });
-    common
-        .chain(events)
-        .filter(|(_, _, property)| property.privacy == Privacy::Allowed)
-        .map(|(owner, name, property)| {
-            let reason = property.reason.as_deref().unwrap_or("(no reason given)");
-            format!(
-                "{}.{}: {}",
-                tally_catalog::escape(owner),
-                tally_catalog::escape(name),
-                tally_catalog::escape(reason)
-            )
-        })
-        .collect()
 }
 
 fn count(results: &[(&Path, Checked)], severity: Severity) -> usize {
@@ -161,13 +131,6 @@ fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> 
             plural(own_errors, "error"),
             plural(own_warnings, "warning")
         );
-        if !checked.allowed.is_empty() {
-            let _ =
-                writeln!(out, "  personal data the catalog allows past the privacy gate ({}):", checked.allowed.len());
-            for allowed in &checked.allowed {
-                let _ = writeln!(out, "    {allowed}");
-            }
-        }
     }
     if results.len() > 1 {
         let _ = writeln!(

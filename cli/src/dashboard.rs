@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use tally_catalog::Catalog;
-use tally_catalog::model::{Event, Fill, Naming, Role};
+use tally_catalog::model::{EventDef, Fill, Naming, Role};
 
 use crate::doc::one_line;
 use crate::error::CliError;
@@ -112,8 +112,7 @@ pub(crate) fn template(catalog: &Catalog) -> Value {
         }));
         x += tile.width;
     }
-    let meta = &catalog.file().catalog;
-    let mut description = meta.description.as_deref().map(one_line).unwrap_or_default();
+    let mut description = catalog.description().map(one_line).unwrap_or_default();
     if !description.is_empty() {
         description.push(' ');
     }
@@ -136,7 +135,7 @@ pub(crate) fn template(catalog: &Catalog) -> Value {
 struct Tiles<'a> {
     catalog: &'a Catalog,
     /// The events worth charting: not deprecated.
-    live: Vec<(&'a str, &'a Event)>,
+    live: Vec<(&'a str, &'a EventDef)>,
     tiles: Vec<Tile>,
     /// Events already paired into a rate (login, API, success/failure pairs).
     paired: Vec<&'a str>,
@@ -144,7 +143,7 @@ struct Tiles<'a> {
 
 impl<'a> Tiles<'a> {
     fn new(catalog: &'a Catalog) -> Self {
-        let live = catalog.events().filter(|(_, event)| event.deprecated.is_none()).collect();
+        let live = catalog.events().filter(|(_, event)| event.deprecated().is_none()).collect();
         Self { catalog, live, tiles: Vec::new(), paired: Vec::new() }
     }
 
@@ -183,7 +182,7 @@ impl<'a> Tiles<'a> {
     fn volume(&mut self) {
         let catalog = self.catalog;
         let mut groups: Vec<(String, Option<String>, Vec<&str>)> = Vec::new();
-        if catalog.file().categories.is_empty() {
+        if catalog.categories().len() == 0 {
             for (name, _) in &self.live {
                 let group = resource(catalog.naming(), name);
                 match groups.iter_mut().find(|(g, _, _)| *g == group) {
@@ -192,23 +191,17 @@ impl<'a> Tiles<'a> {
                 }
             }
         } else {
-            for (category, info) in &catalog.file().categories {
-                let members: Vec<&str> = self
-                    .live
-                    .iter()
-                    .filter(|(_, e)| e.category.as_ref().is_some_and(|c| c.as_ref() == category.as_ref()))
-                    .map(|(name, _)| *name)
-                    .collect();
+            for (category, info) in catalog.categories() {
+                let members: Vec<&str> =
+                    self.live.iter().filter(|(_, e)| e.category() == Some(category)).map(|(name, _)| *name).collect();
                 if !members.is_empty() {
-                    groups.push((category.as_ref().clone(), info.description.as_deref().map(one_line), members));
+                    groups.push((category.to_owned(), info.description().map(one_line), members));
                 }
             }
             let others: Vec<&str> = self
                 .live
                 .iter()
-                .filter(|(_, e)| {
-                    e.category.as_ref().is_none_or(|c| !catalog.file().categories.contains_key(c.as_ref().as_str()))
-                })
+                .filter(|(_, e)| e.category().is_none_or(|c| catalog.category(c).is_none()))
                 .map(|(name, _)| *name)
                 .collect();
             if !others.is_empty() {
@@ -261,13 +254,11 @@ impl<'a> Tiles<'a> {
     /// The wire name of the property of `event` filled with `fill`.
     fn filled(&self, event: &str, fill: &Fill) -> Option<String> {
         let event = self.catalog.event(event)?;
-        let common = self.catalog.file().common.iter();
         event
-            .properties
-            .iter()
-            .chain(common)
-            .find(|(_, p)| p.fill.as_ref().is_some_and(|f| f.as_ref() == fill))
-            .map(|(name, _)| self.catalog.wire_name(name.as_ref()))
+            .properties()
+            .chain(self.catalog.common_properties())
+            .find(|(_, p)| p.fill() == Some(fill))
+            .map(|(name, _)| self.catalog.wire_name(name))
     }
 
     /// The breakdown property shared by every event, if they all have one filled with `fill`.
@@ -326,26 +317,25 @@ impl<'a> Tiles<'a> {
     /// One tile per identity kind: distinct persons per day for each event it keys.
     fn unique_persons(&mut self) {
         let catalog = self.catalog;
-        for (kind, info) in &catalog.file().identity.kinds {
+        for (kind, info) in catalog.identity_kinds() {
             let events: Vec<&str> = self
                 .live
                 .iter()
-                .filter(|(_, event)| catalog.identity_of(event) == Some(kind.as_ref().as_str()))
+                .filter(|(_, event)| catalog.identity_of(event) == Some(kind))
                 .map(|(name, _)| *name)
                 .collect();
             if events.is_empty() {
                 continue;
             }
-            let format = info.format.as_ref().map_or("{id}", |f| f.as_ref().as_str());
+            let format = info.format().unwrap_or("{id}");
             let series = events.iter().map(|name| self.series(name, "dau")).collect();
             let mut source = self.trends(series);
             source["trendsFilter"] = json!({ "display": "ActionsBarValue" });
             self.push(
-                format!("Unique {}s per event", kind.as_ref()),
+                format!("Unique {kind}s per event"),
                 format!(
-                    "Distinct persons over the period (distinct_id `{format}` of the `{}` identity) for each event \
-                     it keys.",
-                    kind.as_ref()
+                    "Distinct persons over the period (distinct_id `{format}` of the `{kind}` identity) for each \
+                     event it keys."
                 ),
                 source,
             );
@@ -405,8 +395,7 @@ impl<'a> Tiles<'a> {
     fn top_values(&mut self) {
         let mut properties: Vec<(String, Vec<&str>)> = Vec::new();
         for (name, event) in &self.live {
-            for property in event.properties.keys() {
-                let property = property.as_ref().as_str();
+            for (property, _) in event.properties() {
                 if !is_provider_like(property) {
                     continue;
                 }
@@ -449,12 +438,11 @@ impl<'a> Tiles<'a> {
     }
 
     fn funnels(&mut self) {
-        for (name, funnel) in &self.catalog.file().funnels {
+        for (name, funnel) in self.catalog.funnels() {
             let series = funnel
-                .steps
-                .iter()
+                .steps()
                 .map(|step| {
-                    let wire = self.catalog.wire_name(step.as_ref());
+                    let wire = self.catalog.wire_name(step);
                     json!({ "kind": "EventsNode", "event": wire, "name": wire })
                 })
                 .collect::<Vec<_>>();
@@ -470,8 +458,8 @@ impl<'a> Tiles<'a> {
                     "funnelWindowIntervalUnit": "day",
                 },
             });
-            let description = funnel.description.as_deref().map(one_line).unwrap_or_default();
-            self.tiles.push(Tile { name: format!("Funnel: {}", name.as_ref()), description, source, width: GRID });
+            let description = funnel.description().map(one_line).unwrap_or_default();
+            self.tiles.push(Tile { name: format!("Funnel: {name}"), description, source, width: GRID });
         }
     }
 }
@@ -495,6 +483,7 @@ fn resource(naming: Naming, name: &str) -> String {
     let separators: &[char] = match naming {
         Naming::ResourceAction => &['.'],
         Naming::SnakeCase => &['_', ' '],
+        _ => &['.', '_', ' '],
     };
     name.split(separators).next().unwrap_or(name).to_owned()
 }

@@ -1,13 +1,16 @@
 //! `tally diff`: what changed between two versions of a catalog, whether each change breaks
 //! consumers, and the semantic-version bump it calls for.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use semver::Version;
 use serde::Serialize;
-use tally_catalog::model::{Event, IdentityKind, Name, OnMissing, PersonProperty, Privacy, Property, Role};
+use tally_catalog::model::{
+    EventDef, Funnel, IdentityKind, OnMissing, PersonProperty, Privacy, PropertyDef, RetentionClass, Role,
+};
 use tally_catalog::{Catalog, escape, naming};
 
 use crate::error::{self, CliError};
@@ -196,10 +199,9 @@ pub(crate) fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
     differ.meta(old, new);
     differ.identity(old, new);
     differ.groups(old, new);
-    let (old_file, new_file) = (old.file(), new.file());
-    for name in keys(old_file.common.keys(), new_file.common.keys()) {
+    for name in keys(old.common_properties(), new.common_properties()) {
         let label = format!("common property `{name}`");
-        differ.property(&label, old_file.common.get(name.as_str()), new_file.common.get(name.as_str()));
+        differ.property(&label, old.common_property(&name), new.common_property(&name));
     }
     differ.events(old, new);
     differ.catalog_wide(old, new);
@@ -239,29 +241,27 @@ impl Differ {
         if old.name() != new.name() {
             self.push(Kind::Docs, format!("catalog renamed from `{}` to `{}`.", old.name(), new.name()));
         }
-        let (old_meta, new_meta) = (&old.file().catalog, &new.file().catalog);
-        if old_meta.description != new_meta.description {
+        if old.description() != new.description() {
             self.push(Kind::Docs, "catalog description changed.".into());
         }
-        if old_meta.owner != new_meta.owner {
+        if old.owner() != new.owner() {
             self.push(Kind::Docs, "catalog owner changed.".into());
         }
     }
 
     fn identity(&mut self, old: &Catalog, new: &Catalog) {
-        let (old_id, new_id) = (&old.file().identity, &new.file().identity);
-        if old_id.on_missing != new_id.on_missing {
+        if old.on_missing() != new.on_missing() {
             self.push(
                 Kind::Breaking,
                 format!(
                     "events without a known identity are now {} (were {}).",
-                    on_missing(new_id.on_missing),
-                    on_missing(old_id.on_missing)
+                    on_missing(new.on_missing()),
+                    on_missing(old.on_missing())
                 ),
             );
         }
-        for name in keys(old_id.kinds.keys(), new_id.kinds.keys()) {
-            match (old_id.kinds.get(name.as_str()), new_id.kinds.get(name.as_str())) {
+        for name in keys(old.identity_kinds(), new.identity_kinds()) {
+            match (old.identity_kind(&name), new.identity_kind(&name)) {
                 (Some(_), None) => self.push(Kind::Breaking, format!("identity `{name}` removed.")),
                 (None, Some(_)) => self.push(Kind::Additive, format!("identity `{name}` added.")),
                 (Some(a), Some(b)) => self.identity_kind(&name, a, b),
@@ -271,7 +271,7 @@ impl Differ {
     }
 
     fn identity_kind(&mut self, name: &str, old: &IdentityKind, new: &IdentityKind) {
-        let format = |kind: &IdentityKind| kind.format.as_ref().map_or("{id}".to_owned(), |f| f.as_ref().clone());
+        let format = |kind: &IdentityKind| kind.format().unwrap_or("{id}").to_owned();
         if format(old) != format(new) {
             self.push(
                 Kind::Breaking,
@@ -282,11 +282,11 @@ impl Differ {
                 ),
             );
         }
-        if old.pseudonymize != new.pseudonymize {
-            let now = if new.pseudonymize { "pseudonymized" } else { "no longer pseudonymized" };
+        if old.pseudonymize() != new.pseudonymize() {
+            let now = if new.pseudonymize() { "pseudonymized" } else { "no longer pseudonymized" };
             self.push(Kind::Breaking, format!("identity `{name}` is {now}: its distinct_ids change."));
         }
-        let links = |kind: &IdentityKind| kind.link.iter().map(|l| l.as_ref().clone()).collect::<Vec<_>>();
+        let links = |kind: &IdentityKind| kind.links().map(str::to_owned).collect::<Vec<_>>();
         let (old_links, new_links) = (links(old), links(new));
         for link in old_links.iter().filter(|l| !new_links.contains(l)) {
             self.push(Kind::Breaking, format!("identity `{name}` no longer links `{link}`."));
@@ -294,23 +294,21 @@ impl Differ {
         for link in new_links.iter().filter(|l| !old_links.contains(l)) {
             self.push(Kind::Additive, format!("identity `{name}` now links `{link}`."));
         }
-        if old.source != new.source || old.description != new.description || old.personal != new.personal {
+        if old.source() != new.source() || old.description() != new.description() || old.personal() != new.personal() {
             self.push(Kind::Docs, format!("identity `{name}`: description, source or personal flag changed."));
         }
     }
 
     fn groups(&mut self, old: &Catalog, new: &Catalog) {
-        let (old_groups, new_groups) = (&old.file().groups, &new.file().groups);
-        for name in keys(old_groups.keys(), new_groups.keys()) {
-            match (old_groups.get(name.as_str()), new_groups.get(name.as_str())) {
+        for name in keys(old.groups(), new.groups()) {
+            match (old.group(&name), new.group(&name)) {
                 (Some(_), None) => self.push(Kind::Breaking, format!("group type `{name}` removed.")),
                 (None, Some(_)) => self.push(Kind::Additive, format!("group type `{name}` added.")),
                 (Some(a), Some(b)) => {
-                    let key = |g: &tally_catalog::model::Group| g.property.as_ref().map(|p| p.as_ref().clone());
-                    if key(a) != key(b) {
+                    if a.property() != b.property() {
                         self.push(Kind::Breaking, format!("group type `{name}`: key property changed."));
                     }
-                    if a.description != b.description {
+                    if a.description() != b.description() {
                         self.push(Kind::Docs, format!("group type `{name}`: description changed."));
                     }
                 }
@@ -320,20 +318,33 @@ impl Differ {
     }
 
     fn events(&mut self, old: &Catalog, new: &Catalog) {
+        // Indexes, so that a catalog of n events diffs in O(n) lookups (it compared every
+        // removed event with every added one).
         let added: Vec<&str> = new.events().map(|(n, _)| n).filter(|n| old.event(n).is_none()).collect();
-        let mut renamed_to: Vec<&str> = Vec::new();
+        let added_at: HashMap<&str, usize> = added.iter().enumerate().map(|(at, name)| (*name, at)).collect();
+        let mut added_by_normal: HashMap<String, usize> = HashMap::new();
+        for (at, name) in added.iter().enumerate() {
+            added_by_normal.entry(naming::normalize(name)).or_insert(at);
+        }
+        let mut new_by_normal: HashMap<String, &str> = HashMap::new();
+        for (name, _) in new.events() {
+            new_by_normal.entry(naming::normalize(name)).or_insert(name);
+        }
+        let mut renamed_to: HashSet<&str> = HashSet::new();
         for (name, old_event) in old.events() {
             match new.event(name) {
                 Some(new_event) => self.event(old, new, name, old_event, new_event),
                 None => {
-                    let replacement =
-                        old_event.deprecated.as_ref().and_then(|d| d.replacement.as_ref()).map(|r| r.as_ref().as_str());
-                    let successor = added.iter().copied().find(|candidate| {
-                        Some(*candidate) == replacement || naming::normalize(candidate) == naming::normalize(name)
-                    });
+                    let replacement = old_event.deprecated().and_then(|d| d.replacement());
+                    let normal = naming::normalize(name);
+                    // The first added event, in file order, that is the replacement or the same
+                    // name respelled.
+                    let by_replacement = replacement.and_then(|r| added_at.get(r).copied());
+                    let by_normal = added_by_normal.get(&normal).copied();
+                    let successor = by_replacement.into_iter().chain(by_normal).min().map(|at| added[at]);
                     match successor {
                         Some(successor) => {
-                            renamed_to.push(successor);
+                            renamed_to.insert(successor);
                             self.push(
                                 Kind::Breaking,
                                 format!(
@@ -342,17 +353,13 @@ impl Differ {
                                 ),
                             );
                         }
-                        None => {
-                            let normal = naming::normalize(name);
-                            let merged = new.events().map(|(n, _)| n).find(|n| naming::normalize(n) == normal);
-                            match merged {
-                                Some(kept) => self.push(
-                                    Kind::Breaking,
-                                    format!("event `{name}` removed: it is now spelled `{kept}` only."),
-                                ),
-                                None => self.push(Kind::Breaking, format!("event `{name}` removed.")),
-                            }
-                        }
+                        None => match new_by_normal.get(&normal) {
+                            Some(kept) => self.push(
+                                Kind::Breaking,
+                                format!("event `{name}` removed: it is now spelled `{kept}` only."),
+                            ),
+                            None => self.push(Kind::Breaking, format!("event `{name}` removed.")),
+                        },
                     }
                 }
             }
@@ -362,7 +369,7 @@ impl Differ {
         }
     }
 
-    fn event(&mut self, old: &Catalog, new: &Catalog, name: &str, a: &Event, b: &Event) {
+    fn event(&mut self, old: &Catalog, new: &Catalog, name: &str, a: &EventDef, b: &EventDef) {
         let (old_identity, new_identity) = (old.identity_of(a), new.identity_of(b));
         if old_identity != new_identity {
             self.push(
@@ -374,8 +381,7 @@ impl Differ {
                 ),
             );
         }
-        let role = |e: &Event| e.role.as_ref().map(|r| *r.as_ref());
-        match (role(a), role(b)) {
+        match (a.role(), b.role()) {
             (Some(x), Some(y)) if x != y => self.push(
                 Kind::Breaking,
                 format!("event `{name}`: role changed from `{}` to `{}`.", x.as_str(), y.as_str()),
@@ -389,31 +395,36 @@ impl Differ {
             }
             _ => {}
         }
-        match (&a.deprecated, &b.deprecated) {
+        match (a.deprecated(), b.deprecated()) {
             (None, Some(deprecation)) => {
-                let replacement =
-                    deprecation.replacement.as_ref().map(|r| format!(": use `{}`", r.as_ref())).unwrap_or_default();
+                let replacement = deprecation.replacement().map(|r| format!(": use `{r}`")).unwrap_or_default();
                 self.push(Kind::Additive, format!("event `{name}` deprecated{replacement}."));
             }
             (Some(_), None) => self.push(Kind::Additive, format!("event `{name}` is no longer deprecated.")),
             _ => {}
         }
-        for property in keys(a.properties.keys(), b.properties.keys()) {
+        for property in keys(a.properties(), b.properties()) {
             let label = format!("`{name}`: property `{property}`");
-            self.property(&label, a.properties.get(property.as_str()), b.properties.get(property.as_str()));
+            self.property(&label, a.property(&property), b.property(&property));
         }
-        for (how, old_people, new_people) in [("$set", &a.set, &b.set), ("$set_once", &a.set_once, &b.set_once)] {
-            for person in keys(old_people.keys(), new_people.keys()) {
+        for (how, old_people, new_people) in [
+            ("$set", a.set().collect::<Vec<_>>(), b.set().collect::<Vec<_>>()),
+            ("$set_once", a.set_once().collect(), b.set_once().collect()),
+        ] {
+            fn find<'p>(people: &[(&str, &'p PersonProperty)], name: &str) -> Option<&'p PersonProperty> {
+                people.iter().find(|(n, _)| *n == name).map(|(_, person)| *person)
+            }
+            for person in keys(old_people.iter().copied(), new_people.iter().copied()) {
                 let label = format!("`{name}`: person property `{person}` ({how})");
-                self.person(&label, old_people.get(person.as_str()), new_people.get(person.as_str()));
+                self.person(&label, find(&old_people, &person), find(&new_people, &person));
             }
         }
         let docs = [
-            ("description", a.description != b.description),
-            ("trigger", a.trigger != b.trigger),
-            ("owner", a.owner != b.owner),
-            ("category", a.category.as_ref().map(|c| c.as_ref()) != b.category.as_ref().map(|c| c.as_ref())),
-            ("origin", a.origin != b.origin),
+            ("description", a.description() != b.description()),
+            ("trigger", a.trigger() != b.trigger()),
+            ("owner", a.owner() != b.owner()),
+            ("category", a.category() != b.category()),
+            ("origin", a.origin() != b.origin()),
         ];
         let changed: Vec<&str> = docs.iter().filter(|(_, changed)| *changed).map(|(what, _)| *what).collect();
         if !changed.is_empty() {
@@ -421,34 +432,34 @@ impl Differ {
         }
     }
 
-    fn property(&mut self, label: &str, old: Option<&Property>, new: Option<&Property>) {
+    fn property(&mut self, label: &str, old: Option<&PropertyDef>, new: Option<&PropertyDef>) {
         let (a, b) = match (old, new) {
             (Some(a), Some(b)) => (a, b),
             (Some(_), None) => return self.push(Kind::Breaking, format!("{label} removed.")),
-            (None, Some(b)) if b.required && b.fill.is_none() => {
+            (None, Some(b)) if b.required() && b.fill().is_none() => {
                 return self
                     .push(Kind::Breaking, format!("{label} added as required: every emitter must now give it."));
             }
             (None, Some(b)) => {
-                let how = match &b.fill {
-                    Some(fill) => format!("filled from `{}`", fill.as_ref()),
+                let how = match b.fill() {
+                    Some(fill) => format!("filled from `{fill}`"),
                     None => "optional".into(),
                 };
                 return self.push(Kind::Additive, format!("{label} added ({how})."));
             }
             (None, None) => return,
         };
-        let (ty_a, ty_b) = (*a.ty.as_ref(), *b.ty.as_ref());
+        let (ty_a, ty_b) = (a.ty(), b.ty());
         if ty_a != ty_b {
             self.push(
                 Kind::Breaking,
                 format!("{label}: type changed from `{}` to `{}`.", ty_a.as_str(), ty_b.as_str()),
             );
-        } else if a.items != b.items {
-            let items = |p: &Property| p.items.map_or("unspecified", |i| i.as_str());
+        } else if a.items() != b.items() {
+            let items = |p: &PropertyDef| p.items().map_or("unspecified", |i| i.as_str());
             self.push(Kind::Breaking, format!("{label}: item type changed from `{}` to `{}`.", items(a), items(b)));
         }
-        let values = |p: &Property| p.values.clone().unwrap_or_default();
+        let values = |p: &PropertyDef| p.values().unwrap_or_default().to_vec();
         let (values_a, values_b) = (values(a), values(b));
         let removed: Vec<String> =
             values_a.iter().filter(|v| !values_b.contains(v)).map(|v| format!("`{v}`")).collect();
@@ -459,22 +470,22 @@ impl Differ {
         if !added.is_empty() && !values_a.is_empty() {
             self.push(Kind::Additive, format!("{label}: enum value {} added.", added.join(", ")));
         }
-        match (a.required, b.required) {
-            (false, true) if b.fill.is_none() => self.push(Kind::Breaking, format!("{label}: now required.")),
+        match (a.required(), b.required()) {
+            (false, true) if b.fill().is_none() => self.push(Kind::Breaking, format!("{label}: now required.")),
             (true, false) => self.push(Kind::Additive, format!("{label}: now optional.")),
             _ => {}
         }
-        match (a.nullable, b.nullable) {
+        match (a.nullable(), b.nullable()) {
             (true, false) => self.push(Kind::Breaking, format!("{label}: no longer nullable.")),
             (false, true) => self.push(Kind::Additive, format!("{label}: now nullable.")),
             _ => {}
         }
-        match (a.non_empty, b.non_empty) {
+        match (a.non_empty(), b.non_empty()) {
             (false, true) => self.push(Kind::Breaking, format!("{label}: must now be non-empty.")),
             (true, false) => self.push(Kind::Additive, format!("{label}: may now be empty.")),
             _ => {}
         }
-        match (a.max_length, b.max_length) {
+        match (a.max_length(), b.max_length()) {
             (old, Some(new)) if old.is_none_or(|old| new < old) => {
                 self.push(Kind::Breaking, format!("{label}: length limited to {new}."));
             }
@@ -484,25 +495,25 @@ impl Differ {
             }
             _ => {}
         }
-        if a.privacy != b.privacy {
-            let kind = if a.privacy == Privacy::Drop { Kind::Additive } else { Kind::Breaking };
+        if a.privacy() != b.privacy() {
+            let kind = if a.privacy() == Privacy::Drop { Kind::Additive } else { Kind::Breaking };
             self.push(
                 kind,
-                format!("{label}: privacy changed from `{}` to `{}`.", a.privacy.as_str(), b.privacy.as_str()),
+                format!("{label}: privacy changed from `{}` to `{}`.", a.privacy().as_str(), b.privacy().as_str()),
             );
         }
-        let fill = |p: &Property| p.fill.as_ref().map(|f| f.as_ref().to_string());
+        let fill = |p: &PropertyDef| p.fill().map(|f| f.to_string());
         match (fill(a), fill(b)) {
             (Some(x), Some(y)) if x != y => {
                 self.push(Kind::Breaking, format!("{label}: filled from `{y}` instead of `{x}`."))
             }
-            (Some(x), None) if b.required => self
+            (Some(x), None) if b.required() => self
                 .push(Kind::Breaking, format!("{label}: no longer filled from `{x}`: every emitter must now give it.")),
             (Some(x), None) => self.push(Kind::Additive, format!("{label}: no longer filled from `{x}`.")),
             (None, Some(y)) => self.push(Kind::Additive, format!("{label}: now filled from `{y}`.")),
             _ => {}
         }
-        if a.description != b.description || a.reason != b.reason {
+        if a.description() != b.description() || a.reason() != b.reason() {
             self.push(Kind::Docs, format!("{label}: description changed."));
         }
     }
@@ -512,11 +523,10 @@ impl Differ {
             (Some(_), None) => self.push(Kind::Breaking, format!("{label} removed.")),
             (None, Some(_)) => self.push(Kind::Additive, format!("{label} added.")),
             (Some(a), Some(b)) => {
-                let when = |p: &PersonProperty| p.when.as_ref().map(|w| w.as_ref().clone());
-                if a.from.as_ref() != b.from.as_ref() || when(a) != when(b) {
+                if a.from() != b.from() || a.when() != b.when() {
                     self.push(Kind::Breaking, format!("{label}: value or condition changed."));
                 }
-                if a.description != b.description {
+                if a.description() != b.description() {
                     self.push(Kind::Docs, format!("{label}: description changed."));
                 }
             }
@@ -526,42 +536,42 @@ impl Differ {
 
     /// Privacy settings, categories, retention classes and funnels.
     fn catalog_wide(&mut self, old: &Catalog, new: &Catalog) {
-        let (a, b) = (old.file(), new.file());
-        if a.privacy.scrub_free_text != b.privacy.scrub_free_text {
-            let now = if b.privacy.scrub_free_text { "on" } else { "off" };
+        let (a, b) = (old, new);
+        if a.scrub_free_text() != b.scrub_free_text() {
+            let now = if b.scrub_free_text() { "on" } else { "off" };
             self.push(Kind::Breaking, format!("free-text scrubbing turned {now}: string values on the wire change."));
         }
-        if a.privacy.rules != b.privacy.rules {
+        if a.privacy_rules() != b.privacy_rules() {
             self.push(Kind::Docs, "privacy rules changed.".into());
         }
-        for name in keys(a.categories.keys(), b.categories.keys()) {
-            match (a.categories.get(name.as_str()), b.categories.get(name.as_str())) {
+        for name in keys(a.categories(), b.categories()) {
+            match (a.category(&name), b.category(&name)) {
                 (Some(_), None) => self.push(Kind::Docs, format!("category `{name}` removed.")),
                 (None, Some(_)) => self.push(Kind::Docs, format!("category `{name}` added.")),
                 (Some(x), Some(y)) => {
-                    let retention =
-                        |c: &tally_catalog::model::Category| c.retention.as_ref().map(|r| r.as_ref().clone());
-                    let identity = |c: &tally_catalog::model::Category| c.identity.as_ref().map(|r| r.as_ref().clone());
-                    if retention(x) != retention(y) || x.description != y.description || identity(x) != identity(y) {
+                    if x.retention() != y.retention()
+                        || x.description() != y.description()
+                        || x.identity() != y.identity()
+                    {
                         self.push(Kind::Docs, format!("category `{name}` changed."));
                     }
                 }
                 (None, None) => {}
             }
         }
-        for name in keys(a.retention.keys(), b.retention.keys()) {
-            let period = |c: Option<&tally_catalog::model::RetentionClass>| {
-                c.map(|c| (c.period.as_ref().clone(), c.archive_after.as_ref().map(|a| a.as_ref().clone())))
-            };
-            if period(a.retention.get(name.as_str())) != period(b.retention.get(name.as_str())) {
+        for name in keys(a.retention_classes(), b.retention_classes()) {
+            let period =
+                |c: Option<&RetentionClass>| c.map(|c| (c.period().to_owned(), c.archive_after().map(str::to_owned)));
+            if period(a.retention_class(&name)) != period(b.retention_class(&name)) {
                 self.push(Kind::Docs, format!("retention class `{name}` changed."));
             }
         }
-        for name in keys(a.funnels.keys(), b.funnels.keys()) {
-            let steps = |f: Option<&tally_catalog::model::Funnel>| {
-                f.map(|f| f.steps.iter().map(|s| s.as_ref().clone()).collect::<Vec<_>>())
-            };
-            if steps(a.funnels.get(name.as_str())) != steps(b.funnels.get(name.as_str())) {
+        let funnel = |catalog: &Catalog, name: &str| -> Option<Vec<String>> {
+            let (_, funnel): (&str, &Funnel) = catalog.funnels().find(|(n, _)| *n == name)?;
+            Some(funnel.steps().map(str::to_owned).collect())
+        };
+        for name in keys(a.funnels(), b.funnels()) {
+            if funnel(a, &name) != funnel(b, &name) {
                 self.push(Kind::Docs, format!("funnel `{name}` changed."));
             }
         }
@@ -577,18 +587,17 @@ fn on_missing(on_missing: OnMissing) -> &'static str {
         OnMissing::Drop => "dropped",
         OnMissing::Personless => "sent personless",
         OnMissing::Anonymous => "keyed by the anonymous id",
+        _ => "handled by a policy this tool does not know",
     }
 }
 
-/// The ordered union of two maps' keys: the old ones in order, then the new ones.
-fn keys<'a>(a: impl IntoIterator<Item = &'a Name>, b: impl IntoIterator<Item = &'a Name>) -> Vec<String> {
-    let mut out: Vec<String> = a.into_iter().map(|k| k.get_ref().clone()).collect();
-    for key in b {
-        if !out.contains(key.get_ref()) {
-            out.push(key.get_ref().clone());
-        }
-    }
-    out
+/// The ordered union of two maps' names: the old ones in order, then the new ones.
+fn keys<'a, T: 'a>(
+    a: impl IntoIterator<Item = (&'a str, T)>,
+    b: impl IntoIterator<Item = (&'a str, T)>,
+) -> Vec<String> {
+    let mut seen = HashSet::new();
+    a.into_iter().chain(b).filter(|(name, _)| seen.insert(*name)).map(|(name, _)| name.to_owned()).collect()
 }
 
 fn parse_date(text: &str) -> Result<String, String> {

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use tally_catalog::Catalog;
 use tally_catalog::model::{
-    Event, IdentityKind, IdentitySource, Naming, OnMissing, Origin, PersonProperty, Privacy, Property, PropertyType,
-    Role,
+    EventDef, IdentityKind, IdentitySource, Naming, OnMissing, Origin, PersonProperty, Privacy, PropertyDef,
+    PropertyType, Role,
 };
 
 /// A whole generated page.
@@ -142,25 +142,24 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn run(&mut self, source: &Path) {
         let catalog = self.catalog;
-        let meta = &catalog.file().catalog;
         let title = format!("{} — tracking plan", catalog.name());
         self.heading(1, &title);
-        if let Some(description) = &meta.description {
+        if let Some(description) = catalog.description() {
             self.paragraph(description.trim());
         }
         let mut facts = Table::new(&["", ""]);
         facts.row(vec!["Catalog".into(), code(catalog.name())]);
         facts.row(vec!["Version".into(), catalog.version().to_owned()]);
-        if let Some(owner) = &meta.owner {
-            facts.row(vec!["Owner".into(), owner.clone()]);
+        if let Some(owner) = catalog.owner() {
+            facts.row(vec!["Owner".into(), owner.to_owned()]);
         }
         if !catalog.namespace().is_empty() {
             facts.row(vec!["Wire namespace".into(), code(catalog.namespace())]);
         }
         facts.row(vec!["Naming".into(), code(naming_name(catalog.naming()))]);
         let total = catalog.events().count();
-        let client = catalog.events().filter(|(_, e)| e.origin == Origin::Client).count();
-        let deprecated = catalog.events().filter(|(_, e)| e.deprecated.is_some()).count();
+        let client = catalog.events().filter(|(_, e)| e.origin() == Origin::Client).count();
+        let deprecated = catalog.events().filter(|(_, e)| e.deprecated().is_some()).count();
         let mut count = total.to_string();
         if client > 0 {
             count.push_str(&format!(", {client} from a front end"));
@@ -238,6 +237,7 @@ impl<'a> Builder<'a> {
                 "Event names are one lower snake_case word, the object first and the past-tense action last \
                  (`account_registered`)."
             }
+            _ => "Event names follow the catalog's convention.",
         };
         self.paragraph(&format!(
             "{rule} Property, group and identity names are lower snake_case. Names that differ only by case or \
@@ -247,7 +247,7 @@ impl<'a> Builder<'a> {
         let namespace = catalog.namespace();
         if !namespace.is_empty() {
             let example = catalog.events().next().map(|(name, event)| {
-                let property = event.properties.keys().next().map(|p| p.as_ref().as_str());
+                let property = event.properties().next().map(|(p, _)| p);
                 let property =
                     property.map(|p| format!(", its property `{p}` as `{namespace}{p}`")).unwrap_or_default();
                 format!(": the catalog's `{name}` is sent as `{namespace}{name}`{property}")
@@ -259,13 +259,13 @@ impl<'a> Builder<'a> {
             ));
         }
         let mut exceptions = Vec::new();
-        for (name, category) in &catalog.file().categories {
-            if let Some(reason) = category.allow.get("naming-convention") {
-                exceptions.push(format!("Category `{}`: {reason}", name.as_ref()));
+        for (name, category) in catalog.categories() {
+            if let Some(reason) = category.allowed("naming-convention") {
+                exceptions.push(format!("Category `{name}`: {reason}"));
             }
         }
         for (name, event) in catalog.events() {
-            if let Some(reason) = event.allow.get("naming-convention") {
+            if let Some(reason) = event.allowed("naming-convention") {
                 exceptions.push(format!("{}: {reason}", self.wire_code(name)));
             }
         }
@@ -278,9 +278,8 @@ impl<'a> Builder<'a> {
     fn identity(&mut self) {
         self.heading(2, "Identity");
         let catalog = self.catalog;
-        let strategy = &catalog.file().identity;
         let keyed = self.keyed_events();
-        if strategy.kinds.is_empty() {
+        if catalog.identity_kinds().len() == 0 {
             self.paragraph("The catalog declares no identity kind.");
         } else {
             self.paragraph(
@@ -289,31 +288,31 @@ impl<'a> Builder<'a> {
                  default.",
             );
             let mut table = Table::new(&["identity", "set", "distinct_id", "pseudonymized", "personal data", "keys"]);
-            for (name, kind) in &strategy.kinds {
-                let events = keyed.iter().filter(|(k, _)| k.as_deref() == Some(name.as_ref().as_str())).count();
+            for (name, kind) in catalog.identity_kinds() {
+                let events = keyed.iter().filter(|(k, _)| k.as_deref() == Some(name)).count();
                 table.row(vec![
-                    code(name.as_ref()),
-                    source_label(kind.source).into(),
+                    code(name),
+                    source_label(kind.source()).into(),
                     distinct_id_format(kind),
-                    yes_no(kind.pseudonymize),
-                    yes_no(kind.personal),
+                    yes_no(kind.pseudonymize()),
+                    yes_no(kind.personal()),
                     if events == 0 { "—".into() } else { plural(events, "event") },
                 ]);
             }
             self.blocks.push(Block::Table(table));
             let mut details = Vec::new();
-            for (name, kind) in &strategy.kinds {
-                let mut text = format!("**`{}`**", name.as_ref());
-                if let Some(description) = &kind.description {
+            for (name, kind) in catalog.identity_kinds() {
+                let mut text = format!("**`{name}`**");
+                if let Some(description) = kind.description() {
                     text.push_str(&format!(": {}", one_line(description)));
                 }
-                if kind.pseudonymize {
+                if kind.pseudonymize() {
                     text.push_str(
                         " The value is replaced by its keyed hash (HMAC-SHA256) before it leaves the process.",
                     );
                 }
-                if !kind.link.is_empty() {
-                    let links: Vec<String> = kind.link.iter().map(|l| code(l.as_ref())).collect();
+                if kind.links().len() > 0 {
+                    let links: Vec<String> = kind.links().map(code).collect();
                     text.push_str(&format!(
                         " Events keyed by it also set the distinct_id of {} as person properties (`$set`) when the \
                          context knows them, to cross-link the persons.",
@@ -324,20 +323,20 @@ impl<'a> Builder<'a> {
             }
             self.blocks.push(Block::List(details));
         }
-        match &strategy.person {
+        match catalog.person() {
             Some(person) => self.paragraph(&format!(
-                "**Default:** events are keyed by `{}` unless their category or the event names another identity.",
-                person.as_ref()
+                "**Default:** events are keyed by `{person}` unless their category or the event names another \
+                 identity."
             )),
             None => self.paragraph(
                 "**Default:** none (`identity.person` is unset): only events whose category or own entry names an \
                  identity are keyed by one.",
             ),
         }
-        let (key, sentence) = (on_missing_key(strategy.on_missing), on_missing_sentence(strategy.on_missing));
+        let (key, sentence) = (on_missing_key(catalog.on_missing()), on_missing_sentence(catalog.on_missing()));
         self.paragraph(&format!("**When the identity is unknown** ({key}): {sentence}"));
 
-        if !keyed.is_empty() && !strategy.kinds.is_empty() {
+        if !keyed.is_empty() && catalog.identity_kinds().len() > 0 {
             self.heading(3, "Which identity keys which events");
             let mut table = Table::new(&["identity", "distinct_id", "events"]);
             let mut kinds: Vec<Option<String>> = Vec::new();
@@ -352,10 +351,10 @@ impl<'a> Builder<'a> {
                 let (label, format) = match &kind {
                     Some(kind) => {
                         let format =
-                            strategy.kinds.get(kind.as_str()).map(distinct_id_format).unwrap_or_else(|| code("{id}"));
+                            catalog.identity_kind(kind).map(distinct_id_format).unwrap_or_else(|| code("{id}"));
                         (code(kind), format)
                     }
-                    None => ("none".into(), on_missing_short(strategy.on_missing).into()),
+                    None => ("none".into(), on_missing_short(catalog.on_missing()).into()),
                 };
                 table.row(vec![label, format, events.join(", ")]);
             }
@@ -370,8 +369,8 @@ impl<'a> Builder<'a> {
     }
 
     fn groups(&mut self) {
-        let groups = &self.catalog.file().groups;
-        if groups.is_empty() {
+        let groups = self.catalog.groups();
+        if groups.len() == 0 {
             return;
         }
         self.heading(2, "Groups");
@@ -380,15 +379,15 @@ impl<'a> Builder<'a> {
         );
         let mut table = Table::new(&["group type", "key property", "description"]);
         for (name, group) in groups {
-            let property = group.property.as_ref().map_or_else(|| "—".into(), |p| self.wire_code(p.as_ref()));
-            table.row(vec![code(name.as_ref()), property, cell(group.description.as_deref())]);
+            let property = group.property().map_or_else(|| "—".into(), |p| self.wire_code(p));
+            table.row(vec![code(name), property, cell(group.description())]);
         }
         self.blocks.push(Block::Table(table));
     }
 
     fn common(&mut self) {
-        let common = &self.catalog.file().common;
-        if common.is_empty() {
+        let common = self.catalog.common_properties();
+        if common.len() == 0 {
             return;
         }
         self.heading(2, "Common properties");
@@ -396,16 +395,16 @@ impl<'a> Builder<'a> {
             "Every event carries these properties (the envelope). Those with a fill source are set by the \
              pipeline; the emitter gives the others.",
         );
-        let table = self.property_table(common.iter().map(|(name, p)| (name.as_ref().as_str(), p)));
+        let table = self.property_table(common);
         self.blocks.push(Block::Table(table));
     }
 
-    fn property_table<'p>(&self, properties: impl Iterator<Item = (&'p str, &'p Property)>) -> Table {
+    fn property_table<'p>(&self, properties: impl Iterator<Item = (&'p str, &'p PropertyDef)>) -> Table {
         let mut table = Table::new(&["property", "type", "required", "nullable", "privacy", "fill", "description"]);
         for (name, property) in properties {
-            let mut description = property.description.as_deref().map(one_line).unwrap_or_default();
-            if property.privacy == Privacy::Allowed
-                && let Some(reason) = &property.reason
+            let mut description = property.description().map(one_line).unwrap_or_default();
+            if property.privacy() == Privacy::Allowed
+                && let Some(reason) = property.reason()
             {
                 if !description.is_empty() {
                     description.push(' ');
@@ -415,10 +414,10 @@ impl<'a> Builder<'a> {
             table.row(vec![
                 self.wire_code(name),
                 type_label(property),
-                yes_no(property.required),
-                yes_no(property.nullable),
-                privacy_cell(property.privacy),
-                property.fill.as_ref().map_or_else(|| "—".into(), |fill| code(&fill.as_ref().to_string())),
+                yes_no(property.required()),
+                yes_no(property.nullable()),
+                privacy_cell(property.privacy()),
+                property.fill().map_or_else(|| "—".into(), |fill| code(&fill.to_string())),
                 if description.is_empty() { "—".into() } else { description },
             ]);
         }
@@ -426,55 +425,38 @@ impl<'a> Builder<'a> {
     }
 
     fn categories(&mut self) {
-        let file = self.catalog.file();
-        if file.categories.is_empty() && file.retention.is_empty() {
+        let catalog = self.catalog;
+        if catalog.categories().len() == 0 && catalog.retention_classes().len() == 0 {
             return;
         }
         self.heading(2, "Categories and retention");
-        if !file.categories.is_empty() {
+        if catalog.categories().len() > 0 {
             let mut table = Table::new(&["category", "description", "retention", "identity", "events"]);
-            for (name, category) in &file.categories {
-                let events = self
-                    .catalog
-                    .events()
-                    .filter(|(_, e)| e.category.as_ref().is_some_and(|c| c.as_ref() == name.as_ref()))
-                    .count();
-                let retention = category.retention.as_ref().map_or_else(
+            for (name, category) in catalog.categories() {
+                let events = catalog.events().filter(|(_, e)| e.category() == Some(name)).count();
+                let retention = category.retention().map_or_else(
                     || "—".into(),
-                    |class| {
-                        let period = file.retention.get(class.as_ref().as_str()).map(|r| r.period.as_ref().clone());
-                        match period {
-                            Some(period) => format!("`{}`: {period}", class.as_ref()),
-                            None => code(class.as_ref()),
-                        }
+                    |class| match catalog.retention_class(class) {
+                        Some(retention) => format!("`{class}`: {}", retention.period()),
+                        None => code(class),
                     },
                 );
-                let identity = category.identity.as_ref().map_or_else(|| "default".into(), |i| code(i.as_ref()));
-                table.row(vec![
-                    code(name.as_ref()),
-                    cell(category.description.as_deref()),
-                    retention,
-                    identity,
-                    events.to_string(),
-                ]);
+                let identity = category.identity().map_or_else(|| "default".into(), code);
+                table.row(vec![code(name), cell(category.description()), retention, identity, events.to_string()]);
             }
             self.blocks.push(Block::Table(table));
         }
-        if !file.retention.is_empty() {
+        if catalog.retention_classes().len() > 0 {
             self.heading(3, "Retention classes");
             let mut table = Table::new(&["class", "kept for", "archived after", "reason", "categories"]);
-            for (name, class) in &file.retention {
-                let categories: Vec<String> = file
-                    .categories
-                    .iter()
-                    .filter(|(_, c)| c.retention.as_ref().is_some_and(|r| r.as_ref() == name.as_ref()))
-                    .map(|(n, _)| code(n.as_ref()))
-                    .collect();
+            for (name, class) in catalog.retention_classes() {
+                let categories: Vec<String> =
+                    catalog.categories().filter(|(_, c)| c.retention() == Some(name)).map(|(n, _)| code(n)).collect();
                 table.row(vec![
-                    code(name.as_ref()),
-                    class.period.as_ref().clone(),
-                    class.archive_after.as_ref().map_or_else(|| "—".into(), |a| a.as_ref().clone()),
-                    cell(class.reason.as_deref()),
+                    code(name),
+                    class.period().to_owned(),
+                    class.archive_after().map_or_else(|| "—".into(), str::to_owned),
+                    cell(class.reason()),
                     if categories.is_empty() { "—".into() } else { categories.join(", ") },
                 ]);
             }
@@ -485,29 +467,26 @@ impl<'a> Builder<'a> {
     fn events(&mut self) {
         self.heading(2, "Events");
         let catalog = self.catalog;
-        let file = catalog.file();
         if catalog.events().next().is_none() {
             self.paragraph("The catalog declares no event yet.");
             return;
         }
         let index_at = self.blocks.len();
         let mut anchors: HashMap<&str, String> = HashMap::new();
-        if file.categories.is_empty() {
+        if catalog.categories().len() == 0 {
             for (name, event) in catalog.events() {
                 let id = self.event(name, event, 3);
                 anchors.insert(name, id);
             }
         } else {
-            for (category, info) in &file.categories {
-                let members: Vec<(&str, &Event)> = catalog
-                    .events()
-                    .filter(|(_, e)| e.category.as_ref().is_some_and(|c| c.as_ref() == category.as_ref()))
-                    .collect();
+            for (category, info) in catalog.categories() {
+                let members: Vec<(&str, &EventDef)> =
+                    catalog.events().filter(|(_, e)| e.category() == Some(category)).collect();
                 if members.is_empty() {
                     continue;
                 }
-                self.heading(3, &format!("Category `{}`", category.as_ref()));
-                if let Some(description) = &info.description {
+                self.heading(3, &format!("Category `{category}`"));
+                if let Some(description) = info.description() {
                     self.paragraph(&one_line(description));
                 }
                 for (name, event) in members {
@@ -515,10 +494,8 @@ impl<'a> Builder<'a> {
                     anchors.insert(name, id);
                 }
             }
-            let declared = |event: &Event| {
-                event.category.as_ref().is_some_and(|c| file.categories.contains_key(c.as_ref().as_str()))
-            };
-            let others: Vec<(&str, &Event)> = catalog.events().filter(|(_, e)| !declared(e)).collect();
+            let declared = |event: &EventDef| event.category().is_some_and(|c| catalog.category(c).is_some());
+            let others: Vec<(&str, &EventDef)> = catalog.events().filter(|(_, e)| !declared(e)).collect();
             if !others.is_empty() {
                 self.heading(3, "Without a category");
                 for (name, event) in others {
@@ -532,10 +509,10 @@ impl<'a> Builder<'a> {
         for (name, event) in catalog.events() {
             let wire = self.wire(name);
             let target = anchors.get(name).cloned().unwrap_or_default();
-            let summary = event.description.as_deref().map(first_sentence).unwrap_or_default();
-            let category = event.category.as_ref().map_or_else(|| "—".into(), |c| code(c.as_ref()));
+            let summary = event.description().map(first_sentence).unwrap_or_default();
+            let category = event.category().map_or_else(|| "—".into(), code);
             let mut label = format!("[`{wire}`](#{target})");
-            if event.deprecated.is_some() {
+            if event.deprecated().is_some() {
                 label.push_str(" (deprecated)");
             }
             let search = format!("{wire} {name} {summary}");
@@ -554,28 +531,28 @@ impl<'a> Builder<'a> {
     }
 
     /// One event's section; returns its anchor.
-    fn event(&mut self, name: &str, event: &Event, level: u8) -> String {
+    fn event(&mut self, name: &str, event: &EventDef, level: u8) -> String {
         let catalog = self.catalog;
         let wire = self.wire(name);
         let heading = code(&wire);
         let id = self.unique_slug(&heading);
         let mut blocks = vec![Block::Heading { level, text: heading, id: id.clone() }];
-        if let Some(deprecation) = &event.deprecated {
+        if let Some(deprecation) = event.deprecated() {
             let mut text = "**Deprecated**".to_owned();
-            if let Some(since) = &deprecation.since {
+            if let Some(since) = deprecation.since() {
                 text.push_str(&format!(" since v{since}"));
             }
-            if let Some(replacement) = &deprecation.replacement {
-                text.push_str(&format!(": emit {} instead", self.wire_code(replacement.as_ref())));
+            if let Some(replacement) = deprecation.replacement() {
+                text.push_str(&format!(": emit {} instead", self.wire_code(replacement)));
             }
             text.push('.');
-            if let Some(reason) = &deprecation.reason {
+            if let Some(reason) = deprecation.reason() {
                 text.push_str(&format!(" {}", one_line(reason)));
             }
             blocks.push(Block::Note(text));
         }
-        blocks.push(Block::Paragraph(event.description.as_deref().map_or_else(|| "No description.".into(), one_line)));
-        if let Some(trigger) = &event.trigger {
+        blocks.push(Block::Paragraph(event.description().map_or_else(|| "No description.".into(), one_line)));
+        if let Some(trigger) = event.trigger() {
             blocks.push(Block::Paragraph(format!("**Trigger:** {}", one_line(trigger))));
         }
 
@@ -583,31 +560,28 @@ impl<'a> Builder<'a> {
         if !catalog.namespace().is_empty() {
             facts.push(format!("Catalog name: `{name}`"));
         }
-        if let Some(category) = &event.category {
-            facts.push(format!("Category: `{}`", category.as_ref()));
+        if let Some(category) = event.category() {
+            facts.push(format!("Category: `{category}`"));
         }
-        let strategy = &catalog.file().identity;
+        let on_missing = on_missing_short(catalog.on_missing());
         match catalog.identity_of(event) {
             Some(kind) => {
-                let format = strategy.kinds.get(kind).map(distinct_id_format).unwrap_or_else(|| code("{id}"));
-                facts.push(format!(
-                    "Identity: `{kind}` (distinct_id {format}); when unknown: {}",
-                    on_missing_short(strategy.on_missing)
-                ));
+                let format = catalog.identity_kind(kind).map(distinct_id_format).unwrap_or_else(|| code("{id}"));
+                facts.push(format!("Identity: `{kind}` (distinct_id {format}); when unknown: {on_missing}"));
             }
-            None => facts.push(format!("Identity: none; {}", on_missing_short(strategy.on_missing))),
+            None => facts.push(format!("Identity: none; {on_missing}")),
         }
-        if let Some(role) = &event.role {
-            facts.push(format!("Role: `{}`: {}", role.as_ref().as_str(), role_sentence(*role.as_ref())));
+        if let Some(role) = event.role() {
+            facts.push(format!("Role: `{}`: {}", role.as_str(), role_sentence(role)));
         }
-        facts.push(match event.origin {
-            Origin::Server => "Origin: server".into(),
+        facts.push(match event.origin() {
             Origin::Client => "Origin: client (sent by a front end through the validating ingestion endpoint)".into(),
+            _ => "Origin: server".into(),
         });
-        if let Some(since) = &event.since {
+        if let Some(since) = event.since() {
             facts.push(format!("Since: v{since}"));
         }
-        if let Some(owner) = &event.owner {
+        if let Some(owner) = event.owner() {
             facts.push(format!("Owner: {owner}"));
         }
         if let Some((property, _)) = catalog.duration_property(event) {
@@ -615,40 +589,38 @@ impl<'a> Builder<'a> {
         }
         blocks.push(Block::List(facts));
 
-        if event.properties.is_empty() {
-            let common = if catalog.file().common.is_empty() { "" } else { " beyond the common ones" };
+        let no_common = catalog.common_properties().len() == 0;
+        if event.properties().len() == 0 {
+            let common = if no_common { "" } else { " beyond the common ones" };
             blocks.push(Block::Paragraph(format!("**Properties:** none{common}.")));
         } else {
-            let common = if catalog.file().common.is_empty() { "" } else { " (besides the common ones)" };
+            let common = if no_common { "" } else { " (besides the common ones)" };
             blocks.push(Block::Paragraph(format!("**Properties{common}:**")));
-            let table = self.property_table(event.properties.iter().map(|(n, p)| (n.as_ref().as_str(), p)));
+            let table = self.property_table(event.properties());
             blocks.push(Block::Table(table));
         }
-        if !event.set.is_empty() || !event.set_once.is_empty() {
+        if event.set().len() > 0 || event.set_once().len() > 0 {
             blocks.push(Block::Paragraph("**Person properties:**".into()));
             let mut table = Table::new(&["person property", "set with", "value", "when", "description"]);
-            let all = event
-                .set
-                .iter()
-                .map(|(n, p)| (n, p, "$set"))
-                .chain(event.set_once.iter().map(|(n, p)| (n, p, "$set_once")));
+            let all =
+                event.set().map(|(n, p)| (n, p, "$set")).chain(event.set_once().map(|(n, p)| (n, p, "$set_once")));
             for (person, property, how) in all {
-                table.row(self.person_row(person.as_ref(), property, how));
+                table.row(self.person_row(person, property, how));
             }
             blocks.push(Block::Table(table));
         }
         let search = format!(
             "{wire} {name} {} {} {}",
-            event.description.as_deref().unwrap_or_default(),
-            event.category.as_ref().map(|c| c.as_ref().as_str()).unwrap_or_default(),
-            event.properties.keys().map(|k| k.as_ref().as_str()).collect::<Vec<_>>().join(" ")
+            event.description().unwrap_or_default(),
+            event.category().unwrap_or_default(),
+            event.properties().map(|(name, _)| name).collect::<Vec<_>>().join(" ")
         );
         self.blocks.push(Block::Event { search, blocks });
         id
     }
 
     fn person_row(&self, name: &str, property: &PersonProperty, how: &str) -> Vec<String> {
-        let from = property.from.as_ref();
+        let from = property.from();
         let value = if from == "timestamp" {
             "the event's timestamp".to_owned()
         } else if let Some(source) = from.strip_prefix("property.") {
@@ -656,51 +628,47 @@ impl<'a> Builder<'a> {
         } else {
             code(from)
         };
-        let when = property
-            .when
-            .as_ref()
-            .map_or_else(|| "always".into(), |w| format!("{} is present", self.wire_code(w.as_ref())));
-        vec![self.wire_code(name), code(how), value, when, cell(property.description.as_deref())]
+        let when = property.when().map_or_else(|| "always".into(), |w| format!("{} is present", self.wire_code(w)));
+        vec![self.wire_code(name), code(how), value, when, cell(property.description())]
     }
 
     fn privacy(&mut self) {
         self.heading(2, "Privacy");
         let catalog = self.catalog;
-        let file = catalog.file();
-        self.paragraph(if file.privacy.scrub_free_text {
+        self.paragraph(if catalog.scrub_free_text() {
             "**Free-text scrubbing is on:** string values are scrubbed of email addresses, IP addresses, bearer \
              tokens and card-like numbers that no property classification caught."
         } else {
             "**Free-text scrubbing is off** (`privacy.scrub_free_text = false`): only classified properties are \
              treated."
         });
-        if !file.privacy.rules.is_empty() {
+        if !catalog.privacy_rules().is_empty() {
             self.heading(3, "Rules");
-            self.blocks.push(Block::List(file.privacy.rules.iter().map(|r| one_line(r)).collect()));
+            self.blocks.push(Block::List(catalog.privacy_rules().iter().map(|r| one_line(r)).collect()));
         }
 
         self.heading(3, "Classified properties");
         // (wire property, class, reason) → where it appears.
         let mut classified: Vec<(String, Privacy, Option<String>, Vec<String>)> = Vec::new();
-        let mut add = |property: String, p: &Property, place: String| {
-            if p.privacy == Privacy::None {
+        let mut add = |property: String, p: &PropertyDef, place: String| {
+            if p.privacy() == Privacy::None {
                 return;
             }
-            let reason = p.reason.as_deref().map(one_line);
+            let reason = p.reason().map(one_line);
             if let Some(entry) =
-                classified.iter_mut().find(|(n, class, r, _)| *n == property && *class == p.privacy && *r == reason)
+                classified.iter_mut().find(|(n, class, r, _)| *n == property && *class == p.privacy() && *r == reason)
             {
                 entry.3.push(place);
             } else {
-                classified.push((property, p.privacy, reason, vec![place]));
+                classified.push((property, p.privacy(), reason, vec![place]));
             }
         };
-        for (name, property) in &file.common {
-            add(self.wire(name.as_ref()), property, "every event".into());
+        for (name, property) in catalog.common_properties() {
+            add(self.wire(name), property, "every event".into());
         }
         for (event_name, event) in catalog.events() {
-            for (name, property) in &event.properties {
-                add(self.wire(name.as_ref()), property, self.wire_code(event_name));
+            for (name, property) in event.properties() {
+                add(self.wire(name), property, self.wire_code(event_name));
             }
         }
         if classified.is_empty() {
@@ -716,19 +684,17 @@ impl<'a> Builder<'a> {
             }
             self.blocks.push(Block::Table(table));
         }
-        let personal: Vec<String> = file
-            .identity
-            .kinds
-            .iter()
-            .filter(|(_, kind)| kind.personal || kind.pseudonymize)
+        let personal: Vec<String> = catalog
+            .identity_kinds()
+            .filter(|(_, kind)| kind.personal() || kind.pseudonymize())
             .map(|(name, kind)| {
-                let personal = if kind.personal { "personal data" } else { "an identity" };
-                let treatment = if kind.pseudonymize {
+                let personal = if kind.personal() { "personal data" } else { "an identity" };
+                let treatment = if kind.pseudonymize() {
                     "replaced by its keyed hash before it leaves the process"
                 } else {
                     "sent as is"
                 };
-                format!("`{}` is {personal}, {treatment}.", name.as_ref())
+                format!("`{name}` is {personal}, {treatment}.")
             })
             .collect();
         if !personal.is_empty() {
@@ -738,35 +704,35 @@ impl<'a> Builder<'a> {
     }
 
     fn funnels(&mut self) {
-        let funnels = &self.catalog.file().funnels;
-        if funnels.is_empty() {
+        let funnels = self.catalog.funnels();
+        if funnels.len() == 0 {
             return;
         }
         self.heading(2, "Funnels");
         self.paragraph("`tally dashboard` turns each funnel into a PostHog funnel insight.");
         for (name, funnel) in funnels {
-            self.heading(3, &format!("Funnel `{}`", name.as_ref()));
-            if let Some(description) = &funnel.description {
+            self.heading(3, &format!("Funnel `{name}`"));
+            if let Some(description) = funnel.description() {
                 self.paragraph(&one_line(description));
             }
-            let steps = funnel.steps.iter().map(|step| self.event_link(step.as_ref())).collect();
+            let steps = funnel.steps().map(|step| self.event_link(step)).collect();
             self.blocks.push(Block::Numbered(steps));
         }
     }
 
     fn changelog(&mut self) {
-        let changelog = &self.catalog.file().changelog;
+        let changelog = self.catalog.changelog();
         if changelog.is_empty() {
             return;
         }
         self.heading(2, "Changelog");
         for entry in changelog {
-            let title = match &entry.date {
-                Some(date) => format!("{date} — v{}", entry.version),
-                None => format!("v{}", entry.version),
+            let title = match entry.date() {
+                Some(date) => format!("{date} — v{}", entry.version()),
+                None => format!("v{}", entry.version()),
             };
             self.heading(3, &title);
-            self.blocks.push(Block::List(entry.changes.iter().map(|c| one_line(c)).collect()));
+            self.blocks.push(Block::List(entry.changes().iter().map(|c| one_line(c)).collect()));
         }
     }
 }
@@ -813,6 +779,7 @@ pub(crate) fn naming_name(naming: Naming) -> &'static str {
     match naming {
         Naming::ResourceAction => "resource.action",
         Naming::SnakeCase => "snake_case",
+        _ => "a convention this tool does not know",
     }
 }
 
@@ -820,11 +787,12 @@ fn source_label(source: IdentitySource) -> &'static str {
     match source {
         IdentitySource::Request => "per request",
         IdentitySource::Process => "once per process",
+        _ => "—",
     }
 }
 
 fn distinct_id_format(kind: &IdentityKind) -> String {
-    code(kind.format.as_ref().map_or("{id}", |f| f.as_ref().as_str()))
+    code(kind.format().unwrap_or("{id}"))
 }
 
 fn on_missing_key(on_missing: OnMissing) -> String {
@@ -832,6 +800,7 @@ fn on_missing_key(on_missing: OnMissing) -> String {
         OnMissing::Drop => "drop",
         OnMissing::Personless => "personless",
         OnMissing::Anonymous => "anonymous",
+        _ => "…",
     };
     format!("`on_missing = \"{value}\"`")
 }
@@ -848,6 +817,7 @@ fn on_missing_sentence(on_missing: OnMissing) -> &'static str {
             "the event is keyed by the request's anonymous id (the middleware's cookie), and sent personless when \
              there is none."
         }
+        _ => "a policy this tool does not know.",
     }
 }
 
@@ -856,6 +826,7 @@ fn on_missing_short(on_missing: OnMissing) -> &'static str {
         OnMissing::Drop => "not sent (dropped and counted)",
         OnMissing::Personless => "sent personless",
         OnMissing::Anonymous => "the anonymous id, else personless",
+        _ => "a policy this tool does not know",
     }
 }
 
@@ -871,6 +842,7 @@ pub(crate) fn role_sentence(role: Role) -> &'static str {
         Role::RequestCompleted => "emitted by the middleware when an API request completes without failing.",
         Role::RequestFailed => "emitted by the middleware when an API request fails.",
         Role::Error => "emitted for an unhandled error (a 5xx, a gRPC error, a panic, an ERROR-level trace).",
+        _ => "emitted by the middleware.",
     }
 }
 
@@ -888,20 +860,20 @@ fn privacy_treatment(privacy: Privacy) -> &'static str {
         Privacy::AnonymizeIp => "Sent with its host part zeroed (/24 for IPv4, /48 for IPv6).",
         Privacy::Drop => "Never sent.",
         Privacy::Allowed => "Personal data sent as is.",
+        _ => "Treated as the runtime defines.",
     }
 }
 
 /// A property's type with its constraints, e.g. ``enum: `github`, `saml` `` or `string, non-empty`.
-pub(crate) fn type_label(property: &Property) -> String {
-    let ty = *property.ty.as_ref();
-    let values =
-        || property.values.as_ref().map(|values| values.iter().map(|v| code(v)).collect::<Vec<_>>().join(", "));
+pub(crate) fn type_label(property: &PropertyDef) -> String {
+    let ty = property.ty();
+    let values = || property.values().map(|values| values.iter().map(|v| code(v)).collect::<Vec<_>>().join(", "));
     let mut label = match ty {
         PropertyType::Enum => match values() {
             Some(values) => format!("enum: {values}"),
             None => "enum".into(),
         },
-        PropertyType::Array => match property.items {
+        PropertyType::Array => match property.items() {
             Some(PropertyType::Enum) => match values() {
                 Some(values) => format!("array of enum: {values}"),
                 None => "array of enum".into(),
@@ -912,10 +884,10 @@ pub(crate) fn type_label(property: &Property) -> String {
         other => other.as_str().to_owned(),
     };
     let unit = if ty == PropertyType::Array { "items" } else { "characters" };
-    if property.non_empty {
+    if property.non_empty() {
         label.push_str(", non-empty");
     }
-    if let Some(max) = property.max_length {
+    if let Some(max) = property.max_length() {
         label.push_str(&format!(", at most {max} {unit}"));
     }
     label

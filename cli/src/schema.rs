@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
 use tally_catalog::Catalog;
-use tally_catalog::model::{Event, PersonProperty, Privacy, Property, PropertyType};
+use tally_catalog::model::{EventDef, PersonProperty, Privacy, PropertyDef, PropertyType};
 
 use crate::error::CliError;
 use crate::{load, output};
@@ -53,7 +53,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     }
     let path = &load::catalog_path(args.catalog.as_deref())?;
     let catalog = load::catalog(path)?;
-    let selected: Vec<(&str, &Event)> = match &args.event {
+    let selected: Vec<(&str, &EventDef)> = match &args.event {
         Some(wanted) => {
             let found = catalog.events().find(|(name, _)| *name == wanted || catalog.wire_name(name) == *wanted);
             match found {
@@ -93,7 +93,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_dir(catalog: &Catalog, events: &[(&str, &Event)], dir: &Path) -> Result<(), CliError> {
+fn write_dir(catalog: &Catalog, events: &[(&str, &EventDef)], dir: &Path) -> Result<(), CliError> {
     if dir.is_file() {
         return Err(CliError::Run(format!("`{}` is a file; -o takes a directory for schemas", dir.display())));
     }
@@ -113,28 +113,28 @@ fn file_name(wire: &str) -> String {
 }
 
 /// The JSON Schema of one event's wire `properties`.
-pub(crate) fn event_schema(catalog: &Catalog, name: &str, event: &Event) -> Value {
+pub(crate) fn event_schema(catalog: &Catalog, name: &str, event: &EventDef) -> Value {
     let wire = catalog.wire_name(name);
     let mut properties = Map::new();
     let mut required = Vec::new();
-    let all = catalog.file().common.iter().chain(&event.properties);
+    let all = catalog.common_properties().chain(event.properties());
     for (property_name, property) in all {
-        if property.privacy == Privacy::Drop {
+        if property.privacy() == Privacy::Drop {
             continue;
         }
-        let key = catalog.wire_name(property_name.as_ref());
-        if property.required && property.fill.is_none() && !required.contains(&key) {
+        let key = catalog.wire_name(property_name);
+        if property.required() && property.fill().is_none() && !required.contains(&key) {
             required.push(key.clone());
         }
         properties.insert(key, property_schema(property));
     }
-    for (key, people) in [("$set", &event.set), ("$set_once", &event.set_once)] {
+    for (key, people) in [("$set", event.set().collect::<Vec<_>>()), ("$set_once", event.set_once().collect())] {
         if people.is_empty() {
             continue;
         }
         let people: Map<String, Value> = people
-            .iter()
-            .map(|(person, p)| (catalog.wire_name(person.as_ref()), person_schema(catalog, event, p)))
+            .into_iter()
+            .map(|(person, p)| (catalog.wire_name(person), person_schema(catalog, event, p)))
             .collect();
         properties.insert(
             key.to_owned(),
@@ -149,10 +149,10 @@ pub(crate) fn event_schema(catalog: &Catalog, name: &str, event: &Event) -> Valu
     schema.insert("$schema".into(), json!(DRAFT));
     schema.insert("$id".into(), json!(format!("urn:tally:{}:{}:{wire}", catalog.name(), catalog.version())));
     schema.insert("title".into(), json!(wire));
-    if let Some(description) = &event.description {
+    if let Some(description) = event.description() {
         schema.insert("description".into(), json!(crate::doc::one_line(description)));
     }
-    if event.deprecated.is_some() {
+    if event.deprecated().is_some() {
         schema.insert("deprecated".into(), json!(true));
     }
     schema.insert("type".into(), json!("object"));
@@ -162,8 +162,8 @@ pub(crate) fn event_schema(catalog: &Catalog, name: &str, event: &Event) -> Valu
 }
 
 /// The schema of one property value as it is sent.
-fn property_schema(property: &Property) -> Value {
-    let mut schema = match property.privacy {
+fn property_schema(property: &PropertyDef) -> Value {
+    let mut schema = match property.privacy() {
         // The keyed hash (hex) replaces the value, whatever its type.
         Privacy::Pseudonymize => {
             let mut schema = Map::new();
@@ -171,30 +171,30 @@ fn property_schema(property: &Property) -> Value {
             schema.insert("pattern".into(), json!("^[0-9a-f]{64}$"));
             schema
         }
-        _ => value_schema(*property.ty.as_ref(), property.items, property.values.as_deref()),
+        _ => value_schema(property.ty(), property.items(), property.values()),
     };
-    let ty = *property.ty.as_ref();
-    let hashed = property.privacy == Privacy::Pseudonymize;
+    let ty = property.ty();
+    let hashed = property.privacy() == Privacy::Pseudonymize;
     let is_string = !hashed && matches!(schema.get("type"), Some(Value::String(t)) if t == "string");
-    if property.non_empty {
+    if property.non_empty() {
         if ty == PropertyType::Array && !hashed {
             schema.insert("minItems".into(), json!(1));
         } else if is_string {
             schema.insert("minLength".into(), json!(1));
         }
     }
-    if let Some(max) = property.max_length {
+    if let Some(max) = property.max_length() {
         if ty == PropertyType::Array && !hashed {
             schema.insert("maxItems".into(), json!(max));
         } else if is_string {
             schema.insert("maxLength".into(), json!(max));
         }
     }
-    if property.nullable {
+    if property.nullable() {
         make_nullable(&mut schema);
     }
-    let mut description = property.description.as_deref().map(crate::doc::one_line).unwrap_or_default();
-    let note = match property.privacy {
+    let mut description = property.description().map(crate::doc::one_line).unwrap_or_default();
+    let note = match property.privacy() {
         Privacy::Pseudonymize => Some("Pseudonymized: the keyed hash (HMAC-SHA256, hex) of the value."),
         Privacy::AnonymizeIp => Some("An IP address with its host part zeroed."),
         _ => None,
@@ -247,6 +247,8 @@ fn value_schema(ty: PropertyType, items: Option<PropertyType>, values: Option<&[
         PropertyType::Object => {
             schema.insert("type".into(), json!("object"));
         }
+        // A type newer than this tool: any value.
+        _ => {}
     }
     schema
 }
@@ -261,18 +263,18 @@ fn make_nullable(schema: &mut Map<String, Value>) {
     }
 }
 
-fn person_schema(catalog: &Catalog, event: &Event, person: &PersonProperty) -> Value {
-    let from = person.from.as_ref();
+fn person_schema(catalog: &Catalog, event: &EventDef, person: &PersonProperty) -> Value {
+    let from = person.from();
     let mut schema = if from == "timestamp" {
         json!({ "type": "string", "format": "date-time" })
     } else if let Some(source) = from.strip_prefix("property.")
-        && let Some(property) = event.properties.get(source).or_else(|| catalog.file().common.get(source))
+        && let Some(property) = catalog.property_of(event, source)
     {
         property_schema(property)
     } else {
         json!({})
     };
-    if let (Some(description), Value::Object(map)) = (&person.description, &mut schema) {
+    if let (Some(description), Value::Object(map)) = (person.description(), &mut schema) {
         map.insert("description".into(), json!(crate::doc::one_line(description)));
     }
     schema

@@ -142,35 +142,3 @@ fn explain_lists_and_explains_rules() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("did you mean `name-collision`?"), "{}", run.stderr);
 }
-
-#[test]
-fn the_personal_data_a_catalog_allows_is_listed_with_its_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = r#"
-[catalog]
-name = "support"
-version = "1.0.0"
-
-[common]
-plan = { type = "string", description = "The account's plan." }
-
-[events."ticket.opened"]
-description = "A support ticket was opened."
-trigger = "After commit."
-properties.contact_email = { type = "string", description = "Where support answers.", privacy = "allowed", reason = "the customer asked to be contacted by email" }
-properties.ticket_id = { type = "string", description = "The ticket." }
-"#;
-    std::fs::write(dir.path().join("catalog.toml"), catalog).unwrap();
-    let run = tally_in(dir.path(), &["check", "catalog.toml"]);
-    assert!(run.stdout.contains("catalog.toml: ok, 1 event;"), "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("personal data the catalog allows past the privacy gate (1):"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("    ticket.opened.contact_email: the customer asked to be contacted by email"),
-        "{}",
-        run.stdout
-    );
-    assert!(!run.stdout.contains("ticket_id:") && !run.stdout.contains("common.plan"), "{}", run.stdout);
-
-    let run = tally(&["check", &common::seed("timetracker")]);
-    assert!(!run.stdout.contains("allows past the privacy gate"), "none allowed, nothing listed: {}", run.stdout);
-}

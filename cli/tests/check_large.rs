@@ -1,6 +1,7 @@
-//! `tally check` on a generated catalog of 20 000 events with two properties each: the lints
-//! scale (the name-collision lint compared every pair; it now sorts and indexes). The test
-//! asserts the findings, not the time; docs/benchmarks.md has the times.
+//! `tally check` and `tally diff` on generated catalogs of 20 000 events with two properties
+//! each: the lints scale (the name-collision lint compared every pair; it now sorts and
+//! indexes), and so does the diff (it compared every removed event with every added one). The
+//! tests assert the findings, not the time; docs/benchmarks.md has the times.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,5 +65,48 @@ fn twenty_thousand_events_check_with_exactly_the_planted_findings() {
         run.stdout.ends_with("catalog.toml: fails, 20000 events; 2 errors, 2 warnings\n"),
         "{}",
         run.stdout.lines().last().unwrap_or_default()
+    );
+}
+
+#[test]
+fn twenty_thousand_events_diff_with_every_rename_removal_and_addition() {
+    const CHANGED: usize = 1_000;
+    let header = |version: &str| format!("[catalog]\nname = \"large\"\nversion = \"{version}\"\n\n");
+    let (mut old, mut new) = (header("1.0.0"), header("2.0.0"));
+    for i in 0..EVENTS {
+        let name = format!("shop.event_{}", doubled(i));
+        event(&mut old, &name);
+        match i % 20 {
+            // Respelled: a rename (the same name to a reader).
+            0 if i / 20 < CHANGED => event(&mut new, &name.replacen('.', " ", 1)),
+            // Removed, and another event added in its place.
+            1 if i / 20 < CHANGED => event(&mut new, &format!("shop.added_{}", doubled(i))),
+            _ => event(&mut new, &name),
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.toml"), &old).unwrap();
+    std::fs::write(dir.path().join("new.toml"), &new).unwrap();
+
+    let run = tally_in(dir.path(), &["diff", "old.toml", "new.toml", "--format", "json", "--date", "2026-12-07"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((report["bump"].as_str(), report["required_version"].as_str()), (Some("major"), Some("2.0.0")));
+    assert_eq!(report["reflected"], true);
+    let changes = report["changes"].as_array().unwrap();
+    let count = |kind: &str, pattern: &str| {
+        changes.iter().filter(|c| c["kind"] == kind && c["message"].as_str().unwrap().contains(pattern)).count()
+    };
+    assert_eq!(count("breaking", "renamed"), CHANGED);
+    assert_eq!(count("breaking", "removed."), CHANGED);
+    assert_eq!(count("additive", "added."), CHANGED);
+    assert_eq!(changes.len(), 3 * CHANGED);
+    let first = changes[0]["message"].as_str().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "event `shop.event_{0}` renamed `shop event_{0}` (a removal and an addition: queries on `shop.event_{0}` stop matching).",
+            doubled(0)
+        )
     );
 }

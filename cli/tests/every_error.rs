@@ -62,3 +62,38 @@ fn bidi_and_control_characters_in_names_are_printed_escaped() {
     assert!(!run.stdout.contains('\u{202e}'), "{:?}", run.stdout);
     assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
 }
+
+#[test]
+fn json_reports_escape_bidi_controls_and_quotes_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    // An event name with a right-to-left override, a BEL, a DEL, a C1 control (U+0085), a quote
+    // and a backslash; an audit source that emits it.
+    let name = "order.\u{202e}del\"eted\\\u{7}\u{7f}\u{85}";
+    let catalog = "[catalog]\nname = \"x\"\nversion = \"1.0.0\"\n\n\
+                   [events.\"order.\\u202Edel\\\"eted\\\\\\u0007\\u007F\\u0085\"]\ndescription = \"d\"\ntrigger = \"t\"\n";
+    std::fs::write(dir.path().join("catalog.toml"), catalog).unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "fn f() { tally::track!(\"order.\u{202e}gone\"); }\n").unwrap();
+
+    let check = tally_in(dir.path(), &["check", "catalog.toml", "--format", "json"]);
+    let audit = tally_in(dir.path(), &["audit", "src", "--catalog", "catalog.toml", "--format", "json"]);
+    let schema = tally_in(dir.path(), &["schema", "catalog.toml"]);
+    for (run, what) in [(&check, "check"), (&audit, "audit"), (&schema, "schema")] {
+        // Nothing a terminal acts on is printed raw...
+        assert!(
+            !run.stdout.chars().any(|c| matches!(c, '\u{202e}' | '\u{7}' | '\u{7f}' | '\u{85}')),
+            "{what}: {:?}",
+            run.stdout
+        );
+        // ...and a JSON reader gets the exact strings back.
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(run.stdout.contains("\\u202e"), "{what}: {}", run.stdout);
+    }
+    let diagnostics: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    let message = diagnostics[0]["message"].as_str().unwrap();
+    assert!(message.contains(name), "{message:?}");
+    let schemas: serde_json::Value = serde_json::from_str(&schema.stdout).unwrap();
+    assert!(schemas.get(name).is_some(), "{schemas}");
+    let audit: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    assert_eq!(audit["call_sites"][0]["name"], "order.\u{202e}gone", "{audit}");
+}

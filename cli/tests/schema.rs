@@ -31,9 +31,9 @@ fn every_event_gets_a_2020_12_schema_keyed_by_wire_name() {
             assert_eq!(schema["title"], wire.as_str());
             assert_eq!(schema["type"], "object");
             let properties = schema["properties"].as_object().unwrap();
-            for (property, declared) in &event.properties {
-                let key = catalog.wire_name(property.get_ref());
-                let dropped = declared.privacy == tally_catalog::model::Privacy::Drop;
+            for (property, declared) in event.properties() {
+                let key = catalog.wire_name(property);
+                let dropped = declared.privacy() == tally_catalog::model::Privacy::Drop;
                 assert_eq!(properties.contains_key(&key), !dropped, "{wire}: {key}");
             }
             for required in schema["required"].as_array().unwrap() {

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Expr, Lit, LitStr};
 use tally_catalog::Catalog;
-use tally_catalog::model::{Event as EventDef, Fill, Property as PropertyDef, PropertyType};
+use tally_catalog::model::{Deprecation, EventDef, Fill, PropertyDef, PropertyType};
 
 use crate::attr::{EventArgs, OPTION_KEYS, Site};
 
@@ -121,11 +121,11 @@ pub(crate) fn valid_keys(catalog: Option<&Catalog>, site: Site, event: Option<&s
 }
 
 fn property_names<'a>(catalog: &'a Catalog, def: &'a EventDef) -> impl Iterator<Item = &'a str> {
-    def.properties.keys().chain(catalog.file().common.keys()).map(|name| name.as_ref().as_str())
+    def.properties().chain(catalog.common_properties()).map(|(name, _)| name)
 }
 
 fn property<'a>(catalog: &'a Catalog, def: &'a EventDef, name: &str) -> Option<&'a PropertyDef> {
-    def.properties.get(name).or_else(|| catalog.file().common.get(name))
+    catalog.property_of(def, name)
 }
 
 /// Checks one event's arguments. `returns` is `Some` for `#[track_event]` (and its `on_err`).
@@ -161,14 +161,13 @@ pub(crate) fn event(catalog: &Catalog, args: EventArgs, site: Site, returns: Opt
             ));
             continue;
         };
-        let ty = *declared.ty.as_ref();
-        let shape = match ty {
-            PropertyType::Array => Shape::Array(declared.items),
+        let shape = match declared.ty() {
+            PropertyType::Array => Shape::Array(declared.items()),
             other => Shape::Scalar(other),
         };
-        let presence = if declared.nullable {
+        let presence = if declared.nullable() {
             Presence::Nullable
-        } else if declared.required {
+        } else if declared.required() {
             Presence::Required
         } else {
             Presence::Optional
@@ -189,16 +188,15 @@ pub(crate) fn event(catalog: &Catalog, args: EventArgs, site: Site, returns: Opt
     let duration = catalog.duration_property(def).map(|(name, _)| name);
     let measure = measured && duration.is_some_and(|name| !properties.iter().any(|p| p.name == name));
     let missing: Vec<(&str, String)> = def
-        .properties
-        .iter()
-        .chain(catalog.file().common.iter())
-        .filter(|(name, declared)| {
-            declared.required
-                && !properties.iter().any(|p| p.name == name.as_ref().as_str())
-                && !misspelled.iter().any(|m| m == name.as_ref())
-                && !filled(declared.fill.as_ref().map(|fill| fill.as_ref()), measured)
+        .properties()
+        .chain(catalog.common_properties())
+        .filter(|&(name, declared)| {
+            declared.required()
+                && !properties.iter().any(|p| p.name == name)
+                && !misspelled.iter().any(|m| m == name)
+                && !filled(declared.fill(), measured)
         })
-        .map(|(name, declared)| (name.as_ref().as_str(), describe_missing(name.as_ref(), declared, measured)))
+        .map(|(name, declared)| (name, describe_missing(name, declared, measured)))
         .collect();
     if !missing.is_empty() {
         let noun = if missing.len() == 1 { "property" } else { "properties" };
@@ -216,16 +214,16 @@ pub(crate) fn event(catalog: &Catalog, args: EventArgs, site: Site, returns: Opt
         let timing = timing(&value, site, returns, &mut errors);
         Checked { key: key.span(), value, timing }
     });
-    let deprecated = def.deprecated.as_ref().map(|deprecation| {
+    let deprecated = def.deprecated().map(|deprecation: &Deprecation| {
         let mut note = format!("the catalog deprecates the event `{event_name}`");
-        if let Some(since) = &deprecation.since {
+        if let Some(since) = deprecation.since() {
             note.push_str(&format!(" since {since}"));
         }
-        match &deprecation.replacement {
-            Some(replacement) => note.push_str(&format!("; emit `{}` instead", replacement.as_ref())),
+        match deprecation.replacement() {
+            Some(replacement) => note.push_str(&format!("; emit `{replacement}` instead")),
             None => note.push_str("; stop emitting it"),
         }
-        if let Some(reason) = &deprecation.reason {
+        if let Some(reason) = deprecation.reason() {
             note.push_str(&format!(" ({reason})"));
         }
         note
@@ -261,11 +259,11 @@ fn filled(fill: Option<&Fill>, measured: bool) -> bool {
 }
 
 fn describe_missing(name: &str, declared: &PropertyDef, measured: bool) -> String {
-    let ty = match (declared.ty.as_ref(), declared.items) {
+    let ty = match (declared.ty(), declared.items()) {
         (PropertyType::Array, Some(items)) => format!("array of {}", items.as_str()),
         (ty, _) => ty.as_str().to_owned(),
     };
-    match declared.fill.as_ref().map(|fill| fill.as_ref()) {
+    match declared.fill() {
         Some(fill) if fill.is_duration() && !measured => {
             format!("`{name}` ({ty}; its fill `{fill}` is measured by #[track_event] only)")
         }
@@ -277,7 +275,7 @@ fn describe_missing(name: &str, declared: &PropertyDef, measured: bool) -> Strin
 /// Checks literal values against what the catalog allows: enum values, `non_empty`,
 /// `max_length`. Anything else is left to the type checker and run-time validation.
 fn check_literals(name: &str, declared: &PropertyDef, value: &Expr, errors: &mut Errors) {
-    let ty = *declared.ty.as_ref();
+    let ty = declared.ty();
     let literals: Vec<&LitStr> = match (ty, value) {
         (PropertyType::Array, Expr::Array(array)) => array.elems.iter().filter_map(string_literal).collect(),
         (PropertyType::Array, Expr::Reference(reference)) => match &*reference.expr {
@@ -286,11 +284,11 @@ fn check_literals(name: &str, declared: &PropertyDef, value: &Expr, errors: &mut
         },
         (_, value) => string_literal(value).into_iter().collect(),
     };
-    let item_ty = if ty == PropertyType::Array { declared.items } else { Some(ty) };
+    let item_ty = if ty == PropertyType::Array { declared.items() } else { Some(ty) };
     for literal in literals {
         let text = literal.value();
         if item_ty == Some(PropertyType::Enum)
-            && let Some(values) = &declared.values
+            && let Some(values) = declared.values()
             && !values.contains(&text)
         {
             let hint = tally_catalog::closest(&text, values.iter().map(String::as_str))
@@ -303,10 +301,10 @@ fn check_literals(name: &str, declared: &PropertyDef, value: &Expr, errors: &mut
             ));
         }
         if ty != PropertyType::Array {
-            if declared.non_empty && text.is_empty() {
+            if declared.non_empty() && text.is_empty() {
                 errors.push(syn::Error::new(literal.span(), format!("`{name}` is declared `non_empty`")));
             }
-            if let Some(max) = declared.max_length
+            if let Some(max) = declared.max_length()
                 && text.chars().count() > max as usize
             {
                 errors.push(syn::Error::new(

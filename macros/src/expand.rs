@@ -228,6 +228,8 @@ fn type_fn(ty: PropertyType) -> &'static str {
         PropertyType::Enum => "enumeration",
         PropertyType::Object => "object",
         PropertyType::Array => "any",
+        // A type newer than this macro: any value; the runtime validates it against the catalog.
+        _ => "any",
     }
 }
 

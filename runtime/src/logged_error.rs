@@ -19,6 +19,8 @@ pub(crate) struct LoggedError {
 impl LoggedError {
     /// Holds `event` for the request; when one is already held, the richer (more properties)
     /// of the two is kept: one request, one error event.
+    // Only the tracing layer holds errors; without it the context only takes (and drops).
+    #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
     pub(crate) fn hold(&self, tracker: &Tracker, event: Event) {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let richer = match &*held {

@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use tally_catalog::Catalog;
-use tally_catalog::model::{Fill, OnMissing, Origin, PersonProperty, Privacy, Property, PropertyType, Role};
+use tally_catalog::model::{Fill, OnMissing, Origin, PersonProperty, Privacy, PropertyDef, PropertyType, Role};
 
 use crate::sink::WireName;
 
@@ -109,74 +109,66 @@ pub(crate) struct PropertyPlan {
 impl Plan {
     /// Compiles `catalog`.
     pub(crate) fn compile(catalog: Arc<Catalog>) -> Plan {
-        let file = catalog.file();
         let namespace = catalog.namespace();
         // Declared kinds first; a kind used without a declaration (`user` by default) is
         // added plain, as the context may still carry it.
-        let mut kinds: Vec<KindPlan> = file
-            .identity
-            .kinds
-            .iter()
+        let mut kinds: Vec<KindPlan> = catalog
+            .identity_kinds()
             .map(|(name, kind)| KindPlan {
-                name: name.as_ref().as_str().into(),
-                format: kind.format.as_ref().map(|format| match format.as_ref().split_once("{id}") {
+                name: name.into(),
+                format: kind.format().map(|format| match format.split_once("{id}") {
                     Some((before, after)) => (before.into(), after.into()),
-                    None => (format.as_ref().as_str().into(), "".into()),
+                    None => (format.into(), "".into()),
                 }),
-                pseudonymize: kind.pseudonymize,
+                pseudonymize: kind.pseudonymize(),
                 links: Vec::new(),
             })
             .collect();
-        for (index, (_, kind)) in file.identity.kinds.iter().enumerate() {
-            for linked in &kind.link {
-                let linked_index = intern(&mut kinds, linked.as_ref());
-                let name = wire(namespace, &format!("{}_distinct_id", linked.as_ref()));
+        for (index, (_, kind)) in catalog.identity_kinds().enumerate() {
+            for linked in kind.links() {
+                let linked_index = intern(&mut kinds, linked);
+                let name = wire(namespace, &format!("{linked}_distinct_id"));
                 kinds[index].links.push((linked_index, name));
             }
         }
-        let mut events = Vec::with_capacity(file.events.len());
-        let mut by_name = HashMap::with_capacity_and_hasher(file.events.len(), BuildHasherDefault::default());
+        let mut events = Vec::with_capacity(catalog.events().len());
+        let mut by_name = HashMap::with_capacity_and_hasher(catalog.events().len(), BuildHasherDefault::default());
         let mut roles = [None; Role::ALL.len()];
-        for (name, def) in &file.events {
-            let name = name.as_ref().as_str();
-            let properties: Vec<PropertyPlan> = file
-                .common
-                .iter()
-                .filter(|(common, _)| !def.properties.contains_key(common.as_ref().as_str()))
-                .chain(def.properties.iter())
-                .map(|(name, property)| compile_property(namespace, name.as_ref(), property, &mut kinds))
+        for (name, def) in catalog.events() {
+            let properties: Vec<PropertyPlan> = catalog
+                .properties_of(def)
+                .map(|(name, property)| compile_property(namespace, name, property, &mut kinds))
                 .collect();
             let position = |name: &str| properties.iter().position(|p| &*p.name == name);
             let person = |declared: &mut dyn Iterator<Item = (&str, &PersonProperty)>| -> Vec<PersonPlan> {
                 declared
                     .filter_map(|(name, person)| {
-                        let from = match person.from.as_ref().strip_prefix("property.") {
+                        let from = match person.from().strip_prefix("property.") {
                             Some(property) => Some(position(property)?),
                             None => None,
                         };
-                        let when = match &person.when {
-                            Some(when) => Some(position(when.as_ref())?),
+                        let when = match person.when() {
+                            Some(when) => Some(position(when)?),
                             None => None,
                         };
                         Some(PersonPlan { wire_name: wire(namespace, name), from, when })
                     })
                     .collect()
             };
-            let set = person(&mut def.set.iter().map(|(n, p)| (n.as_ref().as_str(), p)));
-            let set_once = person(&mut def.set_once.iter().map(|(n, p)| (n.as_ref().as_str(), p)));
-            let group_properties = file
-                .groups
-                .iter()
+            let set = person(&mut def.set());
+            let set_once = person(&mut def.set_once());
+            let group_properties = catalog
+                .groups()
                 .filter_map(|(group_type, group)| {
-                    let index = position(group.property.as_ref()?.as_ref())?;
-                    Some((group_type.as_ref().as_str().into(), index))
+                    let index = position(group.property()?)?;
+                    Some((group_type.into(), index))
                 })
                 .collect();
             // A catalog without an identity strategy keys events by `user` when known.
             let keyed_by = intern(&mut kinds, catalog.identity_of(def).unwrap_or("user"));
             let index = events.len();
-            if let Some(role) = &def.role
-                && let Some(slot) = Role::ALL.iter().position(|r| r == role.as_ref())
+            if let Some(role) = def.role()
+                && let Some(slot) = Role::ALL.iter().position(|r| *r == role)
                 && roles[slot].is_none()
             {
                 roles[slot] = Some(index);
@@ -185,8 +177,8 @@ impl Plan {
             events.push(EventPlan {
                 name: name.into(),
                 wire_name: [namespace, name].concat().into(),
-                origin: def.origin,
-                category: def.category.as_ref().map(|category| category.as_ref().as_str().into()),
+                origin: def.origin(),
+                category: def.category().map(Into::into),
                 properties,
                 keyed_by,
                 set,
@@ -194,8 +186,8 @@ impl Plan {
                 group_properties,
             });
         }
-        let person = intern(&mut kinds, file.identity.person.as_ref().map_or("user", |p| p.as_ref().as_str()));
-        let on_missing = file.identity.on_missing;
+        let person = intern(&mut kinds, catalog.person().unwrap_or("user"));
+        let on_missing = catalog.on_missing();
         Plan { catalog, events, by_name, roles, kinds, person, on_missing }
     }
 
@@ -257,10 +249,10 @@ fn intern(kinds: &mut Vec<KindPlan>, name: &str) -> usize {
 pub(crate) fn compile_property(
     namespace: &str,
     name: &str,
-    property: &Property,
+    property: &PropertyDef,
     kinds: &mut Vec<KindPlan>,
 ) -> PropertyPlan {
-    let fill = property.fill.as_ref().map(|fill| fill.as_ref().clone());
+    let fill = property.fill().cloned();
     let fill_kind = match &fill {
         Some(Fill::Identity(kind)) => Some(intern(kinds, kind)),
         _ => None,
@@ -284,23 +276,24 @@ pub(crate) fn compile_property(
     let identifier = fill
         .as_ref()
         .is_some_and(|fill| matches!(fill, Fill::RequestId | Fill::SessionId | Fill::Group(_) | Fill::Identity(_)));
-    let gate = match property.privacy {
+    let gate = match property.privacy() {
         Privacy::Allowed | Privacy::Pseudonymize | Privacy::AnonymizeIp | Privacy::Drop => Gate::Pass,
         Privacy::None if made_by_tally => Gate::Pass,
         Privacy::None if identifier => Gate::Identifier,
-        Privacy::None => Gate::Scrub,
+        // `Privacy::None`, and any class this runtime does not know: scrubbed, as free text.
+        _ => Gate::Scrub,
     };
     PropertyPlan {
         name: name.into(),
         wire_name: wire(namespace, name).into_string().into(),
-        ty: *property.ty.as_ref(),
-        items: property.items,
-        values: property.values.as_ref().map(|values| values.iter().map(|v| v.as_str().into()).collect()),
-        nullable: property.nullable,
-        required: property.required,
-        non_empty: property.non_empty,
-        max_length: property.max_length,
-        privacy: property.privacy,
+        ty: property.ty(),
+        items: property.items(),
+        values: property.values().map(|values| values.iter().map(|v| v.as_str().into()).collect()),
+        nullable: property.nullable(),
+        required: property.required(),
+        non_empty: property.non_empty(),
+        max_length: property.max_length(),
+        privacy: property.privacy(),
         fill,
         fill_kind,
         fill_from_outside: !made_by_tally,

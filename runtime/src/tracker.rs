@@ -268,19 +268,15 @@ impl fmt::Display for InstallError {
 impl std::error::Error for InstallError {}
 
 fn needs_key(catalog: &Catalog) -> Option<String> {
-    let file = catalog.file();
-    if let Some((kind, _)) = file.identity.kinds.iter().find(|(_, kind)| kind.pseudonymize) {
-        return Some(format!("identity kind `{}`", kind.as_ref()));
+    if let Some((kind, _)) = catalog.identity_kinds().find(|(_, kind)| kind.pseudonymize()) {
+        return Some(format!("identity kind `{kind}`"));
     }
-    let common = file.common.iter().map(|(name, p)| (name, p, "every event"));
-    let per_event = file
-        .events
-        .iter()
-        .flat_map(|(event, def)| def.properties.iter().map(move |(name, p)| (name, p, event.as_ref().as_str())));
+    let common = catalog.common_properties().map(|(name, p)| (name, p, "every event"));
+    let per_event = catalog.events().flat_map(|(event, def)| def.properties().map(move |(name, p)| (name, p, event)));
     common
         .chain(per_event)
-        .find(|(_, property, _)| property.privacy == Privacy::Pseudonymize)
-        .map(|(name, _, event)| format!("property `{}` of `{event}`", name.as_ref()))
+        .find(|(_, property, _)| property.privacy() == Privacy::Pseudonymize)
+        .map(|(name, _, event)| format!("property `{name}` of `{event}`"))
 }
 
 /// Settings that would only fail later, checked now: a bad host, a zero timeout.

@@ -137,8 +137,7 @@ async fn authsome_agent_events_are_keyed_by_handle_and_linked_to_the_principal()
         .catalog()
         .events()
         .find(|(_, def)| {
-            def.category.as_ref().is_some_and(|c| c.as_ref() == "agent")
-                && def.properties.values().all(|p| !p.required || p.fill.is_some())
+            def.category() == Some("agent") && def.properties().all(|(_, p)| !p.required() || p.fill().is_some())
         })
         .map(|(name, _)| name.to_owned())
         .expect("an agent event without hand-given required properties");

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tally_catalog::Catalog;
-use tally_catalog::model::{Event, Privacy, Property};
+use tally_catalog::model::{EventDef, Privacy, PropertyDef};
 use tally_receiver::ReceivedEvent;
 use tally_runtime::Violation;
 use tally_runtime::posthog_rules;
@@ -64,11 +64,10 @@ impl Checker {
             scrub_properties(properties, |_| None, &mut findings);
             return (None, findings);
         };
-        if let Some(deprecated) = &def.deprecated {
+        if let Some(deprecated) = def.deprecated() {
             let instead = deprecated
-                .replacement
-                .as_ref()
-                .map(|r| format!("; send `{}` instead", catalog.wire_name(r.as_ref())))
+                .replacement()
+                .map(|r| format!("; send `{}` instead", catalog.wire_name(r)))
                 .unwrap_or_default();
             findings.push(Finding::new(
                 "deprecated_event",
@@ -121,11 +120,11 @@ fn special(event: &ReceivedEvent, properties: &Map<String, Value>, findings: &mu
     }
 }
 
-fn against_catalog(catalog: &Catalog, def: &Event, properties: &Map<String, Value>, findings: &mut Vec<Finding>) {
+fn against_catalog(catalog: &Catalog, def: &EventDef, properties: &Map<String, Value>, findings: &mut Vec<Finding>) {
     let namespace = catalog.namespace();
-    let declared = |wire: &str| -> Option<&Property> {
+    let declared = |wire: &str| -> Option<&PropertyDef> {
         let name = wire.strip_prefix(namespace)?;
-        def.properties.get(name).or_else(|| catalog.file().common.get(name))
+        catalog.property_of(def, name)
     };
     let mut violations = Vec::new();
     for (wire, value) in properties {
@@ -139,10 +138,10 @@ fn against_catalog(catalog: &Catalog, def: &Event, properties: &Map<String, Valu
         violations.extend(tally_runtime::check_json(wire, property, value));
         findings.extend(privacy_class(wire, property, value));
     }
-    for (name, property) in catalog.file().common.iter().chain(def.properties.iter()) {
-        let wire = catalog.wire_name(name.as_ref());
+    for (name, property) in catalog.properties_of(def) {
+        let wire = catalog.wire_name(name);
         // A dropped property never reaches the wire, and must not be asked for.
-        if property.required && property.privacy != Privacy::Drop && !properties.contains_key(&wire) {
+        if property.required() && property.privacy() != Privacy::Drop && !properties.contains_key(&wire) {
             violations.push(Violation::MissingProperty(wire));
         }
     }
@@ -151,9 +150,9 @@ fn against_catalog(catalog: &Catalog, def: &Event, properties: &Map<String, Valu
 }
 
 /// A declared property's value against its privacy class: sent as the runtime would send it?
-fn privacy_class(wire: &str, property: &Property, value: &Value) -> Option<Finding> {
+fn privacy_class(wire: &str, property: &PropertyDef, value: &Value) -> Option<Finding> {
     let text = value.as_str();
-    let message = match property.privacy {
+    let message = match property.privacy() {
         Privacy::Drop => format!("property `{wire}` has privacy = \"drop\" and must never be sent"),
         Privacy::Pseudonymize if !text.is_some_and(is_pseudonym) => {
             format!("property `{wire}` is not pseudonymized (expected a 64-hex-digit keyed hash)")
@@ -170,11 +169,11 @@ fn privacy_class(wire: &str, property: &Property, value: &Value) -> Option<Findi
 /// PostHog's own (`$…`) nor declared with a privacy class that treats or allows them.
 fn scrub_properties<'a>(
     properties: &Map<String, Value>,
-    declared: impl Fn(&str) -> Option<&'a Property>,
+    declared: impl Fn(&str) -> Option<&'a PropertyDef>,
     findings: &mut Vec<Finding>,
 ) {
     for (wire, value) in properties {
-        if wire.starts_with('$') || declared(wire).is_some_and(|property| property.privacy != Privacy::None) {
+        if wire.starts_with('$') || declared(wire).is_some_and(|property| property.privacy() != Privacy::None) {
             continue;
         }
         let mut kinds = Vec::new();

@@ -114,5 +114,8 @@ fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -
         }
         Fill::Group(group_type) => text(context.group_key(group_type)),
         Fill::Context => context.get_property(&draft.plan.properties[index].name).cloned().map(PropertyValue::from),
+        // A fill source newer than this runtime: no value (a required property is then counted
+        // as missing).
+        _ => None,
     }
 }

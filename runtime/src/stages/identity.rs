@@ -54,10 +54,13 @@ pub(crate) fn identity(
         _ => None,
     };
     match (from.plan.on_missing, anonymous) {
-        (OnMissing::Drop, _) => Err(Refusal::NoIdentity),
         (OnMissing::Anonymous, Some(anonymous)) => Ok(Resolved { distinct_id: anonymous, personless: false }),
         (OnMissing::Personless, Some(anonymous)) => Ok(Resolved { distinct_id: anonymous, personless: true }),
-        (_, None) => Ok(Resolved { distinct_id: DistinctId::new(Uuid::new_v4().to_string()), personless: true }),
+        (OnMissing::Anonymous | OnMissing::Personless, None) => {
+            Ok(Resolved { distinct_id: DistinctId::new(Uuid::new_v4().to_string()), personless: true })
+        }
+        // `drop`, and a policy newer than this runtime: no event rather than a wrong person.
+        _ => Err(Refusal::NoIdentity),
     }
 }
 

@@ -35,6 +35,8 @@ pub(crate) fn privacy(draft: &mut Draft<'_>, pseudonymizer: Option<&Pseudonymize
                     }
                 }
             }
+            // A class newer than this runtime: never sent.
+            _ => *slot = None,
         }
     }
 }

@@ -47,12 +47,12 @@ pub(crate) fn check(property: &PropertyPlan, value: PropertyValue, out: &mut Vec
 ///     description = "A file was uploaded."
 ///     properties.bytes = { type = "integer", description = "Its size." }
 /// "#).unwrap();
-/// let bytes = &catalog.event("file.uploaded").unwrap().properties["bytes"];
+/// let bytes = catalog.event("file.uploaded").unwrap().property("bytes").unwrap();
 /// let found = tally_runtime::check_json("bytes", bytes, &serde_json::json!("12"));
 /// assert_eq!(found[0].to_string(), "property `bytes` must be integer, found a string");
 /// assert!(tally_runtime::check_json("bytes", bytes, &serde_json::json!(12)).is_empty());
 /// ```
-pub fn check_json(name: &str, property: &tally_catalog::model::Property, value: &Value) -> Vec<Violation> {
+pub fn check_json(name: &str, property: &tally_catalog::model::PropertyDef, value: &Value) -> Vec<Violation> {
     let plan = crate::plan::compile_property("", name, property, &mut Vec::new());
     let mut out = Vec::new();
     check_value(&plan, &PropertyValue::Json(Box::new(value.clone())), &mut out);

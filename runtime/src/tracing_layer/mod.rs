@@ -265,7 +265,7 @@ where
         self.using_tracker(context.clone().as_ref(), |tracker| {
             // `#[instrument]` records every argument; only what the event declares is a property.
             let def = tracker.catalog().event(&name);
-            let declares = |property: &str| def.is_some_and(|def| def.properties.contains_key(property));
+            let declares = |property: &str| def.is_some_and(|def| def.property(property).is_some());
             fields.properties.retain(|(field, _)| declares(field.as_ref()));
             if let Some(error) = &error
                 && declares(ERROR_PROPERTY)
@@ -315,7 +315,7 @@ impl TallyLayer {
         self.using_tracker(router.as_ref(), |tracker| {
             let def = tracker.catalog().event(&name);
             if let Some(message) = fields.message.take() {
-                if def.is_some_and(|def| def.properties.contains_key(MESSAGE_FIELD)) {
+                if def.is_some_and(|def| def.property(MESSAGE_FIELD).is_some()) {
                     fields.set_property(MESSAGE_FIELD.into(), message);
                 } else {
                     tracker.count_ignored_field();
@@ -403,11 +403,8 @@ fn inherit<'a, S>(
         let Some(data) = extensions.get::<SpanFields>() else { continue };
         let def = *def.get_or_insert_with(|| tracker.catalog().event(event.name()));
         // Inherited fields only fill what the event declares.
-        let declared = data
-            .fields
-            .properties
-            .iter()
-            .filter(|(name, _)| def.is_some_and(|d| d.properties.contains_key(name.as_ref())));
+        let declared =
+            data.fields.properties.iter().filter(|(name, _)| def.is_some_and(|d| d.property(name.as_ref()).is_some()));
         inherited.get_or_insert_default().merge(
             declared.cloned(),
             data.fields.identity.iter().cloned(),
