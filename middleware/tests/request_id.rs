@@ -46,7 +46,11 @@ async fn uuid_request_ids_are_reused_in_the_response_the_context_and_the_events(
         assert_eq!(response.text().await.unwrap(), sent, "the handler's context has the client's id");
     }
     tracker.flush().await;
-    let ids: Vec<Value> = sink.events().iter().filter_map(|e| e.properties.get("request_id").cloned()).collect();
+    let ids: Vec<Value> = sink
+        .events()
+        .iter()
+        .filter_map(|e| e.properties.get("request_id").map(tally_runtime::PropertyValue::to_json))
+        .collect();
     assert_eq!(ids, ["0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21", "0B8E2A4C-6F1D-4D2E-9C33-5A7E1F0B9D21"]);
 }
 
@@ -77,7 +81,7 @@ async fn any_other_request_id_is_replaced_everywhere() {
     let events = sink.events();
     assert_eq!(events.len(), hostile.len(), "{}", sink.summary());
     for event in &events {
-        let id = event.properties.get("request_id").and_then(Value::as_str).unwrap();
+        let id = event.properties.get("request_id").and_then(tally_runtime::PropertyValue::as_str).unwrap();
         assert!(generated.iter().any(|g| g == id), "event request_id {id} is one tally generated");
     }
     let delivered = serde_json::to_string(&events.iter().map(|e| &e.properties).collect::<Vec<_>>()).unwrap();

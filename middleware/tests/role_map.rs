@@ -32,7 +32,7 @@ fn handler()
 }
 
 fn names(sink: &MemorySink) -> Vec<String> {
-    let mut names: Vec<String> = sink.events().into_iter().map(|e| e.event).collect();
+    let mut names: Vec<String> = sink.events().into_iter().map(|e| e.event.to_string()).collect();
     names.sort();
     names
 }

@@ -3,6 +3,10 @@
 //! that discards.
 //!
 //! `cargo bench -p tally-runtime --bench breakdown`
+//!
+//! `cargo bench -p tally-runtime --bench breakdown -- --worker-cpu` measures instead the CPU
+//! time the worker thread spends per event (from `/proc/self/task/*/schedstat`, in
+//! nanoseconds), which the shared machine's load does not inflate the way it does wall time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
@@ -15,7 +19,54 @@ mod common;
 use common::{CATALOG, five_properties, five_properties_chained};
 
 fn main() {
-    divan::main();
+    if std::env::args().any(|arg| arg == "--worker-cpu") {
+        worker_cpu();
+    } else {
+        divan::main();
+    }
+}
+
+/// Five rounds of 200 000 events to a discarding sink; for each, the worker thread's CPU time
+/// per event, from emit to the sink, read once everything is delivered.
+fn worker_cpu() {
+    const EVENTS: u64 = 200_000;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut per_event = Vec::new();
+    for _ in 0..5 {
+        let earlier = worker_threads();
+        let tracker = tracker();
+        rt.block_on(tracker.flush());
+        let worker = worker_threads().into_iter().find(|tid| !earlier.contains(tid)).unwrap();
+        let before = cpu_ns(&worker);
+        for i in 0..EVENTS {
+            tracker.emit(five_properties(i)).unwrap();
+        }
+        rt.block_on(tracker.flush());
+        let spent = cpu_ns(&worker) - before;
+        let counts = rt.block_on(tracker.shutdown(std::time::Duration::from_secs(60)));
+        assert_eq!(counts.delivered, EVENTS);
+        per_event.push(spent as f64 / EVENTS as f64);
+    }
+    per_event.sort_by(f64::total_cmp);
+    println!(
+        "worker CPU per event: median {:.0} ns, fastest {:.0} ns, slowest {:.0} ns ({per_event:.0?})",
+        per_event[2], per_event[0], per_event[4]
+    );
+}
+
+/// The live `tally-worker` threads' `/proc` directories.
+fn worker_threads() -> Vec<std::path::PathBuf> {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    let paths = tasks.map(|task| task.unwrap().path());
+    paths
+        .filter(|path| std::fs::read_to_string(path.join("comm")).unwrap_or_default().trim() == "tally-worker")
+        .collect()
+}
+
+/// A thread's CPU time so far, in nanoseconds.
+fn cpu_ns(task: &std::path::Path) -> u64 {
+    let schedstat = std::fs::read_to_string(task.join("schedstat")).unwrap();
+    schedstat.split_whitespace().next().unwrap().parse().unwrap()
 }
 
 struct Discard;
@@ -28,7 +79,11 @@ impl Sink for Discard {
 
 fn tracker() -> Tracker {
     let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
-    Tracker::builder(catalog).config(Config::default().queue_capacity(1 << 24)).sink(Discard).build().unwrap()
+    Tracker::builder(catalog)
+        .config(Config::default().queue_capacity(1 << 24).queue_bytes(1 << 34))
+        .sink(Discard)
+        .build()
+        .unwrap()
 }
 
 #[divan::bench(sample_count = 200, sample_size = 2000)]

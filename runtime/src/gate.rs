@@ -1,8 +1,8 @@
 //! The last gate: every string that leaves the process (the wire, a JSON line, a log line,
 //! an error's text) is written through these functions.
 //!
-//! - Free text ([`json`]): personal data and secrets are replaced by a placeholder,
-//!   in values at any depth, array items and object keys.
+//! - Free text ([`value`]): personal data and secrets are replaced by a placeholder,
+//!   in values at any depth, array items and object keys, and card numbers given as numbers.
 //! - Identifiers ([`looks_personal`]): never placeholdered, since that would merge people;
 //!   the caller refuses the event (or the catalog pseudonymizes the identity kind first).
 //! - Names in violations and logs ([`name`]): a property or event name that came from outside
@@ -12,14 +12,44 @@
 //! catalog treated (hashed, anonymized) and values tally made (ids, times) skip it, which the
 //! compiled plan decides once per property ([`crate::plan::Gate`]).
 
-use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::privacy;
+use crate::value::PropertyValue;
 
-/// Scrubs every string of a JSON value, object keys and array items included; the number
-/// replaced.
-pub(crate) fn json(value: &mut Value) -> usize {
-    privacy::scrub_value(value)
+/// Scrubs a property value in place: text, a whole number that is a card number, and JSON
+/// at any depth (keys included); the number replaced. Text that holds nothing personal is
+/// left where it is (no copy).
+pub(crate) fn value(value: &mut PropertyValue) -> usize {
+    let number = match value {
+        PropertyValue::Text(text) => {
+            return match privacy::scrub_str(text) {
+                (Cow::Borrowed(_), _) => 0,
+                (Cow::Owned(scrubbed), count) => {
+                    *value = PropertyValue::from(scrubbed);
+                    count
+                }
+            };
+        }
+        PropertyValue::Json(json) => return privacy::scrub_value(json),
+        PropertyValue::Null | PropertyValue::Bool(_) => return 0,
+        PropertyValue::UInt(n) => Some(*n),
+        PropertyValue::Int(n) => u64::try_from(*n).ok(),
+        PropertyValue::Float(x) => privacy::whole(*x),
+    };
+    match number.and_then(privacy::card_number) {
+        Some(placeholder) => {
+            *value = PropertyValue::from(placeholder);
+            1
+        }
+        None => 0,
+    }
+}
+
+/// Free text that leaves in a log line or an error (a sink's error message, which may quote
+/// what a server echoed back), scrubbed; borrowed when nothing in it is personal.
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
+    privacy::scrub_str(text).0
 }
 
 /// A name (of a property, an event) as it may appear in a violation or a log line.

@@ -20,10 +20,11 @@ use crate::event::{Event, Special};
 use crate::identity::Identity;
 use crate::plan::Plan;
 use crate::privacy::Pseudonymizer;
-use crate::sink::WireEvent;
+use crate::sink::{WireEvent, WireName, WireProperties};
 use crate::stages::identity::{Identities, Refusal};
 use crate::stages::{Draft, fill, identity, privacy, serialize, validate};
 use crate::validate::{ValidationMode, Violation, Violations};
+use crate::value::PropertyValue;
 
 /// Why the pipeline did not produce an event.
 #[derive(Debug)]
@@ -45,6 +46,9 @@ pub(crate) struct Pipeline {
     /// The second of the last warning (rate limit).
     last_warning: AtomicU64,
 }
+
+/// The context of events emitted outside any (made once: an empty context allocates).
+static NO_CONTEXT: std::sync::LazyLock<Context> = std::sync::LazyLock::new(Context::default);
 
 /// The largest number of groups remembered; past it the set restarts (a repeated
 /// `$groupidentify` is harmless, unbounded memory is not).
@@ -83,7 +87,14 @@ impl Pipeline {
     /// One event in, its wire events pushed onto `out` (the event, then a `$groupidentify` for
     /// a new group); nothing when it is rejected. `anchor` dates the event. Rejections are
     /// counted here.
-    pub(crate) fn process(&self, mut event: Event, anchor: &Anchor, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
+    /// The event is taken by reference: it stays where the queue put it (a move copies its
+    /// few hundred bytes), and only its properties are taken out.
+    pub(crate) fn process(
+        &self,
+        event: &mut Event,
+        anchor: &Anchor,
+        out: &mut Vec<WireEvent>,
+    ) -> Result<(), Rejection> {
         let at = anchor.wall_time(event.stamp);
         let result = match event.take_special() {
             Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity, out),
@@ -100,7 +111,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, mut event: Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
+    fn catalog_event(&self, event: &mut Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
         let Some(plan) = self.plan.event(&event.name) else {
             let catalog = self.plan.catalog();
             let violation = Violation::UnknownEvent {
@@ -109,20 +120,13 @@ impl Pipeline {
             };
             return Err(self.invalid(&crate::gate::name(&event.name), vec![violation]));
         };
-        let empty;
-        let context: &Context = match &event.context {
-            Some(context) => context,
-            None => {
-                empty = Context::default();
-                &empty
-            }
-        };
+        let context: &Context = event.context.as_deref().unwrap_or_else(|| &*NO_CONTEXT);
         let mut draft = Draft::new(plan, new_event_id(at), at);
         validate::validate(&mut draft, std::mem::take(&mut event.properties), event.coerce_types);
         let sources = fill::Sources {
             plan: &self.plan,
             config: &self.config,
-            event: &event,
+            event,
             context,
             process_identity: &self.process_identity,
             pseudonymizer: self.pseudonymizer.as_ref(),
@@ -154,7 +158,7 @@ impl Pipeline {
             }
         }
         let extra = serialize::Extra { context, links, flagged };
-        let serialized = serialize::serialize(draft, resolved, extra)
+        let serialized = serialize::serialize(&mut draft, resolved, extra)
             .map_err(|violation| self.invalid(&plan.name, vec![violation]))?;
         Counters::add(&self.counters.redacted, serialized.redacted as u64);
         let announcements = self.group_identifies(&serialized.groups, &serialized.wire.distinct_id, at);
@@ -200,8 +204,8 @@ impl Pipeline {
             return Err(Rejection::NoIdentity);
         };
         let anonymous = identity::anonymous_id(anonymous).map_err(refused)?;
-        let mut properties = Map::new();
-        properties.insert("$anon_distinct_id".into(), Value::String(anonymous.into_string()));
+        let mut properties = WireProperties::with_capacity(4);
+        properties.push_new(WireName::new_static("$anon_distinct_id"), PropertyValue::from(anonymous.into_string()));
         serialize::library_properties(&mut properties);
         out.push(WireEvent {
             uuid: new_event_id(at),
@@ -225,10 +229,10 @@ impl Pipeline {
                 seen.clear();
             }
             if seen.insert((group_type.clone(), key.clone())) {
-                let mut properties = Map::new();
-                properties.insert("$group_type".into(), Value::String(group_type.clone()));
-                properties.insert("$group_key".into(), Value::String(key.clone()));
-                properties.insert("$group_set".into(), Value::Object(Map::new()));
+                let mut properties = WireProperties::with_capacity(6);
+                properties.push_new(WireName::new_static("$group_type"), PropertyValue::text(group_type));
+                properties.push_new(WireName::new_static("$group_key"), PropertyValue::text(key));
+                properties.push_new(WireName::new_static("$group_set"), Value::Object(Map::new()).into());
                 serialize::library_properties(&mut properties);
                 Counters::add(&self.counters.emitted, 1);
                 out.push(WireEvent {

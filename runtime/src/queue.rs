@@ -35,12 +35,10 @@ pub(crate) struct Ready {
 }
 
 /// One thing for the worker, in emit order.
-// Made one at a time on the worker as it goes through a drain: boxing events would cost an
-// allocation each.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Item {
-    /// An event to process.
-    Event(Event),
+pub(crate) enum Item<'a> {
+    /// An event to process, where the drain put it (moving an event copies a few hundred
+    /// bytes; the worker takes only its properties out).
+    Event(&'a mut Event),
     /// Events processed already.
     Ready(Ready),
 }
@@ -50,6 +48,9 @@ pub(crate) enum Item {
 pub(crate) struct Drained {
     events: Vec<Event>,
     ready: Vec<Ready>,
+    /// Their bytes, still charged to the queue's budget until the worker has processed them
+    /// ([`Queue::release_bytes`]): the budget bounds the events the worker holds too.
+    bytes: usize,
 }
 
 impl Drained {
@@ -58,15 +59,25 @@ impl Drained {
         self.events.len() + self.ready.len()
     }
 
-    /// The items, both lists merged in emit order; leaves the lists empty (and allocated).
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = Item> + '_ {
-        let mut events = self.events.drain(..).peekable();
+    /// The items, both lists merged in emit order; the ready ones are taken out, the events
+    /// lent. [`clear`](Self::clear) drops the events once they are processed.
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = Item<'_>> + '_ {
+        let mut events = self.events.iter_mut().peekable();
         let mut ready = self.ready.drain(..).peekable();
         std::iter::from_fn(move || match (events.peek(), ready.peek()) {
             (Some(event), Some(first)) if first.stamp < event.stamp => ready.next().map(Item::Ready),
             (Some(_), _) => events.next().map(Item::Event),
             (None, _) => ready.next().map(Item::Ready),
         })
+    }
+
+    /// Drops what [`take`](Self::take) went through; leaves the lists empty (and allocated).
+    /// Returns the bytes they were charged, for [`Queue::release_bytes`].
+    #[must_use]
+    pub(crate) fn clear(&mut self) -> usize {
+        self.events.clear();
+        self.ready.clear();
+        std::mem::take(&mut self.bytes)
     }
 }
 
@@ -259,8 +270,15 @@ impl Queue {
         Ok(taken)
     }
 
-    /// Bytes held now (staged items and the room reserved by emitting threads since the last
-    /// drain: 0 once a drain found nothing new), and the most ever held; neither exceeds the
+    /// Worker side: gives back the budget of drained items once processed (see
+    /// [`Drained::clear`]).
+    pub(crate) fn release_bytes(&self, bytes: usize) {
+        self.bytes_available.fetch_add(bytes, Relaxed);
+    }
+
+    /// Bytes held now (staged items, the room reserved by emitting threads since the last
+    /// drain, and what the worker drained and has not processed yet: 0 once the worker has
+    /// processed a drain that found nothing new), and the most ever held; neither exceeds the
     /// budget.
     pub(crate) fn bytes(&self) -> (usize, usize) {
         let held = self.byte_budget.saturating_sub(self.bytes_available.load(Relaxed));
@@ -324,13 +342,15 @@ impl Queue {
     pub(crate) fn drain(&self, spares: &mut VecDeque<Vec<Event>>, out: &mut Drained) {
         let mut taken = 0;
         let mut bytes = 0;
+        let mut unused = 0;
         for shard in &self.shards {
             let mut staged = lock(&shard.staged);
             taken += staged.len();
             // The shard's unused byte reservation goes back too: otherwise a quiet tracker
             // reports a chunk per shard as queued (`Counts::queued_bytes`) with nothing pending.
             // The next emit on the shard reserves again, once per drain.
-            bytes += std::mem::take(&mut staged.bytes) + std::mem::take(&mut staged.byte_room);
+            bytes += std::mem::take(&mut staged.bytes);
+            unused += std::mem::take(&mut staged.byte_room);
             if !staged.events.is_empty() {
                 // The buffer drained longest ago, once a few are in rotation: the worker has read
                 // what the last drains took, and an emitting thread writing into cache lines
@@ -351,7 +371,9 @@ impl Queue {
             out.ready.append(&mut staged.ready);
         }
         self.available.fetch_add(taken, Relaxed);
-        self.bytes_available.fetch_add(bytes, Relaxed);
+        // What was reserved and not used is free now; what was drained, once processed.
+        self.bytes_available.fetch_add(unused, Relaxed);
+        out.bytes += bytes;
         out.events.sort_by_key(|event| event.stamp);
         out.ready.sort_by_key(|ready| ready.stamp);
     }
@@ -424,6 +446,7 @@ mod tests {
             pusher.join().unwrap();
             queue.drain(&mut spares, &mut out);
             out.take().for_each(drop);
+            queue.release_bytes(out.clear());
         }
     }
 
@@ -466,8 +489,8 @@ mod tests {
         assert!(queue.push_event(event(), 1).is_ok(), "the drain made room");
     }
 
-    /// A drain takes back the byte room the shards reserved and did not use: once drained,
-    /// the queue holds no bytes.
+    /// A drain takes back the byte room the shards reserved and did not use: once drained and
+    /// processed, the queue holds no bytes.
     #[test]
     fn a_drain_returns_unused_byte_reservations() {
         let queue = Queue::new(100, 500, 1 << 20);
@@ -476,6 +499,9 @@ mod tests {
         assert!(held >= queue.byte_chunk, "a shard reserves a chunk at a time: {held}");
         let mut out = Drained::default();
         queue.drain(&mut VecDeque::new(), &mut out);
+        assert_eq!(queue.bytes().0, 10, "the drained event is charged until processed");
+        out.take().for_each(drop);
+        queue.release_bytes(out.clear());
         assert_eq!(queue.bytes().0, 0);
         assert!(queue.push_event(event(), 10).is_ok(), "the next emit reserves again");
         assert!(queue.bytes().0 >= 10);

@@ -397,14 +397,14 @@ impl Tracker {
     /// Processes the event on the caller's thread (strict mode, client events), so that a
     /// violation reaches the caller, and queues the result.
     #[inline(never)]
-    fn process_here(&self, event: Event) -> Result<(), EmitError> {
+    fn process_here(&self, mut event: Event) -> Result<(), EmitError> {
         let stamp = event.stamp;
         let bytes = event.byte_size();
         if bytes > self.inner.max_event_bytes {
             return self.too_large(bytes);
         }
         let mut wire = Vec::with_capacity(1);
-        match self.inner.pipeline.process(event, &Anchor::now(), &mut wire) {
+        match self.inner.pipeline.process(&mut event, &Anchor::now(), &mut wire) {
             Ok(()) => {
                 let bytes = wire.iter().map(wire_bytes).sum();
                 self.enqueue(self.inner.queue.push_ready(Ready { stamp, wire }, bytes))
@@ -688,7 +688,6 @@ const EVENT_BYTES: usize = std::mem::size_of::<Event>();
 
 /// About the bytes of a wire event serialized.
 fn wire_bytes(wire: &crate::sink::WireEvent) -> usize {
-    let properties: usize =
-        wire.properties.iter().map(|(name, value)| name.len() + 4 + crate::value::json_byte_size(value)).sum();
+    let properties: usize = wire.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
     wire.event.len() + wire.distinct_id.len() + 120 + properties
 }

@@ -272,6 +272,73 @@ impl<T: Into<PropertyValue>> From<Option<T>> for PropertyValue {
     }
 }
 
+impl PropertyValue {
+    /// Whether the value is `null`.
+    pub fn is_null(&self) -> bool {
+        match self {
+            PropertyValue::Null => true,
+            PropertyValue::Json(json) => json.is_null(),
+            _ => false,
+        }
+    }
+
+    /// The value as an unsigned integer, if it is one.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            PropertyValue::UInt(n) => Some(*n),
+            PropertyValue::Int(n) => u64::try_from(*n).ok(),
+            PropertyValue::Json(json) => json.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The value as a signed integer, if it is one that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            PropertyValue::Int(n) => Some(*n),
+            PropertyValue::UInt(n) => i64::try_from(*n).ok(),
+            PropertyValue::Json(json) => json.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The value as a float, if it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            PropertyValue::Float(x) => Some(*x),
+            PropertyValue::Int(n) => Some(*n as f64),
+            PropertyValue::UInt(n) => Some(*n as f64),
+            PropertyValue::Json(json) => json.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The value as a boolean, if it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            PropertyValue::Bool(b) => Some(*b),
+            PropertyValue::Json(json) => json.as_bool(),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for PropertyValue {
+    /// As the JSON [`to_json`](Self::to_json) makes, written straight (no `Value` built).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PropertyValue::Null => serializer.serialize_unit(),
+            PropertyValue::Bool(b) => serializer.serialize_bool(*b),
+            PropertyValue::Int(n) => serializer.serialize_i64(*n),
+            PropertyValue::UInt(n) => serializer.serialize_u64(*n),
+            PropertyValue::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
+            PropertyValue::Float(_) => serializer.serialize_unit(),
+            PropertyValue::Text(text) => serializer.serialize_str(text),
+            PropertyValue::Json(json) => json.serialize(serializer),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

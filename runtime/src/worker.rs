@@ -86,6 +86,9 @@ impl Worker {
                     send(&delivery, &mut in_flight, batch).await;
                 }
             }
+            // Processed: their bytes leave the budget only now, so that the events a busy or
+            // stalled worker holds count against it as the queued ones do.
+            queue.release_bytes(items.clear());
             if !pending.is_empty() {
                 let batch = std::mem::replace(&mut pending, Vec::with_capacity(batch_size));
                 send(&delivery, &mut in_flight, batch).await;

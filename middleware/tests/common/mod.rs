@@ -59,9 +59,9 @@ pub fn one(sink: &MemorySink, name: &str) -> WireEvent {
     found.into_iter().next().unwrap()
 }
 
-/// A property of a wire event.
-pub fn prop<'a>(event: &'a WireEvent, name: &str) -> Option<&'a Value> {
-    event.properties.get(name)
+/// A property of a wire event, as JSON.
+pub fn prop(event: &WireEvent, name: &str) -> Option<Value> {
+    event.properties.get(name).map(tally_runtime::PropertyValue::to_json)
 }
 
 /// The value of `name=` in a response's `Set-Cookie` headers.

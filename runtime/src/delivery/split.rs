@@ -177,7 +177,7 @@ mod tests {
                 if batch.iter().any(|event| event.event == "bad") {
                     return Err(SinkError::bad_request("bad event"));
                 }
-                self.taken.lock().unwrap().extend(batch.iter().map(|event| event.event.clone()));
+                self.taken.lock().unwrap().extend(batch.iter().map(|event| event.event.to_string()));
                 Ok(())
             })
         }
@@ -188,10 +188,10 @@ mod tests {
             .iter()
             .map(|name| WireEvent {
                 uuid: uuid::Uuid::new_v4(),
-                event: (*name).to_owned(),
+                event: (*name).into(),
                 distinct_id: "u".to_owned(),
                 timestamp: chrono::Utc::now(),
-                properties: serde_json::Map::new(),
+                properties: crate::sink::WireProperties::new(),
             })
             .collect()
     }
@@ -207,7 +207,8 @@ mod tests {
         assert!(progress.send(&sink, &batch, timeout, None).await.is_err());
         let tally = Tally::of(batch.len(), std::slice::from_ref(&progress));
         assert_eq!((tally.delivered, tally.refused, tally.left.as_slice()), (1, 1, &[2, 3][..]));
-        let left: Vec<String> = tally.take_left(batch.clone()).into_iter().map(|event| event.event).collect();
+        let left: Vec<String> =
+            tally.take_left(batch.clone()).into_iter().map(|event| event.event.to_string()).collect();
         assert_eq!(left, ["b", "c"]);
 
         progress.send(&sink, &batch, timeout, None).await.unwrap();

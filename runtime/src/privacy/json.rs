@@ -8,8 +8,8 @@ use smallvec::SmallVec;
 
 use super::scrub::{scrub, scrub_str};
 
-/// Scrubs every string inside a JSON value, object keys included; returns the number of
-/// redactions.
+/// Scrubs every string inside a JSON value, object keys included, and replaces a whole number
+/// that is a card number; returns the number of redactions.
 ///
 /// A key that holds personal data is replaced by its scrubbed form, and moves to the end of
 /// the object. When that form is already a key (two addresses as keys, or a key that was
@@ -27,7 +27,17 @@ pub fn scrub_value(value: &mut Value) -> usize {
         Value::String(text) => scrub(text),
         Value::Array(items) => items.iter_mut().map(scrub_value).sum(),
         Value::Object(map) => scrub_object(map),
-        _ => 0,
+        Value::Number(number) => {
+            let whole = number.as_u64().or_else(|| number.as_f64().and_then(super::whole));
+            match whole.and_then(super::card_number) {
+                Some(placeholder) => {
+                    *value = Value::String(placeholder.to_owned());
+                    1
+                }
+                None => 0,
+            }
+        }
+        Value::Null | Value::Bool(_) => 0,
     }
 }
 

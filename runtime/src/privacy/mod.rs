@@ -20,7 +20,8 @@ use sha2::Sha256;
 
 pub use category::Category;
 pub use json::scrub_value;
-pub use scrub::{personal_category, scrub, scrub_str};
+pub(crate) use scrub::whole;
+pub use scrub::{card_number, personal_category, scrub, scrub_str};
 
 /// Replaces values by their keyed hash (HMAC-SHA256, lower-case hex), so the same input always
 /// maps to the same output for this key and cannot be reversed or recomputed without it.

@@ -89,3 +89,25 @@ pub fn personal_category(text: &str) -> Option<Category> {
     detect(text, triggered, true, &mut found);
     found.first().map(|hit| hit.category)
 }
+
+/// The placeholder for a whole number that is a payment card number (13-19 digits, issuer
+/// and Luhn checked, as in text): a card given as a JSON number is scrubbed like one given as
+/// text. `None` for any other number, without formatting it unless it has 13 digits or more.
+///
+/// ```
+/// assert_eq!(tally_runtime::privacy::card_number(4111111111111111), Some("[card]"));
+/// assert_eq!(tally_runtime::privacy::card_number(1712345678901), None, "a millisecond timestamp");
+/// ```
+pub fn card_number(n: u64) -> Option<&'static str> {
+    if n < 1_000_000_000_000 {
+        return None;
+    }
+    let text = n.to_string();
+    (personal_category(&text) == Some(Category::Card)).then_some(Category::Card.placeholder())
+}
+
+/// A float that holds a whole number a `u64` represents exactly, as that number.
+pub(crate) fn whole(x: f64) -> Option<u64> {
+    // 2^53: past it, a float no longer tells neighbouring integers apart.
+    (x.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&x)).then_some(x as u64)
+}

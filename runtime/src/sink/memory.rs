@@ -69,13 +69,7 @@ impl MemorySink {
         }
         let mut out = String::new();
         for event in events.iter() {
-            let _ = writeln!(
-                out,
-                "  {} distinct_id={} {}",
-                event.event,
-                event.distinct_id,
-                Value::Object(event.properties.clone())
-            );
+            let _ = writeln!(out, "  {} distinct_id={} {}", event.event, event.distinct_id, event.properties);
         }
         out
     }
@@ -119,7 +113,7 @@ impl EventMatch {
     #[track_caller]
     pub fn with_property(mut self, name: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        self.candidates.retain(|e| e.properties.get(name) == Some(&value));
+        self.candidates.retain(|e| e.properties.get(name).is_some_and(|found| *found == value));
         assert!(
             !self.candidates.is_empty(),
             "expected `{}` with {name} = {value}; delivered:\n{}",

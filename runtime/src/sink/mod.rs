@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use uuid::Uuid;
+
+use crate::value::PropertyValue;
 
 mod jsonl;
 mod memory;
@@ -21,11 +22,13 @@ mod memory;
 mod posthog;
 #[cfg(feature = "posthog")]
 mod posthog_event;
+mod properties;
 
 pub use jsonl::JsonLinesSink;
 pub use memory::{EventMatch, MemorySink};
 #[cfg(feature = "posthog")]
 pub use posthog::{DEFAULT_HOST, PostHogSink};
+pub use properties::{WireName, WireProperties};
 
 /// An event as PostHog receives it: after validation, enrichment, privacy and identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,18 +36,18 @@ pub struct WireEvent {
     /// The event id; the same across retries, so PostHog deduplicates.
     pub uuid: Uuid,
     /// The wire name (namespace included).
-    pub event: String,
+    pub event: WireName,
     /// The `distinct_id`.
     pub distinct_id: String,
     /// When the event was emitted.
     pub timestamp: DateTime<Utc>,
     /// The properties, wire names, including `$set`, `$set_once`, `$groups`, `$lib`.
-    pub properties: Map<String, Value>,
+    pub properties: WireProperties,
 }
 
 impl WireEvent {
     /// A property by wire name.
-    pub fn property(&self, name: &str) -> Option<&Value> {
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
         self.properties.get(name)
     }
 }
@@ -52,7 +55,9 @@ impl WireEvent {
 /// A boxed future, as sinks return them (the trait stays object safe).
 pub type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A failed delivery.
+/// A failed delivery. Its message reaches log lines (the worker's WARN): the constructors
+/// pass it through the privacy gate, so that a server's answer or a transport's error quoting
+/// what was sent shows placeholders, never the personal data.
 #[derive(Debug, Clone)]
 pub struct SinkError {
     /// What went wrong.
@@ -80,12 +85,12 @@ pub enum Refusal {
 impl SinkError {
     /// A failure worth retrying.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true, refusal: None, retry_after: None }
+        Self { message: gated(message.into()), retryable: true, refusal: None, retry_after: None }
     }
 
     /// A failure that will not go away by retrying.
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false, refusal: None, retry_after: None }
+        Self { message: gated(message.into()), retryable: false, refusal: None, retry_after: None }
     }
 
     /// The server refused the batch as malformed (400, 413).
@@ -113,6 +118,14 @@ impl fmt::Display for SinkError {
 
 impl std::error::Error for SinkError {}
 
+/// A message through the last gate (unchanged, and not copied, when nothing in it is personal).
+fn gated(message: String) -> String {
+    match crate::gate::text(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(scrubbed) => scrubbed,
+    }
+}
+
 /// A destination for events. Implement it to send events anywhere.
 ///
 /// The tracker's worker calls `send` with batches in order and retries a batch whose error is
@@ -128,5 +141,18 @@ pub trait Sink: Send + Sync + 'static {
     /// Flushes and releases resources; called once at shutdown.
     fn shutdown(&self) -> SinkFuture<'_, ()> {
         Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SinkError;
+
+    #[test]
+    fn an_error_shows_its_message_through_the_gate() {
+        let error = SinkError::bad_request("refused: distinct_id ada@example.com from 203.0.113.7 is invalid");
+        let expected = "refused: distinct_id [email] from [ip] is invalid";
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(SinkError::retryable("timed out").message, "timed out");
     }
 }

@@ -63,7 +63,12 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
         Error::Unauthorized => refused_key(host, 401),
         // posthog-rs reports statuses it has no variant for as a connection error.
         Error::Connection(message) if message.starts_with("Unexpected HTTP status 403") => refused_key(host, 403),
-        Error::BadRequest(message) => SinkError::bad_request(format!("PostHog at {host} refused the batch: {message}")),
+        Error::BadRequest(message) => {
+            // The server's text through the gate (the constructor's); the configured host as is.
+            let mut error = SinkError::bad_request(message);
+            error.message = format!("PostHog at {host} refused the batch: {}", error.message);
+            error
+        }
         error @ (Error::Connection(_) | Error::RateLimit | Error::ServerError { .. }) => {
             SinkError::retryable(error.to_string())
         }
@@ -73,10 +78,13 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
 
 /// The project key was refused: the message names the host and the fix, never the key.
 fn refused_key(host: &str, status: u16) -> SinkError {
-    SinkError::unauthorized(format!(
+    // Tally's own text and the configured host: nothing to gate (an IP host must stay readable).
+    let mut error = SinkError::unauthorized("");
+    error.message = format!(
         "PostHog at {host} refused the project key (HTTP {status}): check POSTHOG_API_KEY (or the \
          application-prefixed variable) and the host"
-    ))
+    );
+    error
 }
 
 impl Sink for PostHogSink {

@@ -3,13 +3,14 @@
 
 use super::WireEvent;
 
-/// posthog-rs's event for a wire event: same id, time, name, `distinct_id` and properties.
+/// posthog-rs's event for a wire event: same id, time, name, `distinct_id` and properties,
+/// each value converted once, from the pipeline's own (no intermediate JSON object).
 pub(crate) fn to_posthog(event: &WireEvent) -> Result<posthog_rs::Event, posthog_rs::Error> {
     let mut out = posthog_rs::Event::new(event.event.as_str(), event.distinct_id.as_str());
     out.set_uuid(event.uuid);
     out.set_timestamp(event.timestamp)?;
-    for (name, value) in &event.properties {
-        out.insert_prop(name.as_str(), value)?;
+    for (name, value) in event.properties.iter() {
+        out.insert_prop(name, value)?;
     }
     // posthog-rs stamps its own version's parts unless they are set; `$lib` and `$lib_version`
     // name tally, so must these.

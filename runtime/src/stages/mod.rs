@@ -5,6 +5,7 @@
 //! They work over one value type ([`PropertyValue`]) in a [`Draft`]: one slot per property of
 //! the event's compiled table ([`crate::plan::EventPlan`]), so no stage looks a name up in a map.
 
+use std::cell::Cell;
 use std::time::SystemTime;
 
 use uuid::Uuid;
@@ -31,10 +32,31 @@ pub(crate) struct Draft<'p> {
     pub(crate) at: SystemTime,
 }
 
+thread_local! {
+    /// The last draft's buffers, emptied, for the next one on this thread (the worker's, or a
+    /// strict-mode caller's): a draft allocates nothing once the thread has made one.
+    static SPARE_SLOTS: Cell<Vec<Option<PropertyValue>>> = const { Cell::new(Vec::new()) };
+    static SPARE_REJECTED: Cell<Vec<bool>> = const { Cell::new(Vec::new()) };
+}
+
 impl<'p> Draft<'p> {
     pub(crate) fn new(plan: &'p EventPlan, id: Uuid, at: SystemTime) -> Self {
-        let mut slots = Vec::with_capacity(plan.properties.len());
-        slots.resize_with(plan.properties.len(), || None);
-        Draft { plan, slots, rejected: vec![false; plan.properties.len()], violations: Vec::new(), id, at }
+        let count = plan.properties.len();
+        let mut slots = SPARE_SLOTS.take();
+        slots.resize_with(count, || None);
+        let mut rejected = SPARE_REJECTED.take();
+        rejected.resize(count, false);
+        Draft { plan, slots, rejected, violations: Vec::new(), id, at }
+    }
+}
+
+impl Drop for Draft<'_> {
+    fn drop(&mut self) {
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        SPARE_SLOTS.set(slots);
+        let mut rejected = std::mem::take(&mut self.rejected);
+        rejected.clear();
+        SPARE_REJECTED.set(rejected);
     }
 }

@@ -3,6 +3,10 @@
 //! array items, object keys), identifiers refused when they look personal, the rest (allowed
 //! by the catalog, treated by it, or made by tally) as is. `$set`/`$set_once` copy gated
 //! values; `$groups` keys are identifiers.
+//!
+//! The values move from the draft's slots into the wire event's [`WireProperties`] under the
+//! plan's wire names (shared, not copied): no `serde_json::Map` is built for the event, and
+//! the sinks write JSON (or build posthog-rs's events) straight from it.
 
 use std::time::SystemTime;
 
@@ -14,7 +18,7 @@ use crate::context::Context;
 use crate::gate;
 use crate::identity::DistinctId;
 use crate::plan::{EventPlan, Gate, PropertyPlan};
-use crate::sink::WireEvent;
+use crate::sink::{WireEvent, WireName, WireProperties};
 use crate::validate::Violation;
 use crate::value::PropertyValue;
 
@@ -35,29 +39,31 @@ pub(crate) struct Extra<'a> {
     pub(crate) flagged: Option<Vec<Violation>>,
 }
 
+/// The properties tally adds to every event besides the catalog's.
+const LIBRARY_PROPERTIES: usize = 3;
+
 /// Builds the wire event; an identifier that looks personal refuses it.
-pub(crate) fn serialize(draft: Draft<'_>, resolved: Resolved, extra: Extra<'_>) -> Result<Serialized, Violation> {
+pub(crate) fn serialize(draft: &mut Draft<'_>, resolved: Resolved, extra: Extra<'_>) -> Result<Serialized, Violation> {
     let plan: &EventPlan = draft.plan;
     let mut redacted = 0;
-    let mut gated: Vec<Option<Value>> = Vec::with_capacity(draft.slots.len());
-    for (property, slot) in plan.properties.iter().zip(draft.slots) {
-        gated.push(match slot {
-            Some(value) => Some(through_gate(property, value, &mut redacted)?),
-            None => None,
-        });
+    for (property, slot) in plan.properties.iter().zip(draft.slots.iter_mut()) {
+        if let Some(value) = slot {
+            through_gate(property, value, &mut redacted)?;
+        }
     }
+    let gated = &draft.slots;
 
     let mut set = Map::new();
     let mut set_once = Map::new();
     for (target, declared) in [(&mut set, &plan.set), (&mut set_once, &plan.set_once)] {
         for person in declared {
             if let Some(when) = person.when
-                && gated[when].as_ref().is_none_or(Value::is_null)
+                && gated[when].as_ref().is_none_or(PropertyValue::is_null)
             {
                 continue;
             }
             let value = match person.from {
-                Some(from) => gated[from].clone(),
+                Some(from) => gated[from].as_ref().map(PropertyValue::to_json),
                 None => Some(Value::String(timestamp(draft.at))),
             };
             if let Some(value) = value {
@@ -77,7 +83,7 @@ pub(crate) fn serialize(draft: Draft<'_>, resolved: Resolved, extra: Extra<'_>) 
         upsert(&mut groups, group_type, key);
     }
     for (group_type, index) in &plan.group_properties {
-        if let Some(Value::String(key)) = &gated[*index] {
+        if let Some(key) = gated[*index].as_ref().and_then(PropertyValue::as_str) {
             if let Some(rule) = gate::looks_personal(key) {
                 return Err(Violation::PersonalIdentifier { kind: format!("group.{group_type}"), rule });
             }
@@ -85,35 +91,35 @@ pub(crate) fn serialize(draft: Draft<'_>, resolved: Resolved, extra: Extra<'_>) 
         }
     }
 
-    let mut properties = Map::new();
-    for (property, value) in plan.properties.iter().zip(gated) {
-        if let Some(value) = value {
-            properties.insert(property.wire_name.to_string(), value);
+    let mut properties = WireProperties::with_capacity(plan.properties.len() + LIBRARY_PROPERTIES + 1);
+    for (property, slot) in plan.properties.iter().zip(draft.slots.drain(..)) {
+        if let Some(value) = slot {
+            properties.push_new(property.wire_name.clone(), value);
         }
     }
     if !set.is_empty() {
-        properties.insert("$set".into(), Value::Object(set));
+        properties.push_new(WireName::new_static("$set"), Value::Object(set).into());
     }
     if !set_once.is_empty() {
-        properties.insert("$set_once".into(), Value::Object(set_once));
+        properties.push_new(WireName::new_static("$set_once"), Value::Object(set_once).into());
     }
     if !groups.is_empty() {
         let object = groups.iter().map(|(t, k)| (t.clone(), Value::String(k.clone()))).collect();
-        properties.insert("$groups".into(), Value::Object(object));
+        properties.push_new(WireName::new_static("$groups"), Value::Object(object).into());
     }
     if resolved.personless {
-        properties.insert("$process_person_profile".into(), Value::Bool(false));
+        properties.push_new(WireName::new_static("$process_person_profile"), PropertyValue::Bool(false));
     }
     if let Some(violations) = extra.flagged {
         // Names and rules only: a violation never carries the value.
         let list = violations.iter().map(|v| Value::String(v.to_string())).collect();
-        properties.insert("$tally_violations".into(), Value::Array(list));
+        properties.push_new(WireName::new_static("$tally_violations"), Value::Array(list).into());
     }
     library_properties(&mut properties);
     Ok(Serialized {
         wire: WireEvent {
             uuid: draft.id,
-            event: plan.wire_name.to_string(),
+            event: plan.wire_name.clone(),
             distinct_id: resolved.distinct_id.into_string(),
             timestamp: draft.at.into(),
             properties,
@@ -123,14 +129,13 @@ pub(crate) fn serialize(draft: Draft<'_>, resolved: Resolved, extra: Extra<'_>) 
     })
 }
 
-/// One property's value, through the gate the plan chose for it.
-fn through_gate(property: &PropertyPlan, value: PropertyValue, redacted: &mut usize) -> Result<Value, Violation> {
+/// One property's value, through the gate the plan chose for it, in place.
+fn through_gate(property: &PropertyPlan, value: &mut PropertyValue, redacted: &mut usize) -> Result<(), Violation> {
     match property.gate {
-        Gate::Pass => Ok(value.into_json()),
+        Gate::Pass => Ok(()),
         Gate::Scrub => {
-            let mut json = value.into_json();
-            *redacted += gate::json(&mut json);
-            Ok(json)
+            *redacted += gate::value(value);
+            Ok(())
         }
         Gate::Identifier => {
             if let Some(text) = value.as_str()
@@ -139,7 +144,7 @@ fn through_gate(property: &PropertyPlan, value: PropertyValue, redacted: &mut us
                 let kind = property.fill.as_ref().map_or_else(|| property.name.to_string(), ToString::to_string);
                 return Err(Violation::PersonalIdentifier { kind, rule });
             }
-            Ok(value.into_json())
+            Ok(())
         }
     }
 }
@@ -152,10 +157,10 @@ fn upsert(groups: &mut Vec<(String, String)>, group_type: &str, key: &str) {
 }
 
 /// `$lib`, `$lib_version`, and no GeoIP from the server's own address.
-pub(crate) fn library_properties(properties: &mut Map<String, Value>) {
-    properties.insert("$lib".into(), Value::String("tally".into()));
-    properties.insert("$lib_version".into(), Value::String(env!("CARGO_PKG_VERSION").into()));
-    properties.insert("$geoip_disable".into(), Value::Bool(true));
+pub(crate) fn library_properties(properties: &mut WireProperties) {
+    properties.push_new(WireName::new_static("$lib"), PropertyValue::from("tally"));
+    properties.push_new(WireName::new_static("$lib_version"), PropertyValue::from(env!("CARGO_PKG_VERSION")));
+    properties.push_new(WireName::new_static("$geoip_disable"), PropertyValue::Bool(true));
 }
 
 /// RFC 3339 with microseconds, UTC.

@@ -87,7 +87,9 @@ fn check_value(property: &PropertyPlan, value: &PropertyValue, out: &mut Vec<Vio
         }
         _ => {
             check_scalar(property, property.ty, &ScalarRef::Value(value), out);
-            if let Some(text) = value.as_str()
+            // Counting characters costs a pass over the text: only when there is a rule.
+            if (property.non_empty || property.max_length.is_some())
+                && let Some(text) = value.as_str()
                 && matches!(property.ty, PropertyType::String | PropertyType::Enum)
             {
                 check_size(property, text.chars().count(), out);

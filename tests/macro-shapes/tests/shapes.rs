@@ -23,8 +23,8 @@ async fn take(tracker: &Tracker, sink: &MemorySink) -> Vec<(String, serde_json::
         .events()
         .into_iter()
         .map(|event| {
-            let key = ["rows", "project_id", "reason"].iter().find_map(|name| event.properties.get(*name).cloned());
-            (event.event, key.unwrap_or_default())
+            let key = ["rows", "project_id", "reason"].iter().find_map(|name| event.properties.get(name));
+            (event.event.to_string(), key.map(tally::PropertyValue::to_json).unwrap_or_default())
         })
         .collect();
     sink.clear();
