@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tally_catalog::lint::RULES;
+use tally_catalog::model::{Privacy, PropertyDef};
 use tally_catalog::{Catalog, Diagnostic, Location, Severity};
 
 use crate::error::{self, CliError};
@@ -43,6 +44,29 @@ struct Checked {
     events: Option<usize>,
     /// The file could not be read at all.
     unreadable: bool,
+    /// The properties whose personal data the catalog lets leave the process, with the reason:
+    /// the only way past the privacy gate, so a reviewer should see every one.
+    allowed: Vec<AllowedProperty>,
+}
+
+/// A property marked `privacy = "allowed"`.
+struct AllowedProperty {
+    /// `common.name` or `event.name`.
+    path: String,
+    reason: String,
+}
+
+fn allowed_properties(catalog: &Catalog) -> Vec<AllowedProperty> {
+    let allowed = |owner: &str, (name, property): (&str, &PropertyDef)| {
+        (property.privacy() == Privacy::Allowed).then(|| AllowedProperty {
+            path: format!("{owner}.{name}"),
+            reason: property.reason().unwrap_or_default().to_owned(),
+        })
+    };
+    let common = catalog.common_properties().filter_map(|property| allowed("common", property));
+    let own =
+        catalog.events().flat_map(|(event, def)| def.properties().filter_map(move |property| allowed(event, property)));
+    common.chain(own).collect()
 }
 
 /// Runs `tally check`.
@@ -89,14 +113,17 @@ fn check(path: &Path) -> Checked {
             let location = Location { file: path.to_path_buf(), line: 1, column: 1 };
             let diagnostic =
                 Diagnostic { severity: Severity::Error, code: "unreadable", message, help: None, location };
-            return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true };
+            return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true, allowed: Vec::new() };
         }
     };
     match Catalog::from_bytes(path, bytes) {
-        Ok(catalog) => {
-            Checked { diagnostics: catalog.lint(), events: Some(catalog.events().count()), unreadable: false }
-        }
-        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false },
+        Ok(catalog) => Checked {
+            diagnostics: catalog.lint(),
+            events: Some(catalog.events().count()),
+            unreadable: false,
+            allowed: allowed_properties(&catalog),
+        },
+        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false, allowed: Vec::new() },
     }
 }
 
@@ -131,6 +158,17 @@ fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> 
             plural(own_errors, "error"),
             plural(own_warnings, "warning")
         );
+        if !checked.allowed.is_empty() {
+            let _ = writeln!(out, "  personal data sent as is (privacy = \"allowed\"):");
+            for property in &checked.allowed {
+                let _ = writeln!(
+                    out,
+                    "    {}: {}",
+                    tally_catalog::escape(&property.path),
+                    tally_catalog::escape(&property.reason)
+                );
+            }
+        }
     }
     if results.len() > 1 {
         let _ = writeln!(

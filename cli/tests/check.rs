@@ -142,3 +142,42 @@ fn explain_lists_and_explains_rules() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("did you mean `name-collision`?"), "{}", run.stderr);
 }
+
+#[test]
+fn check_lists_the_personal_data_the_catalog_lets_out_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = r#"
+[catalog]
+name = "support"
+version = "1.0.0"
+
+[common.agent_email]
+type = "string"
+privacy = "allowed"
+reason = "Support agents are staff; the help desk needs their address."
+
+[events."ticket.closed"]
+description = "A support ticket was closed."
+trigger = "After the agent closes the ticket."
+properties.customer_ip = { type = "string", privacy = "anonymize_ip" }
+properties.callback_number = { type = "string", privacy = "allowed", reason = "Customers ask to be called back." }
+"#;
+    std::fs::write(dir.path().join("catalog.toml"), catalog).unwrap();
+    let run = tally_in(dir.path(), &["check", "catalog.toml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let listing: Vec<&str> = run.stdout.lines().skip_while(|line| !line.contains("personal data sent as is")).collect();
+    assert_eq!(
+        listing,
+        [
+            "  personal data sent as is (privacy = \"allowed\"):",
+            "    common.agent_email: Support agents are staff; the help desk needs their address.",
+            "    ticket.closed.callback_number: Customers ask to be called back.",
+        ],
+        "{}",
+        run.stdout
+    );
+
+    // A catalog that lets nothing out says nothing about it.
+    let run = tally(&["check", &seed("timetracker")]);
+    assert!(!run.stdout.contains("personal data sent as is"), "{}", run.stdout);
+}
