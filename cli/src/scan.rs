@@ -6,7 +6,8 @@
 //!   event of their `on_err("name", …)`;
 //! - `track!("name", …)` and `tally::track!(…)`;
 //! - any macro or attribute with a `tally.event = "name"` field: `info!`, `event!`, `span!`,
-//!   `info_span!`, `#[instrument(fields(tally.event = "…"))]`…;
+//!   `info_span!`, `#[instrument(fields(tally.event = "…"))]`…, and the failure event of a
+//!   `tally.on_err = "name"` field (`#[instrument(err, fields(tally.on_err = "…"))]`);
 //! - tally's own dynamic events: `tally::Event::new("name")` (one argument; emitted through the
 //!   pipeline with `tally::emit` or a tracker);
 //! - raw PostHog captures: `posthog_rs::Event::new("name", distinct_id)` (two arguments),
@@ -101,7 +102,7 @@ impl Scanner<'_> {
         });
     }
 
-    /// Every `tally.event = "name"` field in `tokens`, at any depth.
+    /// Every `tally.event = "name"` and `tally.on_err = "name"` field in `tokens`, at any depth.
     fn tally_fields(&mut self, tokens: TokenStream, call: &str) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         for (i, tree) in trees.iter().enumerate() {
@@ -111,12 +112,16 @@ impl Scanner<'_> {
             }
             let value_at = match &trees[i..] {
                 [TokenTree::Ident(a), TokenTree::Punct(dot), TokenTree::Ident(b), TokenTree::Punct(eq), ..]
-                    if a == "tally" && dot.as_char() == '.' && b == "event" && eq.as_char() == '=' =>
+                    if a == "tally"
+                        && dot.as_char() == '.'
+                        && (b == "event" || b == "on_err")
+                        && eq.as_char() == '=' =>
                 {
                     i + 4
                 }
                 [TokenTree::Literal(key), TokenTree::Punct(eq), ..]
-                    if eq.as_char() == '=' && string(key).as_deref() == Some("tally.event") =>
+                    if eq.as_char() == '='
+                        && matches!(string(key).as_deref(), Some("tally.event" | "tally.on_err")) =>
                 {
                     i + 2
                 }
@@ -333,6 +338,9 @@ fn cancel() {
 
 #[tracing::instrument(fields(tally.event = "job.ran"))]
 async fn job() {}
+
+#[tracing::instrument(err, fields(tally.event = "job.done", tally.on_err = "job.failed"))]
+async fn done() {}
 "#,
         );
         let expected = [
@@ -343,6 +351,8 @@ async fn job() {}
             (8, Via::Tracing, "search.performed"),
             (9, Via::Tracing, "api.request_completed"),
             (12, Via::Tracing, "job.ran"),
+            (15, Via::Tracing, "job.done"),
+            (15, Via::Tracing, "job.failed"),
         ];
         let found: Vec<(usize, Via, &str)> = found.iter().map(|(l, v, n, _)| (*l, *v, n.as_str())).collect();
         assert_eq!(found, expected);

@@ -180,3 +180,13 @@ fn bad_catalog() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("`routes` is a directory"), "{}", run.stderr);
 }
+
+#[test]
+fn an_on_err_tracing_field_counts_as_emitted() {
+    // Auterity's example emits `workflow.execution_failed` through
+    // `#[instrument(err, fields(tally.event = …, tally.on_err = "workflow.execution_failed"))]`.
+    let run = tally_in(&workspace(), &["audit", "examples/auterity", "--catalog", "examples/catalogs/auterity.toml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("`workflow.execution_failed` is never emitted"), "{}", run.stdout);
+    assert!(run.stdout.contains("catalog event `ai.model_failed` is never emitted"), "{}", run.stdout);
+}
