@@ -14,7 +14,7 @@ use axum::routing::get;
 use common::{client, prop, serve, tracker, webapp};
 use serde_json::json;
 use tally_middleware::TrackLayer;
-use tally_runtime::TallyLayer;
+use tally_runtime::{TallyLayer, Tracker};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -34,15 +34,19 @@ async fn degraded() -> &'static str {
     "ok, slowly"
 }
 
+/// The production-like stack: `EnvFilter` at info, `fmt`, and tally's layer reporting errors.
+fn stack(tracker: &Tracker) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::registry()
+        .with(EnvFilter::new("info"))
+        .with(tracing_subscriber::fmt::layer().with_test_writer())
+        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true))
+}
+
 // One thread: the server's tasks see the test's subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn a_failing_request_that_also_logs_an_error_gives_one_error_event() {
     let (tracker, sink) = tracker(webapp());
-    let subscriber = tracing_subscriber::registry()
-        .with(EnvFilter::new("info"))
-        .with(tracing_subscriber::fmt::layer().with_test_writer())
-        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(stack(&tracker));
     let app = Router::new()
         .route("/boom", get(failing))
         .route("/fine", get(fine))
@@ -69,11 +73,7 @@ async fn a_failing_request_that_also_logs_an_error_gives_one_error_event() {
 #[tokio::test(flavor = "current_thread")]
 async fn errors_logged_by_a_request_that_answers_200_give_one_error_event_for_that_request() {
     let (tracker, sink) = tracker(webapp());
-    let subscriber = tracing_subscriber::registry()
-        .with(EnvFilter::new("info"))
-        .with(tracing_subscriber::fmt::layer().with_test_writer())
-        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(stack(&tracker));
     let app = Router::new()
         .route("/degraded", get(degraded))
         .route("/fine", get(fine))
