@@ -33,11 +33,12 @@ pub use tally_runtime::convert;
 /// How an annotated function's return value splits into `ret` and `err`.
 pub use tally_runtime::outcome;
 
+pub use tally_runtime::context::InContext;
+pub use tally_runtime::routing::{WithTracker, current, emit, is_active};
 pub use tally_runtime::{
-    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError,
-    JsonLinesSink, MemorySink, PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError,
-    Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation, Violations, WireEvent, current, emit, is_active,
-    privacy, sink,
+    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, Identity, InstallError, JsonLinesSink,
+    MemorySink, PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError, Tracker,
+    TrackerBuilder, TrackerGuard, ValidationMode, Violation, Violations, WireEvent, context, privacy, routing, sink,
 };
 
 /// The tracing layer: spans and events carrying `tally.event` become catalog events.
@@ -45,7 +46,7 @@ pub use tally_runtime::{
 #[cfg(feature = "tracing-layer")]
 pub use tally_runtime::TallyLayer;
 
-/// A [`TallyLayer`] that emits to the current tracker (the request context's, else the
+/// A [`TallyLayer`] that emits to the current tracker (the one scoped around the task, else the
 /// installed default).
 ///
 /// ```

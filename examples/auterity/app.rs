@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use tally::middleware::{LoginOutcome, LogoutOutcome, Resolution, TrackLayer};
-use tally::{Config, Counts, FutureExt, Identity, Tracker};
+use tally::{Config, Counts, Identity, InContext, Tracker, WithTracker};
 use tracing::Instrument;
 
 use crate::support;
@@ -236,7 +236,7 @@ async fn run_workflow(Path(workflow): Path<String>, body: Option<Json<Value>>) -
     }
 }
 
-/// An integration sync runs in the background; the request context travels with it.
+/// An integration sync runs in the background; the request context and routing travel with it.
 async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
     let work = async move {
         tracing::info!(
@@ -257,7 +257,8 @@ async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
             sync_type = "incremental", estimated_records = 0, trigger_type = "cron",
         );
     };
-    let _ = tokio::spawn(work.in_current_context().in_current_span()).await;
+    // The request's context, its span and the tracker it routes to (the layer's).
+    let _ = tokio::spawn(work.in_current_context().in_current_span().with_current_tracker()).await;
     StatusCode::ACCEPTED
 }
 
@@ -305,7 +306,7 @@ pub(crate) async fn run(config: Config) -> Counts {
     init_tracing();
     let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
     let config = Config { environment: config.environment.or(Some("development".into())), ..config };
-    let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).config(config));
+    let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).with_config(config));
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 

@@ -115,7 +115,7 @@ async fn register(State(registry): State<Registry>, Json(form): Json<Credentials
         principals.insert(form.email, principal.clone());
     }
     // The new principal identifies this request from here on; the email does not leave.
-    Context::new().identity(Identity::principal(&principal)).sync_scope(|| {
+    Context::new().with_identity(Identity::principal(&principal)).sync_scope(|| {
         let _ = tally::emit(Event::new("account_registered"));
         let _ =
             tally::emit(Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")));
@@ -182,7 +182,7 @@ async fn register_identity(
     if let Ok(mut tokens) = registry.tokens.lock() {
         tokens.insert(token.clone(), agent);
     }
-    Context::new().identity(Identity::agent(&body.handle)).sync_scope(|| {
+    Context::new().with_identity(Identity::agent(&body.handle)).sync_scope(|| {
         let _ = tally::emit(Event::new("identity_registered"));
     });
     (StatusCode::CREATED, Json(json!({"token": token}))).into_response()
@@ -262,7 +262,7 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 pub(crate) async fn run(config: Config) -> Counts {
     let decision = telemetry(&config);
     eprintln!("telemetry: {decision:?}");
-    let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).config(config_for(config)));
+    let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).with_config(config_for(config)));
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 

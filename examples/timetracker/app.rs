@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use tally::middleware::{FromExtension, LoginOutcome, LogoutOutcome, TrackLayer};
-use tally::{Config, Context, Counts, Identity, Tracker};
+use tally::{Config, Counts, Identity, Tracker};
 
 use crate::support;
 
@@ -234,13 +234,13 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
-    let tracker = support::tracker(Tracker::builder(support::catalog("timetracker")).config(config));
+    let tracker = support::tracker(Tracker::builder(support::catalog("timetracker")).with_config(config));
     let server = support::serve(app(tracker.clone())).await;
     if let Err(error) = session(&server).await {
         eprintln!("the scripted session failed: {error}");
     }
     // The nightly backup job, outside any request.
-    Context::new().tracker(tracker.clone()).sync_scope(run_backup);
+    tracker.sync_scope(run_backup);
     server.finish().await;
     support::finish(&tracker).await
 }
