@@ -53,13 +53,13 @@ pub use tally_runtime::Identity;
 #[doc = include_str!("../docs/testing.md")]
 #[doc = "\n"]
 pub use tally_runtime::MemorySink;
+pub use tally_runtime::context::InContext;
 #[cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/privacy.md")]
 #[doc = "\n"]
 #[doc(inline)]
 pub use tally_runtime::privacy;
-pub use tally_runtime::context::InContext;
 pub use tally_runtime::routing::{WithTracker, current, emit, is_active};
 pub use tally_runtime::{
     BuildError, Context, Counts, DistinctId, EmitError, Event, Fact, InstallError, JsonLinesSink, PropertyName,

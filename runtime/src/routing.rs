@@ -1,6 +1,6 @@
 //! Routing: which [`Tracker`] receives the events emitted in a task.
 //!
-//! Kept apart from the request [`Context`](crate::Context) (what events are about), as
+//! Kept apart from the request [`Context`] (what events are about), as
 //! tracing keeps its `Dispatch` apart from a `Span`. An emit goes to the tracker scoped around
 //! the task ([`Tracker::scope`], as tracing's `WithSubscriber::with_subscriber`), else to the
 //! installed default ([`TrackerBuilder::install`](crate::TrackerBuilder::install)), else
