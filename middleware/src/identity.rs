@@ -150,7 +150,7 @@ tuple_resolvers!(A, B, C, D, E);
 /// inserted (it must run before the tally layer: in axum, a layer added *after* it).
 ///
 /// ```
-/// use tally_middleware::FromExtension;
+/// use tally_middleware::identity::FromExtension;
 /// use tally_runtime::Identity;
 ///
 /// #[derive(Clone)]
@@ -225,7 +225,7 @@ impl VerifiedSession {
 /// no such extension, and gets nothing from this resolver).
 ///
 /// ```
-/// use tally_middleware::{FromSession, VerifiedSession};
+/// use tally_middleware::identity::{FromSession, VerifiedSession};
 /// use tally_runtime::Identity;
 ///
 /// #[derive(Clone)]
@@ -291,7 +291,7 @@ const MAX_HEADER_IDENTITY: usize = 200;
 ///
 /// With [`only_via_trusted_proxy`](Self::only_via_trusted_proxy), the header is read only on
 /// requests that came through a proxy configured in the layer's
-/// [`ClientIp`](crate::ClientIp).
+/// [`ClientIp`](crate::client_ip::ClientIp).
 #[derive(Debug, Clone)]
 pub struct TrustedHeader {
     header: HeaderName,
