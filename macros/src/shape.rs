@@ -89,7 +89,9 @@ fn sync_unless_future(output: &Type, last: Option<&Expr>) -> syn::Result<Body> {
         return Ok(Body::Sync);
     }
     let message = match last {
-        Some(Expr::MethodCall(call)) if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") => {
+        Some(Expr::MethodCall(call))
+            if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") =>
+        {
             let method = &call.method;
             format!(
                 "#[track_event] cannot tell when this future completes: it follows `.{method}()` \
