@@ -148,7 +148,7 @@ impl Pipeline {
         }
 
         let identities = self.identities(context);
-        let resolved = identity::identity(plan.keyed_by, event.distinct_id(), &identities)
+        let resolved = identity::identity(plan.keyed_by, event.distinct_id(), draft.id, &identities)
             .map_err(|refusal| self.refused(&plan.name, refusal))?;
         let mut links = Vec::new();
         for (kind, wire_name) in &self.plan.kinds[plan.keyed_by].links {

@@ -14,11 +14,13 @@ use crate::value::PropertyValue;
 /// Places and checks the given properties. `coerce`: values recorded as text (tracing) are
 /// converted to the declared type first, when lossless.
 pub(crate) fn validate(draft: &mut Draft<'_>, given: Properties, coerce: bool) {
+    let mut next = 0;
     for (name, value) in given {
-        let Some(index) = draft.plan.position(&name) else {
+        let Some(index) = draft.plan.position_from(&name, next) else {
             draft.violations.push(Violation::UnknownProperty(crate::gate::name(&name)));
             continue;
         };
+        next = index + 1;
         let property = &draft.plan.properties[index];
         let value = if coerce { value.coerce(property.ty, property.items) } else { value };
         draft.slots[index] = check(property, value, &mut draft.violations);
