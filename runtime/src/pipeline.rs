@@ -123,7 +123,7 @@ impl Pipeline {
         };
         let context: &Context = event.context.as_deref().unwrap_or_else(|| &*NO_CONTEXT);
         let mut draft = Draft::new(plan, new_event_id(at), at);
-        validate::validate(&mut draft, std::mem::take(&mut event.properties), event.coerce_types);
+        validate::validate(&mut draft, &mut event.properties, event.coerce_types);
         let sources = fill::Sources {
             plan: &self.plan,
             config: &self.config,
