@@ -1,26 +1,31 @@
-//! # tally
-//!
-//! Product-analytics instrumentation for Rust. Your tracking plan lives in a catalog file in
-//! your repository; `#[track_event]`, a `tracing` layer and tower middleware turn code into
-//! catalog events, checked against the catalog; one pipeline validates them, scrubs personal
-//! data, keys them by one `distinct_id` strategy and delivers them to PostHog.
-//!
-//! Guides live in [`docs/`](https://github.com/tally-rs/tally/tree/main/docs):
-//! [getting started](https://github.com/tally-rs/tally/blob/main/docs/getting-started.md),
-//! [catalog reference](https://github.com/tally-rs/tally/blob/main/docs/catalog.md),
-//! [identity](https://github.com/tally-rs/tally/blob/main/docs/identity.md),
-//! [privacy](https://github.com/tally-rs/tally/blob/main/docs/privacy.md),
-//! [middleware](https://github.com/tally-rs/tally/blob/main/docs/middleware.md),
-//! [tracing](https://github.com/tally-rs/tally/blob/main/docs/tracing.md),
-//! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md),
-//! [PostHog setup](https://github.com/tally-rs/tally/blob/main/docs/posthog.md),
-//! [benchmarks](https://github.com/tally-rs/tally/blob/main/docs/benchmarks.md).
+// The crate's documentation is the README, then the getting-started guide; the other guides
+// under `docs/` document the items they describe below. Every Rust block in them is a doctest
+// (`tests/guides.rs` checks that none is left out). `guide_links.md` comes first in each: its
+// link definitions win over the GitHub-relative ones at the end of each guide (the first
+// definition of a label is the one Markdown uses), so a link to another guide goes to the item
+// that shows it.
+#![doc = include_str!("guide_links.md")]
+#![doc = include_str!("../README.md")]
+#![doc = "\n"]
+#![doc = include_str!("../docs/getting-started.md")]
 
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/catalog.md")]
+#[doc = "\n"]
+#[doc = include_str!("../docs/cli.md")]
+#[doc = "\n"]
+#[doc(inline)]
 pub use tally_catalog as catalog;
-pub use tally_macros::{track, track_event};
-/// Tower middleware for axum and tonic: login, API-request and error events, and the request
-/// context. See [`middleware::TrackLayer`].
+pub use tally_macros::track;
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/macros.md")]
+#[doc = "\n"]
+pub use tally_macros::track_event;
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/middleware.md")]
+#[doc = "\n"]
 #[cfg(feature = "middleware")]
+#[doc(inline)]
 pub use tally_middleware as middleware;
 
 #[doc(hidden)]
@@ -33,15 +38,32 @@ pub use tally_runtime::convert;
 /// How an annotated function's return value splits into `ret` and `err`.
 pub use tally_runtime::outcome;
 
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/posthog.md")]
+#[doc = "\n"]
+pub use tally_runtime::Config;
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/identity.md")]
+#[doc = "\n"]
+pub use tally_runtime::Identity;
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/testing.md")]
+#[doc = "\n"]
+pub use tally_runtime::MemorySink;
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/privacy.md")]
+#[doc = "\n"]
+#[doc(inline)]
+pub use tally_runtime::privacy;
 pub use tally_runtime::{
-    BuildError, Config, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, Identity, InstallError,
-    JsonLinesSink, MemorySink, PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError,
-    Tracker, TrackerBuilder, TrackerGuard, ValidationMode, Violation, Violations, WireEvent, current, emit, is_active,
-    privacy, sink,
+    BuildError, Context, Counts, DistinctId, EmitError, Event, Fact, FutureExt, InstallError, JsonLinesSink,
+    PropertyName, PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder,
+    TrackerGuard, ValidationMode, Violation, Violations, WireEvent, current, emit, is_active, sink,
 };
 
-/// The tracing layer: spans and events carrying `tally.event` become catalog events.
-/// See [`TallyLayer`] for when each event fires.
+#[doc = include_str!("guide_links.md")]
+#[doc = include_str!("../docs/tracing.md")]
+#[doc = "\n"]
 #[cfg(feature = "tracing-layer")]
 pub use tally_runtime::TallyLayer;
 
@@ -56,23 +78,4 @@ pub use tally_runtime::TallyLayer;
 #[cfg(feature = "tracing-layer")]
 pub fn tracing_layer() -> TallyLayer {
     TallyLayer::new()
-}
-
-/// The guides under `docs/`, compiled as doctests so that their code keeps working.
-#[cfg(doctest)]
-mod guides {
-    #[doc = include_str!("../docs/testing.md")]
-    struct Testing;
-    #[doc = include_str!("../docs/tracing.md")]
-    struct Tracing;
-    #[doc = include_str!("../docs/identity.md")]
-    struct Identity;
-    #[doc = include_str!("../docs/privacy.md")]
-    struct Privacy;
-    #[doc = include_str!("../docs/posthog.md")]
-    struct PostHog;
-    #[doc = include_str!("../docs/macros.md")]
-    struct Macros;
-    #[doc = include_str!("../docs/getting-started.md")]
-    struct GettingStarted;
 }

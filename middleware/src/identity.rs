@@ -4,9 +4,11 @@
 //!
 //! A resolver reads the request head and adds to a [`Resolution`]: identities, a session id,
 //! groups, context properties, response headers. The layer runs its resolver once per request,
-//! in [`Service::call`](tower_service::Service::call), before the inner service sees the
+//! in [`Service::call`][call], before the inner service sees the
 //! request. Which identity becomes the `distinct_id` is the catalog's strategy, not the
 //! resolver's: the middleware's events and the handler's events share one.
+//!
+//! [call]: https://docs.rs/tower-service/0.3/tower_service/trait.Service.html#tymethod.call
 //!
 //! - [`FromExtension`]: a request extension inserted by the application's own authentication
 //!   (a layer *outside* the tally layer, or an earlier middleware).
@@ -300,7 +302,20 @@ pub struct TrustedHeader {
 }
 
 impl TrustedHeader {
-    /// Reads identity kind `kind` (`user`, `account`, …) from `header`.
+    /// Reads identity kind `kind` (`user`, `account`, …) from `header`, an
+    /// `http::HeaderName` (in axum: `axum::http::HeaderName`). Header names are lowercase:
+    /// `HeaderName::from_static("x-user-id")` (it panics on an uppercase or invalid name, at
+    /// startup), or `HeaderName::try_from(name)` for a name read from configuration.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tally_middleware::{ClientIp, TrackLayer, TrustedHeader};
+    ///
+    /// let layer = TrackLayer::new_for_http()
+    ///     .client_ip(ClientIp::socket().trust_proxies(["10.0.0.0/8".parse()?]))
+    ///     .identity(TrustedHeader::new(HeaderName::from_static("x-user-id"), "user").only_via_trusted_proxy());
+    /// # Ok::<(), tally_middleware::IpNetError>(())
+    /// ```
     pub fn new(header: HeaderName, kind: impl Into<Cow<'static, str>>) -> Self {
         Self { header, kind: kind.into(), only_via_proxy: false }
     }

@@ -38,8 +38,10 @@
 //! # When each event fires
 //!
 //! ### `request_received` (off by default, see [`TrackLayer::received`])
-//! In [`Service::call`](tower_service::Service::call), after the identity resolvers ran and
+//! In [`Service::call`][call], after the identity resolvers ran and
 //! before the request is passed to the inner service. Sampled.
+//!
+//! [call]: https://docs.rs/tower-service/0.3/tower_service/trait.Service.html#tymethod.call
 //!
 //! ### `request_completed`
 //! When the inner service's response future completes with a response that the classifier
