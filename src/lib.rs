@@ -3,12 +3,15 @@
 // (`tests/guides.rs` checks that none is left out). `guide_links.md` comes first in each: its
 // link definitions win over the GitHub-relative ones at the end of each guide (the first
 // definition of a label is the one Markdown uses), so a link to another guide goes to the item
-// that shows it.
+// that shows it. The links to the middleware guide go to `tally::middleware` when the feature
+// is on (`guide_links_middleware.md`, included first where a guide links there), else to GitHub.
+#![cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #![doc = include_str!("guide_links.md")]
 #![doc = include_str!("../README.md")]
 #![doc = "\n"]
 #![doc = include_str!("../docs/getting-started.md")]
 
+#[cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/catalog.md")]
 #[doc = "\n"]
@@ -50,6 +53,7 @@ pub use tally_runtime::Identity;
 #[doc = include_str!("../docs/testing.md")]
 #[doc = "\n"]
 pub use tally_runtime::MemorySink;
+#[cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/privacy.md")]
 #[doc = "\n"]

@@ -56,7 +56,8 @@
 //! ```
 //!
 //! The format is documented key by key in
-//! [docs/catalog.md](https://github.com/tally-rs/tally/blob/main/docs/catalog.md).
+//! [docs/catalog.md](https://github.com/tally-rs/tally/blob/main/docs/catalog.md), which is also
+//! the documentation of `tally::catalog` in the `tally` crate.
 
 mod catalog;
 mod diagnostic;

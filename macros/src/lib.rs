@@ -4,7 +4,8 @@
 //! Both read the compiling crate's catalog at compile time and reject, on the exact span, an
 //! unknown event, an unknown or missing property, an enum literal outside its values and a
 //! value of the wrong type; a deprecated event is a warning naming its replacement. The guide
-//! is [docs/macros.md](https://github.com/tally-rs/tally/blob/main/docs/macros.md).
+//! is [docs/macros.md](https://github.com/tally-rs/tally/blob/main/docs/macros.md), also the
+//! documentation of `tally::track_event` in the `tally` crate.
 
 use proc_macro::TokenStream;
 

@@ -32,7 +32,11 @@
 //!
 //! Guides: [privacy](https://github.com/tally-rs/tally/blob/main/docs/privacy.md),
 //! [identity](https://github.com/tally-rs/tally/blob/main/docs/identity.md),
-//! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md).
+//! [testing](https://github.com/tally-rs/tally/blob/main/docs/testing.md),
+//! [PostHog setup](https://github.com/tally-rs/tally/blob/main/docs/posthog.md),
+//! [tracing](https://github.com/tally-rs/tally/blob/main/docs/tracing.md); in the `tally`
+//! crate they are the documentation of `tally::privacy`, `Identity`, `MemorySink`, `Config` and
+//! `TallyLayer`.
 
 mod clock;
 mod config;
