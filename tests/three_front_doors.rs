@@ -14,7 +14,7 @@ use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::routing::post;
 use serde_json::json;
-use tally::middleware::{TrackLayer, TrustedHeader};
+use tally::middleware::{TrackLayer, identity::TrustedHeader};
 use tally::{Config, Tracker, ValidationMode};
 use tally_receiver::Receiver;
 use tracing_subscriber::prelude::*;

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::diagnostic::{CatalogError, Diagnostic, Location, Severity, Source};
 use crate::model::access::named;
 use crate::model::{
-    CatalogFile, Category, ChangelogEntry, EventDef, Funnel, Group, IdentityKind, Naming, OnMissing, PropertyDef,
+    CatalogFile, Category, ChangelogEntry, EventDef, Funnel, Group, IdentityKindDef, Naming, OnMissing, PropertyDef,
     PropertyType, RetentionClass, Role, StatusClass,
 };
 use crate::{lint, parse, validate};
@@ -204,12 +204,12 @@ impl Catalog {
     }
 
     /// The declared identity kinds, in file order.
-    pub fn identity_kinds(&self) -> impl ExactSizeIterator<Item = (&str, &IdentityKind)> + Clone {
+    pub fn identity_kinds(&self) -> impl ExactSizeIterator<Item = (&str, &IdentityKindDef)> + Clone {
         named(&self.file.identity.kinds)
     }
 
     /// An identity kind by name.
-    pub fn identity_kind(&self, name: &str) -> Option<&IdentityKind> {
+    pub fn identity_kind(&self, name: &str) -> Option<&IdentityKindDef> {
         self.file.identity.kinds.get(name)
     }
 

@@ -29,12 +29,31 @@ impl fmt::Display for Severity {
 /// A position in a catalog file, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
+    pub(crate) file: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
+impl Location {
+    /// A position in `file`; `line` and `column` (in characters) start at 1.
+    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Self { file: file.into(), line, column }
+    }
+
     /// The file, as it was named when the catalog was loaded.
-    pub file: PathBuf,
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// The line, starting at 1.
-    pub line: usize,
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     /// The column in characters, starting at 1.
-    pub column: usize,
+    pub fn column(&self) -> usize {
+        self.column
+    }
 }
 
 impl fmt::Display for Location {
@@ -46,16 +65,50 @@ impl fmt::Display for Location {
 /// One finding about a catalog: a parse error, an invalid reference or a lint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    pub(crate) severity: Severity,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+    pub(crate) location: Location,
+}
+
+impl Diagnostic {
+    /// A finding without help; add one with [`Diagnostic::with_help`].
+    pub fn new(severity: Severity, code: &'static str, message: impl Into<String>, location: Location) -> Self {
+        Self { severity, code, message: message.into(), help: None, location }
+    }
+
+    /// The diagnostic with `help`: how to fix it.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
     /// Error or warning.
-    pub severity: Severity,
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
     /// A stable id: a lint rule id (see [`crate::lint::RULES`]) or a parse error code.
-    pub code: &'static str,
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// What is wrong.
-    pub message: String,
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// How to fix it, when there is something specific to say.
-    pub help: Option<String>,
+    pub fn help(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
     /// Where it is.
-    pub location: Location,
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -141,7 +194,7 @@ impl Source {
     }
 
     /// The 1-based line and column of a byte offset (clamped to the text).
-    pub fn location(&self, offset: usize) -> Location {
+    pub(crate) fn location(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
         let start = self.line_starts[line - 1];
@@ -165,11 +218,20 @@ impl Source {
 /// A catalog that could not be loaded, with every error found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogError {
-    /// The errors, in file order.
-    pub diagnostics: Vec<Diagnostic>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl CatalogError {
+    /// The errors, in file order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The errors, in file order, owned.
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
     pub(crate) fn single(diagnostic: Diagnostic) -> Self {
         Self { diagnostics: vec![diagnostic] }
     }

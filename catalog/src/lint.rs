@@ -12,12 +12,26 @@ use crate::personal::{self, PersonalKind};
 /// A lint rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
+    pub(crate) id: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) summary: &'static str,
+}
+
+impl Rule {
     /// The stable id, used in output and in `allow`.
-    pub id: &'static str,
+    pub fn id(&self) -> &'static str {
+        self.id
+    }
+
     /// The severity unless the catalog's `[lints]` overrides it.
-    pub severity: Severity,
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
     /// What it checks, one sentence (rendered in docs/catalog.md and `tally check --explain`).
-    pub summary: &'static str,
+    pub fn summary(&self) -> &'static str {
+        self.summary
+    }
 }
 
 /// Every rule, by id.

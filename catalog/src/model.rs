@@ -141,8 +141,8 @@ pub(crate) struct IdentityStrategy {
     pub(crate) on_missing: OnMissing,
     /// The identity kinds this application knows, keyed by kind (`user`, `account`, `agent`, …).
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, IdentityKind>")]
-    pub(crate) kinds: IndexMap<Name, IdentityKind>,
+    #[schemars(with = "IndexMap<String, IdentityKindDef>")]
+    pub(crate) kinds: IndexMap<Name, IdentityKindDef>,
 }
 
 impl Default for IdentityStrategy {
@@ -168,7 +168,8 @@ pub enum OnMissing {
 /// One identity kind, e.g. the license account or the principal.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IdentityKind {
+#[schemars(rename = "IdentityKind")]
+pub struct IdentityKindDef {
     /// What this identity is and where it comes from.
     #[serde(default)]
     pub(crate) description: Option<String>,

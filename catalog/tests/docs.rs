@@ -124,7 +124,7 @@ fn every_fill_source_and_role_has_a_row() {
 fn every_lint_rule_is_documented_with_its_severity() {
     let docs = docs();
     for rule in RULES {
-        let row = format!("| `{}` | {} |", rule.id, rule.severity);
+        let row = format!("| `{}` | {} |", rule.id(), rule.severity());
         assert!(docs.contains(&row), "docs/catalog.md has no row `{row}`");
     }
 }
@@ -170,9 +170,10 @@ fn fragments_load_inside_a_catalog() {
         let text = format!("[catalog]\nname = \"docs\"\nversion = \"1.0.0\"\n{example}");
         if let Err(error) = Catalog::parse("fragment.toml", text.as_str()) {
             // Only references to things the fragment does not declare are acceptable.
-            for diagnostic in &error.diagnostics {
+            for diagnostic in error.diagnostics() {
                 assert_eq!(
-                    diagnostic.code, "unknown-reference",
+                    diagnostic.code(),
+                    "unknown-reference",
                     "the fragment at docs/catalog.md:{line} fails with more than a missing reference:\n{error}"
                 );
             }

@@ -10,7 +10,7 @@ const FIVE_MISTAKES: &str = include_str!("fixtures/five_mistakes.toml");
 #[test]
 fn five_mistakes_are_five_errors_in_one_run() {
     let error = Catalog::parse("five.toml", FIVE_MISTAKES).unwrap_err();
-    let found: Vec<(String, &str)> = error.diagnostics.iter().map(|d| (d.location.to_string(), d.code)).collect();
+    let found: Vec<(String, &str)> = error.diagnostics().iter().map(|d| (d.location().to_string(), d.code())).collect();
     assert_eq!(
         found,
         [
@@ -22,7 +22,7 @@ fn five_mistakes_are_five_errors_in_one_run() {
         ],
         "{error}"
     );
-    let helps: Vec<&str> = error.diagnostics.iter().map(|d| d.help.as_deref().unwrap_or("")).collect();
+    let helps: Vec<&str> = error.diagnostics().iter().map(|d| d.help().unwrap_or("")).collect();
     assert_eq!(helps[1], "did you mean `type`?");
     assert_eq!(helps[2], "did you mean `string`?");
     assert_eq!(helps[3], "did you mean `drop`?");
@@ -33,8 +33,8 @@ fn five_mistakes_are_five_errors_in_one_run() {
 fn a_misspelled_required_key_is_not_also_reported_missing() {
     let text = "[catalog]\nname = \"x\"\nversoin = \"1.0.0\"\n";
     let error = Catalog::parse("c.toml", text).unwrap_err();
-    assert_eq!(error.diagnostics.len(), 1, "{error}");
-    assert_eq!(error.diagnostics[0].code, "unknown-key");
+    assert_eq!(error.diagnostics().len(), 1, "{error}");
+    assert_eq!(error.diagnostics()[0].code(), "unknown-key");
 }
 
 #[test]
@@ -51,7 +51,7 @@ properties.p = { description = "no type" }
 identity = "ghost"
 "#;
     let error = Catalog::parse("c.toml", text).unwrap_err();
-    let codes: Vec<&str> = error.diagnostics.iter().map(|d| d.code).collect();
+    let codes: Vec<&str> = error.diagnostics().iter().map(|d| d.code()).collect();
     assert_eq!(codes, ["missing-key", "unknown-reference"], "{error}");
 }
 
@@ -59,8 +59,8 @@ identity = "ghost"
 fn every_syntax_error_is_reported() {
     let text = "[catalog]\nname = \"x\nversion = 1.0.0\"\n[events.\n";
     let error = Catalog::parse("c.toml", text).unwrap_err();
-    assert!(error.diagnostics.iter().all(|d| d.code == "toml-syntax"), "{error}");
-    assert!(!error.diagnostics.is_empty());
+    assert!(error.diagnostics().iter().all(|d| d.code() == "toml-syntax"), "{error}");
+    assert!(!error.diagnostics().is_empty());
 }
 
 #[test]
@@ -69,10 +69,10 @@ fn not_utf8_is_reported_with_the_byte_offset() {
     bytes.push(0xe9); // Latin-1 `é`
     bytes.extend_from_slice(b"\"\nversion = \"1.0.0\"\n");
     let error = Catalog::from_bytes("latin1.toml", bytes).unwrap_err();
-    assert_eq!(error.diagnostics.len(), 1);
-    let diagnostic = &error.diagnostics[0];
-    assert_eq!(diagnostic.code, "invalid-utf8");
-    assert_eq!(diagnostic.location.to_string(), "latin1.toml:2:12");
-    assert!(diagnostic.message.contains("byte offset 21"), "{}", diagnostic.message);
-    assert!(diagnostic.message.contains("0xe9"), "{}", diagnostic.message);
+    assert_eq!(error.diagnostics().len(), 1);
+    let diagnostic = &error.diagnostics()[0];
+    assert_eq!(diagnostic.code(), "invalid-utf8");
+    assert_eq!(diagnostic.location().to_string(), "latin1.toml:2:12");
+    assert!(diagnostic.message().contains("byte offset 21"), "{}", diagnostic.message());
+    assert!(diagnostic.message().contains("0xe9"), "{}", diagnostic.message());
 }

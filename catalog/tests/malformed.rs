@@ -86,7 +86,7 @@ fn diagnostics(name: &str, text: &str) -> Vec<Diagnostic> {
         Err(error) => {
             // The rendering must not panic either.
             let _ = error.to_string();
-            error.diagnostics
+            error.into_diagnostics()
         }
     }
 }
@@ -114,27 +114,30 @@ fn each_file_reports_its_expected_first_diagnostic() {
             failures.push(format!("{name}: no diagnostic at all"));
             continue;
         };
-        let label = format!("{}[{}]", first.severity, first.code);
+        let label = format!("{}[{}]", first.severity(), first.code());
         let rendered = first.to_string();
         let mut problems = Vec::new();
-        if (first.location.line, first.location.column) != (expected.line, expected.column) {
+        if (first.location().line(), first.location().column()) != (expected.line, expected.column) {
             problems.push(format!(
                 "at {}:{}, expected {}:{}",
-                first.location.line, first.location.column, expected.line, expected.column
+                first.location().line(),
+                first.location().column(),
+                expected.line,
+                expected.column
             ));
         }
         if label != expected.label {
             problems.push(format!("{label}, expected {}", expected.label));
         }
         if let Some(help) = &expected.help
-            && !first.help.as_deref().is_some_and(|h| h.contains(help.as_str()))
+            && !first.help().is_some_and(|h| h.contains(help.as_str()))
         {
-            problems.push(format!("help {:?} does not contain {help:?}", first.help));
+            problems.push(format!("help {:?} does not contain {help:?}", first.help()));
         }
         if let Some(message) = &expected.message
-            && !first.message.contains(message.as_str())
+            && !first.message().contains(message.as_str())
         {
-            problems.push(format!("message {:?} does not contain {message:?}", first.message));
+            problems.push(format!("message {:?} does not contain {message:?}", first.message()));
         }
         let prefix = format!("{name}:{}:{}: {label}: ", expected.line, expected.column);
         if problems.is_empty() && !rendered.starts_with(&prefix) {
@@ -155,7 +158,7 @@ fn corpus_covers_every_code() {
     let missing: Vec<&str> = STRUCTURAL_CODES
         .iter()
         .copied()
-        .chain(RULES.iter().map(|rule| rule.id))
+        .chain(RULES.iter().map(|rule| rule.id()))
         .filter(|code| !covered(code))
         .collect();
     assert!(missing.is_empty(), "no malformed catalog exercises: {missing:?}");
@@ -176,7 +179,7 @@ period = "forever"
 "#;
     let error = Catalog::parse("shop.toml", text).unwrap_err();
     let found: Vec<(usize, usize, &str)> =
-        error.diagnostics.iter().map(|d| (d.location.line, d.location.column, d.code)).collect();
+        error.diagnostics().iter().map(|d| (d.location().line(), d.location().column(), d.code())).collect();
     assert_eq!(found, [(3, 11, "invalid-version"), (6, 10, "unknown-reference"), (9, 10, "invalid-period")], "{error}");
 }
 
@@ -193,8 +196,11 @@ allow = { naming-convention = "the legacy wire name; renaming splits the history
 properties.customerEmail = { type = "string" }
 "#;
     let catalog = Catalog::parse("shop.toml", text).unwrap();
-    let found: Vec<String> =
-        catalog.lint().iter().map(|d| format!("{}:{} {}", d.location.line, d.location.column, d.code)).collect();
+    let found: Vec<String> = catalog
+        .lint()
+        .iter()
+        .map(|d| format!("{}:{} {}", d.location().line(), d.location().column(), d.code()))
+        .collect();
     // The event's allow covers its properties' naming too, but not their privacy.
     assert_eq!(found, ["9:12 personal-data-unclassified"]);
 }
@@ -212,6 +218,6 @@ missing-description = "allow"
 [events."order.placed"]
 "#;
     let catalog = Catalog::parse("shop.toml", text).unwrap();
-    let found: Vec<String> = catalog.lint().iter().map(|d| format!("{}[{}]", d.severity, d.code)).collect();
+    let found: Vec<String> = catalog.lint().iter().map(|d| format!("{}[{}]", d.severity(), d.code())).collect();
     assert_eq!(found, ["error[missing-trigger]"]);
 }

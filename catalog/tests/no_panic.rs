@@ -27,17 +27,17 @@ fn check(text: &str) {
             catalog.lint()
         }
         Err(error) => {
-            assert!(!error.diagnostics.is_empty(), "a load error without a diagnostic");
-            error.diagnostics
+            assert!(!error.diagnostics().is_empty(), "a load error without a diagnostic");
+            error.into_diagnostics()
         }
     };
     let lines = text.split('\n').count();
     for diagnostic in &diagnostics {
-        let location = &diagnostic.location;
-        assert!(location.line >= 1 && location.line <= lines, "{diagnostic} is outside the file ({lines} lines)");
-        assert!(location.column >= 1, "{diagnostic}");
+        let location = &diagnostic.location();
+        assert!(location.line() >= 1 && location.line() <= lines, "{diagnostic} is outside the file ({lines} lines)");
+        assert!(location.column() >= 1, "{diagnostic}");
         let rendered = diagnostic.to_string();
-        assert!(rendered.starts_with(&format!("fuzz.toml:{}:{}: ", location.line, location.column)), "{rendered}");
+        assert!(rendered.starts_with(&format!("fuzz.toml:{}:{}: ", location.line(), location.column())), "{rendered}");
     }
 }
 

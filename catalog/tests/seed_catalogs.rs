@@ -20,7 +20,7 @@ fn load(name: &str) -> Catalog {
 
 /// `(line, column, code)` of every lint finding, in report order.
 fn findings(catalog: &Catalog) -> Vec<(usize, usize, &'static str)> {
-    catalog.lint().iter().map(|d| (d.location.line, d.location.column, d.code)).collect()
+    catalog.lint().iter().map(|d| (d.location().line(), d.location().column(), d.code())).collect()
 }
 
 /// The 1-based line of the first line of `text` that starts with `prefix`.
@@ -84,7 +84,7 @@ fn authsome_before_fails_with_the_audits_findings() {
     let catalog = load("authsome-before");
     let text = catalog.source().text();
     let diagnostics = catalog.lint();
-    assert!(diagnostics.iter().all(|d| d.severity == Severity::Error), "`tally check` must fail on every finding");
+    assert!(diagnostics.iter().all(|d| d.severity() == Severity::Error), "`tally check` must fail on every finding");
 
     // The session email keys the account events.
     let email = line_of(text, "[identity.kinds.email]");

@@ -256,10 +256,10 @@ impl Checker<'_> {
         self.collisions(&mut findings);
         self.never_emitted(&mut findings);
         findings.sort_by(|a, b| {
-            (&a.location.file, a.location.line, a.location.column).cmp(&(
-                &b.location.file,
-                b.location.line,
-                b.location.column,
+            (a.location().file(), a.location().line(), a.location().column()).cmp(&(
+                b.location().file(),
+                b.location().line(),
+                b.location().column(),
             ))
         });
         findings
@@ -404,14 +404,16 @@ impl Checker<'_> {
                 ),
                 None => "emit it, or deprecate it in the catalog".into(),
             };
-            let location = catalog.event_location(name).unwrap_or_else(|| catalog.source().location(0));
-            findings.push(Diagnostic {
-                severity: Severity::Warning,
-                code: "never-emitted",
-                message: format!("catalog event `{name}` is never emitted in the audited sources"),
-                help: Some(help),
-                location,
-            });
+            let location = catalog.event_location(name).unwrap_or_else(|| Location::new(catalog.source().path(), 1, 1));
+            findings.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    "never-emitted",
+                    format!("catalog event `{name}` is never emitted in the audited sources"),
+                    location,
+                )
+                .with_help(help),
+            );
         }
     }
 }
@@ -423,12 +425,10 @@ fn finding(
     message: String,
     help: Option<String>,
 ) -> Diagnostic {
-    Diagnostic {
-        severity,
-        code,
-        message,
-        help,
-        location: Location { file: site.file.clone(), line: site.line, column: site.column },
+    let diagnostic = Diagnostic::new(severity, code, message, Location::new(&site.file, site.line, site.column));
+    match help {
+        Some(help) => diagnostic.with_help(help),
+        None => diagnostic,
     }
 }
 
@@ -506,7 +506,7 @@ fn text_report(
     for diagnostic in findings {
         let _ = writeln!(out, "{diagnostic}");
     }
-    let errors = findings.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = findings.iter().filter(|d| d.severity() == Severity::Error).count();
     let against = match catalog {
         Some(catalog) => format!("against `{}`", catalog.source().path().display()),
         None => format!("with the {} convention (no catalog)", doc::naming_name(naming)),

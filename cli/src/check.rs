@@ -110,9 +110,7 @@ fn check(path: &Path) -> Checked {
                 CliError::Run(message) | CliError::Invalid(message) => message,
                 CliError::Quiet => String::new(),
             };
-            let location = Location { file: path.to_path_buf(), line: 1, column: 1 };
-            let diagnostic =
-                Diagnostic { severity: Severity::Error, code: "unreadable", message, help: None, location };
+            let diagnostic = Diagnostic::new(Severity::Error, "unreadable", message, Location::new(path, 1, 1));
             return Checked { diagnostics: vec![diagnostic], events: None, unreadable: true, allowed: Vec::new() };
         }
     };
@@ -123,12 +121,14 @@ fn check(path: &Path) -> Checked {
             unreadable: false,
             allowed: allowed_properties(&catalog),
         },
-        Err(error) => Checked { diagnostics: error.diagnostics, events: None, unreadable: false, allowed: Vec::new() },
+        Err(error) => {
+            Checked { diagnostics: error.into_diagnostics(), events: None, unreadable: false, allowed: Vec::new() }
+        }
     }
 }
 
 fn count(results: &[(&Path, Checked)], severity: Severity) -> usize {
-    results.iter().flat_map(|(_, checked)| &checked.diagnostics).filter(|d| d.severity == severity).count()
+    results.iter().flat_map(|(_, checked)| &checked.diagnostics).filter(|d| d.severity() == severity).count()
 }
 
 fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> String {
@@ -136,12 +136,12 @@ fn text_report(results: &[(&Path, Checked)], errors: usize, warnings: usize) -> 
     for (path, checked) in results {
         for diagnostic in &checked.diagnostics {
             if checked.unreadable {
-                output::stderr(&format!("error: {}\n", diagnostic.message));
+                output::stderr(&format!("error: {}\n", diagnostic.message()));
             } else {
                 let _ = writeln!(out, "{diagnostic}");
             }
         }
-        let own_errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let own_errors = checked.diagnostics.iter().filter(|d| d.severity() == Severity::Error).count();
         let own_warnings = checked.diagnostics.len() - own_errors;
         let status = match checked.events {
             _ if checked.unreadable => "not checked".to_owned(),
@@ -191,13 +191,13 @@ fn explain(rule: &str) -> Result<ExitCode, CliError> {
         let mut out =
             String::from("Lint rules (default severity; override under [lints], suppress per item with allow):\n");
         for rule in RULES {
-            let _ = writeln!(out, "  {:<32} {:<8} {}", rule.id, severity(rule.severity), rule.summary);
+            let _ = writeln!(out, "  {:<32} {:<8} {}", rule.id(), severity(rule.severity()), rule.summary());
         }
         output::stdout(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(found) = RULES.iter().find(|candidate| candidate.id == rule) else {
-        let hint = tally_catalog::closest(rule, RULES.iter().map(|r| r.id))
+    let Some(found) = RULES.iter().find(|candidate| candidate.id() == rule) else {
+        let hint = tally_catalog::closest(rule, RULES.iter().map(|r| r.id()))
             .map(|best| format!("; did you mean `{best}`?"))
             .unwrap_or_else(|| "; `tally check --explain` lists them".into());
         return Err(CliError::Run(format!("no lint rule `{rule}`{hint}")));
@@ -206,11 +206,11 @@ fn explain(rule: &str) -> Result<ExitCode, CliError> {
         "{} ({} by default)\n\n{}\n\nSuppress it for one item with `allow = {{ {} = \"why it does not apply\" }}` on the \
          event, category, property or identity kind; change its severity for the whole catalog under \
          `[lints]`: `{} = \"warn\"`.\n",
-        found.id,
-        severity(found.severity),
-        found.summary,
-        found.id,
-        found.id
+        found.id(),
+        severity(found.severity()),
+        found.summary(),
+        found.id(),
+        found.id()
     ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use semver::Version;
 use serde::Serialize;
 use tally_catalog::model::{
-    EventDef, Funnel, IdentityKind, OnMissing, PersonProperty, Privacy, PropertyDef, RetentionClass, Role,
+    EventDef, Funnel, IdentityKindDef, OnMissing, PersonProperty, Privacy, PropertyDef, RetentionClass, Role,
 };
 use tally_catalog::{Catalog, escape, naming};
 
@@ -270,8 +270,8 @@ impl Differ {
         }
     }
 
-    fn identity_kind(&mut self, name: &str, old: &IdentityKind, new: &IdentityKind) {
-        let format = |kind: &IdentityKind| kind.format().unwrap_or("{id}").to_owned();
+    fn identity_kind(&mut self, name: &str, old: &IdentityKindDef, new: &IdentityKindDef) {
+        let format = |kind: &IdentityKindDef| kind.format().unwrap_or("{id}").to_owned();
         if format(old) != format(new) {
             self.push(
                 Kind::Breaking,
@@ -286,7 +286,7 @@ impl Differ {
             let now = if new.pseudonymize() { "pseudonymized" } else { "no longer pseudonymized" };
             self.push(Kind::Breaking, format!("identity `{name}` is {now}: its distinct_ids change."));
         }
-        let links = |kind: &IdentityKind| kind.links().map(str::to_owned).collect::<Vec<_>>();
+        let links = |kind: &IdentityKindDef| kind.links().map(str::to_owned).collect::<Vec<_>>();
         let (old_links, new_links) = (links(old), links(new));
         for link in old_links.iter().filter(|l| !new_links.contains(l)) {
             self.push(Kind::Breaking, format!("identity `{name}` no longer links `{link}`."));

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use tally_catalog::Catalog;
 use tally_catalog::model::{
-    EventDef, IdentityKind, IdentitySource, Naming, OnMissing, Origin, PersonProperty, Privacy, PropertyDef,
+    EventDef, IdentityKindDef, IdentitySource, Naming, OnMissing, Origin, PersonProperty, Privacy, PropertyDef,
     PropertyType, Role,
 };
 
@@ -791,7 +791,7 @@ fn source_label(source: IdentitySource) -> &'static str {
     }
 }
 
-fn distinct_id_format(kind: &IdentityKind) -> String {
+fn distinct_id_format(kind: &IdentityKindDef) -> String {
     code(kind.format().unwrap_or("{id}"))
 }
 

@@ -4,7 +4,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use tally_catalog::{CATALOG_ENV_VAR, CATALOG_FIX, Catalog, Location, Source};
+use tally_catalog::{CATALOG_ENV_VAR, CATALOG_FIX, Catalog, Source};
 
 use crate::error::CliError;
 use crate::output;
@@ -36,8 +36,8 @@ pub(crate) fn bytes(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 /// first invalid byte, with its offset.
 pub(crate) fn read(path: &Path, what: &str) -> Result<String, CliError> {
     Source::decode(path, bytes(path, what)?).map_err(|diagnostic| {
-        let at = diagnostic.message.split_once("invalid byte").map_or("", |(_, at)| at).trim();
-        let Location { line, column, .. } = diagnostic.location;
+        let at = diagnostic.message().split_once("invalid byte").map_or("", |(_, at)| at).trim();
+        let (line, column) = (diagnostic.location().line(), diagnostic.location().column());
         CliError::Run(format!(
             "cannot read the {what} `{}`: it is not UTF-8 text (invalid byte {at}, line {line}, column {column})",
             path.display()

@@ -133,7 +133,7 @@ fn explain_lists_and_explains_rules() {
     let run = tally(&["check", "--explain"]);
     assert_eq!(run.code, 0);
     for rule in tally_catalog::lint::RULES {
-        assert!(run.stdout.contains(rule.id), "{} missing from\n{}", rule.id, run.stdout);
+        assert!(run.stdout.contains(rule.id()), "{} missing from\n{}", rule.id(), run.stdout);
     }
     let run = tally(&["check", "--explain", "name-collision"]);
     assert_eq!(run.code, 0);

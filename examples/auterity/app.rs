@@ -18,7 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
-use tally::middleware::{LoginOutcome, LogoutOutcome, Resolution, TrackLayer};
+use tally::middleware::{
+    TrackLayer,
+    identity::Resolution,
+    login::{LoginOutcome, LogoutOutcome},
+};
 use tally::{Config, Counts, FutureExt, Identity, Tracker};
 use tracing::Instrument;
 

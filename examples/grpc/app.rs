@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use tally::middleware::{FromExtension, TrackLayer};
+use tally::middleware::{TrackLayer, identity::FromExtension};
 use tally::{Config, Counts, Identity, Tracker};
 use tonic::service::InterceptorLayer;
 use tonic::transport::server::TcpIncoming;

@@ -10,7 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use tally::middleware::{AnonymousCookie, FromExtension, LoginOutcome, LogoutOutcome, TrackLayer};
+use tally::middleware::{
+    TrackLayer,
+    identity::{AnonymousCookie, FromExtension},
+    login::{LoginOutcome, LogoutOutcome},
+};
 use tally::{Config, Counts, Identity, Tracker};
 
 use crate::support;

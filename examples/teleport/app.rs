@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
-use tally::middleware::{ClientEvents, FromExtension, LoginOutcome, TrackLayer};
+use tally::middleware::{TrackLayer, client_events::ClientEvents, identity::FromExtension, login::LoginOutcome};
 use tally::{Context, Counts, EmitError, Event, Identity, Tracker};
 
 use crate::support;

@@ -14,7 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
-use tally::middleware::{FromExtension, LoginOutcome, LogoutOutcome, TrackLayer};
+use tally::middleware::{
+    TrackLayer,
+    identity::FromExtension,
+    login::{LoginOutcome, LogoutOutcome},
+};
 use tally::{Config, Context, Counts, Identity, Tracker};
 
 use crate::support;

@@ -86,7 +86,7 @@ fn read(path: &Path, origin: CatalogOrigin) -> Result<Arc<Loaded>, LoadError> {
     }
     match Catalog::from_path(path) {
         Ok(catalog) => Ok(Arc::new(Loaded { catalog, path: path.to_path_buf() })),
-        Err(error) => Err(invalid(&shown.to_string(), &error.diagnostics)),
+        Err(error) => Err(invalid(&shown.to_string(), error.diagnostics())),
     }
 }
 

@@ -3,11 +3,11 @@
 //!
 //! It is a tower [`Service`]; in axum, mount it with `route_service` under the
 //! [`TrackLayer`](crate::TrackLayer), whose request context (the app's session, through its
-//! [`ResolveIdentity`](crate::ResolveIdentity) strategy) keys every event it accepts:
+//! [`ResolveIdentity`](crate::identity::ResolveIdentity) strategy) keys every event it accepts:
 //!
 //! ```
 //! use axum::Router;
-//! use tally_middleware::{ClientEvents, FromExtension, TrackLayer};
+//! use tally_middleware::{TrackLayer, client_events::ClientEvents, identity::FromExtension};
 //! use tally_runtime::Identity;
 //!
 //! #[derive(Clone)]

@@ -152,7 +152,7 @@ tuple_resolvers!(A, B, C, D, E);
 /// inserted (it must run before the tally layer: in axum, a layer added *after* it).
 ///
 /// ```
-/// use tally_middleware::FromExtension;
+/// use tally_middleware::identity::FromExtension;
 /// use tally_runtime::Identity;
 ///
 /// #[derive(Clone)]
@@ -227,7 +227,7 @@ impl VerifiedSession {
 /// no such extension, and gets nothing from this resolver).
 ///
 /// ```
-/// use tally_middleware::{FromSession, VerifiedSession};
+/// use tally_middleware::identity::{FromSession, VerifiedSession};
 /// use tally_runtime::Identity;
 ///
 /// #[derive(Clone)]
@@ -293,7 +293,7 @@ const MAX_HEADER_IDENTITY: usize = 200;
 ///
 /// With [`only_via_trusted_proxy`](Self::only_via_trusted_proxy), the header is read only on
 /// requests that came through a proxy configured in the layer's
-/// [`ClientIp`](crate::ClientIp).
+/// [`ClientIp`](crate::client_ip::ClientIp).
 #[derive(Debug, Clone)]
 pub struct TrustedHeader {
     header: HeaderName,
@@ -309,12 +309,12 @@ impl TrustedHeader {
     ///
     /// ```
     /// use http::HeaderName;
-    /// use tally_middleware::{ClientIp, TrackLayer, TrustedHeader};
+    /// use tally_middleware::{TrackLayer, client_ip::ClientIp, identity::TrustedHeader};
     ///
     /// let layer = TrackLayer::new_for_http()
     ///     .client_ip(ClientIp::socket().trust_proxies(["10.0.0.0/8".parse()?]))
     ///     .identity(TrustedHeader::new(HeaderName::from_static("x-user-id"), "user").only_via_trusted_proxy());
-    /// # Ok::<(), tally_middleware::IpNetError>(())
+    /// # Ok::<(), tally_middleware::client_ip::IpNetError>(())
     /// ```
     pub fn new(header: HeaderName, kind: impl Into<Cow<'static, str>>) -> Self {
         Self { header, kind: kind.into(), only_via_proxy: false }

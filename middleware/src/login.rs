@@ -32,7 +32,7 @@ use tally_runtime::{Context, Identity};
 /// The outcome of a login attempt, as a response extension.
 ///
 /// ```
-/// use tally_middleware::LoginOutcome;
+/// use tally_middleware::login::LoginOutcome;
 /// use tally_runtime::Identity;
 ///
 /// // in an axum handler: `(Extension(outcome), Redirect::to("/"))`
@@ -130,7 +130,7 @@ impl LoginOutcome {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use tally_middleware::LogoutOutcome;
+/// use tally_middleware::login::LogoutOutcome;
 ///
 /// let started = SystemTime::now() - Duration::from_secs(1800);
 /// let manual = LogoutOutcome::new().session_started(started);
@@ -303,7 +303,7 @@ struct AuthRoute {
 ///
 /// ```
 /// use http::Method;
-/// use tally_middleware::AuthRoutes;
+/// use tally_middleware::login::AuthRoutes;
 /// let routes = AuthRoutes::new().login(Method::POST, "/login", "password").logout(Method::POST, "/logout");
 /// # let _ = routes;
 /// ```

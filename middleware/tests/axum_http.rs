@@ -21,9 +21,12 @@ use axum::{Extension, Router};
 use common::{client, one, prop, request_id, serve, set_cookie, tracker};
 use serde_json::json;
 use tally_middleware::{
-    AnonymousCookie, AuthRoutes, ClientIp, FromSession, LoginOutcome, LogoutOutcome, Resolution, ResolveIdentity, Role,
-    TrackLayer, VerifiedSession,
+    TrackLayer,
+    client_ip::ClientIp,
+    identity::{AnonymousCookie, FromSession, Resolution, ResolveIdentity, VerifiedSession},
+    login::{AuthRoutes, LoginOutcome, LogoutOutcome},
 };
+use tally_runtime::catalog::model::Role;
 use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
 
 /// An API key the app verified (its own authentication).
@@ -133,7 +136,7 @@ async fn form_login() -> StatusCode {
 /// The app: the API with every request event, the web routes with the login events only.
 fn app(
     tracker: &Tracker,
-    api_layer: impl FnOnce(TrackLayer<tally_middleware::ServerErrorsAsFailures>) -> Router,
+    api_layer: impl FnOnce(TrackLayer<tally_middleware::classify::ServerErrorsAsFailures>) -> Router,
 ) -> Router {
     let web = Router::new()
         .route("/login", post(login))
@@ -146,7 +149,7 @@ fn app(
                 .disable(Role::RequestFailed)
                 .identity(resolvers())
                 .login((
-                    tally_middleware::OutcomeExtensions,
+                    tally_middleware::login::OutcomeExtensions,
                     AuthRoutes::new().login(axum::http::Method::POST, "/form-login", "password"),
                 )),
         );

@@ -16,7 +16,7 @@ use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tally_middleware::{ClientEvents, Resolution, TrackLayer};
+use tally_middleware::{TrackLayer, client_events::ClientEvents, identity::Resolution};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
 use tally_runtime::{Config, Counts, Identity, Tracker};

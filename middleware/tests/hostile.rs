@@ -13,14 +13,18 @@ use axum::http::HeaderName;
 use axum::routing::get;
 use common::{serve, tracker};
 use serde_json::Value;
-use tally_middleware::{AnonymousCookie, ClientIp, TrackLayer, TrustedHeader};
+use tally_middleware::{
+    TrackLayer,
+    client_ip::ClientIp,
+    identity::{AnonymousCookie, TrustedHeader},
+};
 use tally_runtime::{MemorySink, Tracker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 fn track_layer(
     tracker: &Tracker,
-) -> TrackLayer<tally_middleware::ServerErrorsAsFailures, (AnonymousCookie, TrustedHeader)> {
+) -> TrackLayer<tally_middleware::classify::ServerErrorsAsFailures, (AnonymousCookie, TrustedHeader)> {
     TrackLayer::new_for_http()
         .tracker(tracker.clone())
         .received(true)

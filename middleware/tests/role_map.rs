@@ -9,8 +9,9 @@ mod common;
 use std::convert::Infallible;
 
 use common::{one, tracker};
-use tally_middleware::{Role, TrackLayer};
+use tally_middleware::TrackLayer;
 use tally_runtime::MemorySink;
+use tally_runtime::catalog::model::Role;
 use tower::{Layer, Service, ServiceExt};
 
 async fn call<S>(service: &mut S, status: u16)
@@ -64,7 +65,7 @@ async fn a_tracker_replaced_on_the_layer_uses_its_own_catalog() {
     let (second, second_sink) = tracker(common::seed("auterity"));
     // Auterity's envelope requires an organization.
     let organization =
-        |_: &http::request::Parts, r: &mut tally_middleware::Resolution| r.group("organization", "org-1");
+        |_: &http::request::Parts, r: &mut tally_middleware::identity::Resolution| r.group("organization", "org-1");
     let mut service =
         TrackLayer::new_for_http().tracker(first).tracker(second.clone()).identity(organization).layer(handler());
     call(&mut service, 500).await;

@@ -23,7 +23,11 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use common::{client, request_id, serve, set_cookie};
 use serde_json::{Value, json};
-use tally_middleware::{AnonymousCookie, FromSession, LoginOutcome, LogoutOutcome, TrackLayer, VerifiedSession};
+use tally_middleware::{
+    TrackLayer,
+    identity::{AnonymousCookie, FromSession, VerifiedSession},
+    login::{LoginOutcome, LogoutOutcome},
+};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::{Config, Event, Identity, Tracker, ValidationMode};
 

@@ -18,7 +18,10 @@ use std::task::{Context as TaskContext, Poll};
 use common::{one, prop, tracker};
 use http::uri::PathAndQuery;
 use serde_json::json;
-use tally_middleware::{Resolution, ResolveIdentity, TrackLayer};
+use tally_middleware::{
+    TrackLayer,
+    identity::{Resolution, ResolveIdentity},
+};
 use tally_runtime::{Identity, MemorySink, Tracker};
 use tonic::body::Body;
 use tonic::server::NamedService;
@@ -48,7 +51,7 @@ async fn say_hello(request: Request<HelloRequest>) -> Result<Response<HelloReply
         "panic" => panic!("handler bug"),
         "login" => {
             let mut response = Response::new(HelloReply { message: "welcome".into() });
-            let outcome = tally_middleware::LoginOutcome::success(Identity::user("u-grpc"), "password");
+            let outcome = tally_middleware::login::LoginOutcome::success(Identity::user("u-grpc"), "password");
             response.extensions_mut().insert(outcome);
             Ok(response)
         }

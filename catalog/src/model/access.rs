@@ -7,8 +7,8 @@
 //! or a map walk: the runtime reads them once, when it compiles its plan.
 
 use crate::model::{
-    Category, ChangelogEntry, Deprecation, EventDef, Fill, Funnel, Group, IdentityKind, IdentitySource, Name, Origin,
-    PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role, StatusClass,
+    Category, ChangelogEntry, Deprecation, EventDef, Fill, Funnel, Group, IdentityKindDef, IdentitySource, Name,
+    Origin, PersonProperty, Privacy, PropertyDef, PropertyType, RetentionClass, Role, StatusClass,
 };
 
 /// `(name, item)` pairs of a map keyed by catalog names, in file order.
@@ -195,7 +195,7 @@ impl PersonProperty {
     }
 }
 
-impl IdentityKind {
+impl IdentityKindDef {
     /// What this identity is and where it comes from.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
