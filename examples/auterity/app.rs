@@ -308,8 +308,14 @@ pub(crate) fn init_tracing() {
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
     init_tracing();
-    let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
-    let config = Config { environment: config.environment.or(Some("development".into())), ..config };
+    // The service's own defaults, where the environment named none.
+    let mut config = config;
+    if config.service_name().is_none() {
+        config = config.service("auterity-api");
+    }
+    if config.environment_name().is_none() {
+        config = config.environment("development");
+    }
     let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).with_config(config));
     support::drive(&tracker, app(tracker.clone()), session).await
 }

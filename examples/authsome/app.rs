@@ -36,9 +36,9 @@ pub(crate) enum Telemetry {
 
 /// The decision from `AUTHSOME_*` variables.
 pub(crate) fn telemetry(config: &Config) -> Telemetry {
-    if config.do_not_track {
+    if config.is_opted_out() {
         Telemetry::OptedOut
-    } else if config.environment.as_deref() == Some("prod") && config.api_key.is_some() {
+    } else if config.environment_name() == Some("prod") && config.has_api_key() {
         Telemetry::Enabled
     } else {
         Telemetry::DryRun
@@ -51,7 +51,7 @@ pub(crate) fn config_for(config: Config) -> Config {
     let config = config.surface("server");
     match telemetry(&config) {
         Telemetry::Enabled | Telemetry::OptedOut => config.require_environment("prod"),
-        Telemetry::DryRun => Config { api_key: None, ..config },
+        Telemetry::DryRun => config.without_api_key(),
     }
 }
 

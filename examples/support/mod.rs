@@ -32,7 +32,7 @@ pub(crate) fn load(path: &std::path::Path) -> tally::catalog::Catalog {
 /// pseudonymization key is set, so the demo runs on a fresh machine.
 pub(crate) fn config_from_env() -> Config {
     let config = Config::from_env();
-    if config.pseudonymization_key.is_some() {
+    if config.has_pseudonymization_key() {
         return config;
     }
     eprintln!("note: TALLY_KEY is not set; pseudonymizing with a demo key (never do this in production)");

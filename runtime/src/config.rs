@@ -49,56 +49,60 @@ impl fmt::Debug for Secret {
 }
 
 /// The tracker's configuration. Start from [`Config::default`], [`Config::from_env`] or
-/// [`Config::from_env_prefixed`], then adjust with the builder methods.
+/// [`Config::from_env_prefixed`], then adjust with the setters. Every setting is checked once,
+/// when the tracker is built: an unusable one (a zero batch size, a host that is not a URL)
+/// fails [`TrackerBuilder::build`](crate::TrackerBuilder::build) with
+/// [`BuildError::InvalidSetting`](crate::BuildError::InvalidSetting), naming the setting and the
+/// environment variable it came from.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The PostHog project API key.
-    pub api_key: Option<Secret>,
+    pub(crate) api_key: Option<Secret>,
     /// The PostHog host.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// The environment name (`fill = "environment"`).
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// The application's release version (`fill = "release"`).
-    pub release: Option<String>,
+    pub(crate) release: Option<String>,
     /// The component that generates events (`fill = "service"`).
-    pub service: Option<String>,
+    pub(crate) service: Option<String>,
     /// Where this process runs (`library`, `cli`, `server`, …; `fill = "surface"`), set once
     /// at start-up so that every event of the process carries it.
-    pub surface: Option<String>,
+    pub(crate) surface: Option<String>,
     /// Opted out: nothing is sent, emits are counted as `opted_out`.
-    pub do_not_track: bool,
+    pub(crate) do_not_track: bool,
     /// When set, tracking only happens in this environment (Authsome: `prod`).
-    pub required_environment: Option<String>,
+    pub(crate) required_environment: Option<String>,
     /// The key for pseudonymization (HMAC-SHA256).
-    pub pseudonymization_key: Option<Secret>,
+    pub(crate) pseudonymization_key: Option<Secret>,
     /// What to do with events that break the catalog.
-    pub validation: ValidationMode,
+    pub(crate) validation: ValidationMode,
     /// Events the queue holds before emits are dropped (and counted).
-    pub queue_capacity: usize,
+    pub(crate) queue_capacity: usize,
     /// Bytes the queue holds before emits are dropped (and counted as
     /// `dropped_over_byte_budget`): the queue is bounded in memory as well as in count.
     /// Default 64 MiB.
-    pub queue_bytes: usize,
+    pub(crate) queue_bytes: usize,
     /// The largest event, in bytes of its names and values (about its serialized size), that
     /// is accepted; a larger one is dropped and counted as `dropped_too_large`. Default 32 KiB.
-    pub max_event_bytes: usize,
+    pub(crate) max_event_bytes: usize,
     /// Events per delivery batch.
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
     /// How long a failing batch is retried (with backoff, jitter and `Retry-After`) before it
     /// goes to the spool, or counts as failed without one. Default 10 minutes.
-    pub retry_horizon: Duration,
+    pub(crate) retry_horizon: Duration,
     /// How long one delivery request may take before it is abandoned and retried. Default 10 s.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// Where batches that cannot be delivered (within the horizon, by shutdown's deadline, or
     /// refused for the project key) wait on disk, to be delivered first by the next tracker on
     /// the same directory. Off when unset (`TALLY_SPOOL_DIR`).
-    pub spool_dir: Option<PathBuf>,
+    pub(crate) spool_dir: Option<PathBuf>,
     /// The most bytes the spool keeps; past it the oldest batches are dropped (and counted).
     /// Default 256 MiB.
-    pub spool_max_bytes: u64,
+    pub(crate) spool_max_bytes: u64,
     /// The application prefix the variables were read with (`AUTHSOME_`), so that a build
     /// error names the variable a bad setting came from.
-    pub env_prefix: String,
+    pub(crate) env_prefix: String,
 }
 
 impl Default for Config {
@@ -114,10 +118,10 @@ impl Default for Config {
             required_environment: None,
             pseudonymization_key: None,
             validation: ValidationMode::Drop,
-            queue_capacity: 131_072,
-            queue_bytes: 64 << 20,
-            max_event_bytes: 32 << 10,
-            batch_size: 500,
+            queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            queue_bytes: Self::DEFAULT_QUEUE_BYTES,
+            max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
+            batch_size: Self::DEFAULT_BATCH_SIZE,
             retry_horizon: Duration::from_secs(600),
             request_timeout: Duration::from_secs(10),
             spool_dir: None,
@@ -128,6 +132,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Events the queue holds at most, by default ([`Config::queue_capacity`]).
+    pub const DEFAULT_QUEUE_CAPACITY: usize = 131_072;
+    /// Bytes the queued events take at most, by default ([`Config::queue_bytes`]).
+    pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
+    /// The largest event accepted, by default ([`Config::max_event_bytes`]).
+    pub const DEFAULT_MAX_EVENT_BYTES: usize = 32 << 10;
+    /// Events per delivery request, by default ([`Config::batch_size`]).
+    pub const DEFAULT_BATCH_SIZE: usize = 500;
+
     /// From the unprefixed variables (`POSTHOG_API_KEY`, `POSTHOG_HOST`, `DO_NOT_TRACK`, …).
     pub fn from_env() -> Self {
         Self::from_vars("", std::env::vars())
@@ -221,7 +234,7 @@ impl Config {
 
     /// Sets the queue capacity.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = capacity.max(1);
+        self.queue_capacity = capacity;
         self
     }
 
@@ -256,13 +269,26 @@ impl Config {
 
     /// Sets the queue's byte budget ([`Config::queue_bytes`]).
     pub fn queue_bytes(mut self, bytes: usize) -> Self {
-        self.queue_bytes = bytes.max(1);
+        self.queue_bytes = bytes;
         self
     }
 
     /// Sets the largest event accepted ([`Config::max_event_bytes`]).
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
-        self.max_event_bytes = bytes.max(1);
+        self.max_event_bytes = bytes;
+        self
+    }
+
+    /// Sets how many events one delivery request carries at most.
+    pub fn batch_size(mut self, events: usize) -> Self {
+        self.batch_size = events;
+        self
+    }
+
+    /// Forgets the API key (read from the environment, say), so that events go to the
+    /// JSON-lines sink on stdout instead of PostHog: a dry run.
+    pub fn without_api_key(mut self) -> Self {
+        self.api_key = None;
         self
     }
 
@@ -279,6 +305,121 @@ impl Config {
     }
 }
 
+// Readers for what an application decides on (its own defaults, a dry run). The setters above
+// hold the nouns, so these are named for the question they answer.
+impl Config {
+    /// Whether an API key is set (PostHog delivery rather than the JSON-lines sink).
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// Whether a pseudonymization key is set.
+    pub fn has_pseudonymization_key(&self) -> bool {
+        self.pseudonymization_key.is_some()
+    }
+
+    /// Whether the process opted out (`DO_NOT_TRACK`, or [`Config::do_not_track`]).
+    pub fn is_opted_out(&self) -> bool {
+        self.do_not_track
+    }
+
+    /// The environment name, if set.
+    pub fn environment_name(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
+    /// The service name, if set.
+    pub fn service_name(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    /// Checks every setting once, when the tracker is built: what would only fail later (a bad
+    /// host, a zero timeout, an empty queue) fails now, naming the setting.
+    pub(crate) fn check(&self) -> Result<(), InvalidSetting> {
+        let in_code = |setting: &'static str, problem: &str| InvalidSetting {
+            setting,
+            variable: None,
+            problem: problem.to_owned(),
+        };
+        if let Some(host) = &self.host
+            && let Err(problem) = check_host(host)
+        {
+            return Err(InvalidSetting {
+                setting: "Config::host",
+                variable: Some(self.variable("POSTHOG_HOST")),
+                problem: format!("`{host}` {problem}"),
+            });
+        }
+        if self.request_timeout.is_zero() {
+            return Err(in_code("Config::request_timeout", "a zero timeout would fail every request"));
+        }
+        if self.queue_capacity == 0 {
+            return Err(in_code("Config::queue_capacity", "a queue of zero events would drop every event"));
+        }
+        if self.queue_bytes == 0 {
+            return Err(in_code("Config::queue_bytes", "a budget of zero bytes would drop every event"));
+        }
+        if self.max_event_bytes == 0 {
+            return Err(in_code("Config::max_event_bytes", "a limit of zero bytes would refuse every event"));
+        }
+        if self.batch_size == 0 {
+            return Err(in_code("Config::batch_size", "a batch of zero events would never deliver"));
+        }
+        if self.spool_dir.is_some() && self.spool_max_bytes == 0 {
+            return Err(in_code("Config::spool_max_bytes", "a spool of zero bytes would drop every batch"));
+        }
+        Ok(())
+    }
+}
+
+/// A setting [`Config::check`] refused.
+pub(crate) struct InvalidSetting {
+    pub(crate) setting: &'static str,
+    pub(crate) variable: Option<String>,
+    pub(crate) problem: String,
+}
+
+/// Whether a host is an `http`/`https` URL with a host name and nothing after its path.
+fn check_host(host: &str) -> Result<(), &'static str> {
+    let rest = host
+        .strip_prefix("https://")
+        .or_else(|| host.strip_prefix("http://"))
+        .ok_or("is not an http:// or https:// URL")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err("has no host name");
+    }
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) || rest.contains(['?', '#', '@']) {
+        return Err("is not a plain URL (spaces, a query, a fragment or user info)");
+    }
+    Ok(())
+}
+
 fn truthy(value: &str) -> bool {
     matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unusable_setting_is_refused_by_name_in_one_check() {
+        let cases: [(Config, &str); 6] = [
+            (Config::default().request_timeout(Duration::ZERO), "Config::request_timeout"),
+            (Config::default().queue_capacity(0), "Config::queue_capacity"),
+            (Config::default().queue_bytes(0), "Config::queue_bytes"),
+            (Config::default().max_event_bytes(0), "Config::max_event_bytes"),
+            (Config::default().batch_size(0), "Config::batch_size"),
+            (Config::default().spool_dir("spool").spool_max_bytes(0), "Config::spool_max_bytes"),
+        ];
+        for (config, setting) in cases {
+            let invalid = config.check().err().map(|invalid| (invalid.setting, invalid.variable));
+            assert_eq!(invalid, Some((setting, None)), "set only in code: no variable to name");
+        }
+        let from_env = Config::from_vars("APP", [("APP_POSTHOG_HOST", "ftp://example.com")]);
+        let invalid = from_env.check().err().map(|invalid| (invalid.setting, invalid.variable));
+        assert_eq!(invalid, Some(("Config::host", Some("APP_POSTHOG_HOST".to_owned()))));
+        assert!(Config::default().check().is_ok(), "the defaults are usable");
+    }
 }

@@ -83,8 +83,9 @@ pub enum BuildError {
     InvalidSetting {
         /// The setting (`Config::host`).
         setting: &'static str,
-        /// The environment variable it is read from (`AUTHSOME_POSTHOG_HOST`).
-        variable: String,
+        /// The environment variable it is read from (`AUTHSOME_POSTHOG_HOST`); `None` for a
+        /// setting made only in code.
+        variable: Option<String>,
         /// What is wrong with it.
         problem: String,
     },
@@ -102,9 +103,10 @@ impl fmt::Display for BuildError {
             // The cause is the error's `source()`, not pasted here (reporters print the chain).
             BuildError::Worker(_) => f.write_str("cannot start the tally worker thread (see the cause)"),
             BuildError::Sink(_) => f.write_str("cannot create the sink (see the cause)"),
-            BuildError::InvalidSetting { setting, variable, problem } => {
+            BuildError::InvalidSetting { setting, variable: Some(variable), problem } => {
                 write!(f, "invalid {setting} (environment variable {variable}): {problem}")
             }
+            BuildError::InvalidSetting { setting, variable: None, problem } => write!(f, "invalid {setting}: {problem}"),
         }
     }
 }
@@ -195,7 +197,11 @@ impl TrackerBuilder {
         {
             return Err(BuildError::MissingPseudonymizationKey { needed_by });
         }
-        check(&config)?;
+        config.check().map_err(|invalid| BuildError::InvalidSetting {
+            setting: invalid.setting,
+            variable: invalid.variable,
+            problem: invalid.problem,
+        })?;
         if sinks.is_empty() {
             sinks.push(default_sink(&config)?);
         }
@@ -205,7 +211,7 @@ impl TrackerBuilder {
             Some(dir) => Some(delivery::open_spool(dir, config.spool_max_bytes, &counters).map_err(|error| {
                 BuildError::InvalidSetting {
                     setting: "Config::spool_dir",
-                    variable: config.variable("TALLY_SPOOL_DIR"),
+                    variable: Some(config.variable("TALLY_SPOOL_DIR")),
                     problem: format!("cannot use `{}` as the spool directory: {error}", dir.display()),
                 }
             })?),
@@ -216,8 +222,8 @@ impl TrackerBuilder {
         let stop = Arc::new(Stop::default());
         let enabled = config.is_enabled();
         let mode = config.validation;
-        let batch_size = config.batch_size.max(1);
-        let queue = Arc::new(Queue::new(config.queue_capacity, batch_size, config.queue_bytes.max(1)));
+        let batch_size = config.batch_size;
+        let queue = Arc::new(Queue::new(config.queue_capacity, batch_size, config.queue_bytes));
         let max_event_bytes = config.max_event_bytes;
         let pipeline =
             Arc::new(Pipeline::new(Arc::new(catalog), config, pseudonymizer, process_identity, counters.clone()));
@@ -294,43 +300,6 @@ fn needs_key(catalog: &Catalog) -> Option<String> {
         .chain(per_event)
         .find(|(_, property, _)| property.privacy() == Privacy::Pseudonymize)
         .map(|(name, _, event)| format!("property `{name}` of `{event}`"))
-}
-
-/// Settings that would only fail later, checked now: a bad host, a zero timeout.
-fn check(config: &Config) -> Result<(), BuildError> {
-    if let Some(host) = &config.host
-        && let Err(problem) = check_host(host)
-    {
-        return Err(BuildError::InvalidSetting {
-            setting: "Config::host",
-            variable: config.variable("POSTHOG_HOST"),
-            problem: format!("`{host}` {problem}"),
-        });
-    }
-    if config.request_timeout.is_zero() {
-        return Err(BuildError::InvalidSetting {
-            setting: "Config::request_timeout",
-            variable: "(none; set in code)".to_owned(),
-            problem: "a zero timeout would fail every request".to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// Whether a host is an `http`/`https` URL with a host name and nothing after its path.
-fn check_host(host: &str) -> Result<(), &'static str> {
-    let rest = host
-        .strip_prefix("https://")
-        .or_else(|| host.strip_prefix("http://"))
-        .ok_or("is not an http:// or https:// URL")?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || authority.starts_with(':') {
-        return Err("has no host name");
-    }
-    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) || rest.contains(['?', '#', '@']) {
-        return Err("is not a plain URL (spaces, a query, a fragment or user info)");
-    }
-    Ok(())
 }
 
 fn default_sink(config: &Config) -> Result<Box<dyn Sink>, BuildError> {

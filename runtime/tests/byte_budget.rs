@@ -43,7 +43,7 @@ async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted
     let catalog = Catalog::parse("bytes.toml", CATALOG).unwrap();
     // The stalled deliveries must not time out while the queue fills.
     let config = Config::default().request_timeout(Duration::from_secs(600));
-    let budget = config.queue_bytes as u64;
+    let budget = Config::DEFAULT_QUEUE_BYTES as u64;
     assert_eq!(budget, 64 << 20, "the documented default");
     let tracker = Tracker::builder(catalog).with_config(config).with_sink(Stalled { open }).build().unwrap();
 
