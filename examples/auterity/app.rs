@@ -23,7 +23,7 @@ use tally::middleware::{
     identity::Resolution,
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Counts, FutureExt, Identity, Tracker};
+use tally::{Config, Identity, Tracker, context::FutureExt, tracker::Counts};
 use tracing::Instrument;
 
 use crate::support;
