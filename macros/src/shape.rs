@@ -59,7 +59,7 @@ pub(crate) fn body(function: &ItemFn) -> syn::Result<Body> {
         Stmt::Expr(expr, None) => Some((index, expr)),
         _ => None,
     }) else {
-        return sync_unless_future(output);
+        return sync_unless_future(output, None);
     };
     let last = ungroup(last);
     if async_block(last).is_some() {
@@ -72,22 +72,46 @@ pub(crate) fn body(function: &ItemFn) -> syn::Result<Body> {
     {
         return Ok(Body::InnerAsyncFn { stmt });
     }
-    sync_unless_future(output)
+    sync_unless_future(output, Some(last))
 }
 
-fn sync_unless_future(output: &Type) -> syn::Result<Body> {
-    if is_future(output) {
-        Err(syn::Error::new(
-            Span::call_site(),
-            "#[track_event] cannot tell when the future this function returns completes, and \
-             emitting when it is created would emit before the work ran: write the function as \
-             an `async fn` (in a trait impl, under `#[async_trait]` or `#[tonic::async_trait]`, \
-             with `#[track_event]` on the method), or end its body with \
-             `Box::pin(async move { … })` or `async move { … }`",
-        ))
-    } else {
-        Ok(Body::Sync)
+/// The shapes whose completion the expansion sees, for the error that refuses the others.
+const ACCEPTED_SHAPES: &str = "write the function as an `async fn` (in a trait impl, under \
+     `#[async_trait]` or `#[tonic::async_trait]`, with `#[track_event]` on the method), or end \
+     its body with an async block written there: `async move { … }`, \
+     `Box::pin(async move { … })` or `async move { … }.boxed()` (`.boxed_local()`)";
+
+/// A function that returns a future the expansion cannot follow is refused; any other
+/// synchronous function is instrumented around its body. `last` is the body's final expression:
+/// a `.boxed()` or `Box::pin(…)` of some other future gets the rewrite that makes it followable.
+fn sync_unless_future(output: &Type, last: Option<&Expr>) -> syn::Result<Body> {
+    if !is_future(output) {
+        return Ok(Body::Sync);
     }
+    let message = match last {
+        Some(Expr::MethodCall(call))
+            if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") =>
+        {
+            let method = &call.method;
+            format!(
+                "#[track_event] cannot tell when this future completes: it follows `.{method}()` \
+                 only on an async block written in the body, and emitting when the future is \
+                 created would emit before the work ran; await it inside one, \
+                 `async move {{ <future>.await }}.{method}()`, or {ACCEPTED_SHAPES}"
+            )
+        }
+        Some(Expr::Call(call)) if is_box_pin(&call.func) => format!(
+            "#[track_event] cannot tell when this future completes: it follows `Box::pin(…)` \
+             only of an async block written in the body, and emitting when the future is created \
+             would emit before the work ran; await it inside one, \
+             `Box::pin(async move {{ <future>.await }})`, or {ACCEPTED_SHAPES}"
+        ),
+        _ => format!(
+            "#[track_event] cannot tell when the future this function returns completes, and \
+             emitting when it is created would emit before the work ran: {ACCEPTED_SHAPES}"
+        ),
+    };
+    Err(syn::Error::new(Span::call_site(), message))
 }
 
 /// `(expr)` and invisible groups (from `macro_rules!`) are transparent.

@@ -6,7 +6,7 @@
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
 //!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process]
-//! cargo bench -p tally-middleware --bench load -- --micro
+//! cargo bench -p tally-middleware --bench load -- --micro [--rounds 5] [--requests 200000] [--only <setup index>]
 //! ```
 //!
 //! The load comes from `wrk` when it is on the PATH (`apt-get install wrk`), else from an
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use http::HeaderValue;
 use http_body_util::{BodyExt, Empty};
 use tally_middleware::TrackLayer;
 use tally_receiver::Receiver;
@@ -171,6 +172,16 @@ fn cpu_by_thread() -> std::collections::BTreeMap<String, Duration> {
     by_name
 }
 
+/// This thread's time on a CPU so far (`/proc/thread-self/schedstat`, in nanoseconds): unlike
+/// the wall clock, it leaves out the time the thread waited for a core the machine's other
+/// tenants held. Zero where the file is unreadable.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 /// The servers a round loads in turn.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Server {
@@ -187,54 +198,160 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
+/// The headers `--micro` sends and answers with: none (as in a bare `service_fn` benchmark, where
+/// inserting one header allocates the empty `HeaderMap`), or a few, as a server's requests and
+/// responses carry them (the maps exist; one more header fits). Static values: a server's
+/// parser shares the bytes it read rather than allocating per header.
+#[derive(Clone, Copy)]
+enum Headers {
+    None,
+    Realistic,
+}
+
+impl Headers {
+    fn name(self) -> &'static str {
+        match self {
+            Headers::None => "no headers",
+            Headers::Realistic => "realistic headers",
+        }
+    }
+
+    /// A request as the server hands it to the middleware.
+    fn request(self) -> http::Request<String> {
+        let builder = http::Request::builder().uri("/api/projects/42");
+        let builder = match self {
+            Headers::None => builder,
+            Headers::Realistic => builder
+                .header(http::header::HOST, HeaderValue::from_static("api.example.com"))
+                .header(
+                    http::header::USER_AGENT,
+                    HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+                )
+                .header(http::header::ACCEPT, HeaderValue::from_static("application/json"))
+                .header(http::header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br")),
+        };
+        builder.body(String::new()).unwrap()
+    }
+
+    /// The handler's response.
+    fn response(self) -> http::Response<String> {
+        let builder = http::Response::builder();
+        let builder = match self {
+            Headers::None => builder,
+            Headers::Realistic => builder
+                .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .header(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        };
+        builder.body(String::from("{\"id\":42}")).unwrap()
+    }
+}
+
 /// `--micro`: the layer's own cost per request, without sockets: requests through a
-/// `service_fn`, bare, with tower-http's `TraceLayer` (no subscriber: the yardstick), with the
-/// layer and no tracker, and with the layer emitting to a sink that discards (the request path
-/// only: the tracker's worker runs on its own thread). `--rounds` rounds (default 5) of 200 000
-/// requests per setup, the setups interleaved within each round so that the machine's noise
-/// falls on all of them; prints each setup's median and fastest–slowest round.
+/// `service_fn`, bare, with tower-http's `TraceLayer` (no subscriber: the yardstick), with
+/// `TraceLayer` and tower-http's request-id layers (what the layer does without a tracker,
+/// from tower-http), with the layer and no tracker, and with the layer emitting to a sink that discards (the request path
+/// only: the tracker's worker runs on its own thread); each with requests and responses
+/// without headers and with a few realistic ones ([`Headers`]). `--rounds` rounds (default 5) of
+/// `--requests` requests (default 200 000) per setup, the ten setups interleaved within each
+/// round so that the machine's noise falls on all of them; prints each setup's median and
+/// fastest–slowest round of on-CPU time per request (the thread's, so that time spent waiting
+/// for a core on a shared machine is left out), and its median wall time. `--only <index>` runs
+/// one setup (for a profiler).
 fn micro() {
     use tower::{Layer, Service, ServiceExt};
-    const N: u32 = 200_000;
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u32>().ok())
+    };
+    let requests = value("--requests").unwrap_or(200_000);
+    let only = value("--only").map(|i| i as usize);
     let rounds = options().rounds;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
         let tracker = Tracker::builder(catalog).sink(NullSink).build().unwrap();
-        let handler = tower::service_fn(|_: http::Request<String>| async {
-            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("Hello, World!")))
-        });
-        /// Nanoseconds per request over `N` requests.
-        async fn run<S>(service: &mut S) -> f64
+        fn handler(
+            headers: Headers,
+        ) -> impl Service<
+            http::Request<String>,
+            Response = http::Response<String>,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone {
+            tower::service_fn(move |_: http::Request<String>| async move { Ok(headers.response()) })
+        }
+        /// Nanoseconds per request over `requests` requests: on this thread's CPU (the
+        /// runtime is single-threaded), and on the wall clock.
+        async fn run<S>(service: &mut S, headers: Headers, requests: u32) -> (f64, f64)
         where
             S: Service<http::Request<String>, Error = std::convert::Infallible>,
         {
-            let start = Instant::now();
-            for _ in 0..N {
-                let request = http::Request::builder().uri("/hello").body(String::new()).unwrap();
-                let _ = service.ready().await.unwrap().call(request).await;
+            let (start, cpu) = (Instant::now(), thread_cpu());
+            for _ in 0..requests {
+                let _ = service.ready().await.unwrap().call(headers.request()).await;
             }
-            start.elapsed().as_nanos() as f64 / f64::from(N)
+            let per_request = |nanos: u128| nanos as f64 / f64::from(requests);
+            (per_request((thread_cpu() - cpu).as_nanos()), per_request(start.elapsed().as_nanos()))
         }
-        let mut bare = handler;
-        let mut traced = tower_http::trace::TraceLayer::new_for_http().layer(handler);
-        let mut untracked = TrackLayer::new_for_http().layer(handler);
-        let mut tracked = TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler);
-        let names = ["bare", "tower-http TraceLayer", "layer, no tracker", "layer, emitting (null sink)"];
-        let mut results: [Vec<f64>; 4] = Default::default();
+        let setups = [
+            "bare",
+            "tower-http TraceLayer",
+            "TraceLayer + tower-http request id",
+            "layer, no tracker",
+            "layer, emitting (null sink)",
+        ];
+        let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 2 * setups.len()];
         for round in 0..rounds {
-            results[0].push(run(&mut bare).await);
-            results[1].push(run(&mut traced).await);
-            results[2].push(run(&mut untracked).await);
-            results[3].push(run(&mut tracked).await);
-            tracker.flush().await;
+            for (i, headers) in [Headers::None, Headers::Realistic].into_iter().enumerate() {
+                let handler = handler(headers);
+                let wanted = |setup: usize| only.is_none_or(|only| only == i * setups.len() + setup);
+                let slot = |setup: usize| i * setups.len() + setup;
+                if wanted(0) {
+                    results[slot(0)].push(run(&mut handler.clone(), headers, requests).await);
+                }
+                if wanted(1) {
+                    let mut traced = tower_http::trace::TraceLayer::new_for_http().layer(handler.clone());
+                    results[slot(1)].push(run(&mut traced, headers, requests).await);
+                }
+                if wanted(2) {
+                    // What the layer does without a tracker, from tower-http: an `x-request-id`
+                    // set on the request when absent (a v4 UUID), and copied to the response.
+                    let mut with_id = tower::ServiceBuilder::new()
+                        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+                            tower_http::request_id::MakeRequestUuid,
+                        ))
+                        .layer(tower_http::trace::TraceLayer::new_for_http())
+                        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+                        .service(handler.clone());
+                    results[slot(2)].push(run(&mut with_id, headers, requests).await);
+                }
+                if wanted(3) {
+                    let mut untracked = TrackLayer::new_for_http().layer(handler.clone());
+                    results[slot(3)].push(run(&mut untracked, headers, requests).await);
+                }
+                if wanted(4) {
+                    let mut tracked = TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler.clone());
+                    results[slot(4)].push(run(&mut tracked, headers, requests).await);
+                    tracker.flush().await;
+                }
+            }
             eprintln!("round {}/{rounds} done", round + 1);
         }
-        println!("{:<28} {:>9} {:>19}  ({rounds} rounds of {N} requests)", "setup", "median", "fastest–slowest");
-        for (name, values) in names.iter().zip(results.iter_mut()) {
-            let median = median(values);
-            let (low, high) = (values[0], values[values.len() - 1]);
-            println!("{name:<28} {median:>6.0} ns {low:>8.0}–{high:<6.0} ns/request");
+        println!(
+            "{:<54} {:>9} {:>19} {:>11}  ({rounds} rounds of {requests} requests)",
+            "setup (ns per request)", "CPU median", "fastest–slowest", "wall median"
+        );
+        for (index, values) in results.iter_mut().enumerate() {
+            if values.is_empty() {
+                continue;
+            }
+            let headers = if index < setups.len() { Headers::None } else { Headers::Realistic };
+            let name = format!("{}, {}", setups[index % setups.len()], headers.name());
+            let mut cpu: Vec<f64> = values.iter().map(|(cpu, _)| *cpu).collect();
+            let mut wall: Vec<f64> = values.iter().map(|(_, wall)| *wall).collect();
+            let (cpu_median, wall_median) = (median(&mut cpu), median(&mut wall));
+            let (low, high) = (cpu[0], cpu[cpu.len() - 1]);
+            println!("{name:<54} {cpu_median:>9.0} {low:>9.0}–{high:<9.0} {wall_median:>11.0}");
         }
         tracker.shutdown(Duration::from_secs(60)).await;
     });
