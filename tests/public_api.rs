@@ -138,10 +138,10 @@ impl Crate {
             let Some(item) = self.index.get(&child) else { continue };
             let (target, name) = match item["inner"].get("use") {
                 Some(using) if using["is_glob"] == true => {
-                    if let Some(target) = using["id"].as_u64().map(|id| id.to_string()) {
-                        if self.index.get(&target).is_some_and(|t| t["inner"].get("module").is_some()) {
-                            self.visit(&target, path, open, found);
-                        }
+                    if let Some(target) = using["id"].as_u64().map(|id| id.to_string())
+                        && self.index.get(&target).is_some_and(|t| t["inner"].get("module").is_some())
+                    {
+                        self.visit(&target, path, open, found);
                     }
                     continue;
                 }
