@@ -55,6 +55,12 @@ impl Properties {
         self.first.iter().chain(&self.more)
     }
 
+    /// The properties where they are, for taking their values out: moving whole properties
+    /// out (name and value, through a chained iterator) cost the worker more than checking them.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Property> {
+        self.first.iter_mut().chain(&mut self.more)
+    }
+
     /// Keeps the properties `keep` says yes to, in their order.
     #[cfg(feature = "tracing-layer")]
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Property) -> bool) {

@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tally_catalog::Catalog;
 use uuid::Uuid;
@@ -95,7 +95,8 @@ impl Pipeline {
         anchor: &Anchor,
         out: &mut Vec<WireEvent>,
     ) -> Result<(), Rejection> {
-        let at = anchor.wall_time(event.stamp);
+        // Converted to a date once: the event id, the wire timestamp and fills all use it.
+        let at = DateTime::<Utc>::from(anchor.wall_time(event.stamp));
         let result = match event.take_special() {
             Some(Special::Identify { anonymous, identity }) => self.identify(at, &anonymous, &identity, out),
             None => self.catalog_event(event, at, out),
@@ -111,7 +112,7 @@ impl Pipeline {
         result
     }
 
-    fn catalog_event(&self, event: &mut Event, at: SystemTime, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
+    fn catalog_event(&self, event: &mut Event, at: DateTime<Utc>, out: &mut Vec<WireEvent>) -> Result<(), Rejection> {
         let Some(plan) = self.plan.event(&event.name) else {
             let catalog = self.plan.catalog();
             let violation = Violation::UnknownEvent {
@@ -122,7 +123,7 @@ impl Pipeline {
         };
         let context: &Context = event.context.as_deref().unwrap_or_else(|| &*NO_CONTEXT);
         let mut draft = Draft::new(plan, new_event_id(at), at);
-        validate::validate(&mut draft, std::mem::take(&mut event.properties), event.coerce_types);
+        validate::validate(&mut draft, &mut event.properties, event.coerce_types);
         let sources = fill::Sources {
             plan: &self.plan,
             config: &self.config,
@@ -148,7 +149,7 @@ impl Pipeline {
         }
 
         let identities = self.identities(context);
-        let resolved = identity::identity(plan.keyed_by, event.distinct_id(), &identities)
+        let resolved = identity::identity(plan.keyed_by, event.distinct_id(), draft.id, &identities)
             .map_err(|refusal| self.refused(&plan.name, refusal))?;
         let mut links = Vec::new();
         for (kind, wire_name) in &self.plan.kinds[plan.keyed_by].links {
@@ -192,7 +193,7 @@ impl Pipeline {
     /// `$identify`: the known person absorbs the anonymous one.
     fn identify(
         &self,
-        at: SystemTime,
+        at: DateTime<Utc>,
         anonymous: &str,
         identity: &Identity,
         out: &mut Vec<WireEvent>,
@@ -211,14 +212,14 @@ impl Pipeline {
             uuid: new_event_id(at),
             event: "$identify".into(),
             distinct_id: distinct_id.into_string(),
-            timestamp: at.into(),
+            timestamp: at,
             properties,
         });
         Ok(())
     }
 
     /// `$groupidentify` for groups this process has not announced yet.
-    fn group_identifies(&self, groups: &[(String, String)], distinct_id: &str, at: SystemTime) -> Vec<WireEvent> {
+    fn group_identifies(&self, groups: &[(String, String)], distinct_id: &str, at: DateTime<Utc>) -> Vec<WireEvent> {
         if groups.is_empty() {
             return Vec::new();
         }
@@ -239,7 +240,7 @@ impl Pipeline {
                     uuid: new_event_id(at),
                     event: "$groupidentify".into(),
                     distinct_id: distinct_id.to_owned(),
-                    timestamp: at.into(),
+                    timestamp: at,
                     properties,
                 });
             }
@@ -250,9 +251,10 @@ impl Pipeline {
 
 /// A UUID v7 for the event's emit time. Generated once, on the worker, and kept in the wire
 /// event, so every retry carries the same id and PostHog deduplicates.
-fn new_event_id(at: SystemTime) -> Uuid {
-    let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let timestamp = uuid::Timestamp::from_unix(uuid::NoContext, since_epoch.as_secs(), since_epoch.subsec_nanos());
+fn new_event_id(at: DateTime<Utc>) -> Uuid {
+    // Before 1970 (a clock gone wrong): the epoch, as `duration_since` gave before.
+    let seconds = u64::try_from(at.timestamp()).unwrap_or_default();
+    let timestamp = uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.timestamp_subsec_nanos());
     Uuid::new_v7(timestamp)
 }
 

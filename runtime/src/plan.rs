@@ -213,6 +213,17 @@ impl EventPlan {
     pub(crate) fn position(&self, name: &str) -> Option<usize> {
         self.properties.iter().position(|p| &*p.name == name)
     }
+
+    /// The same, looking from index `from` on first: emitters mostly give properties in the
+    /// catalog's order, so the one after the last found is usually the next (one comparison
+    /// instead of a scan).
+    pub(crate) fn position_from(&self, name: &str, from: usize) -> Option<usize> {
+        let (before, after) = self.properties.split_at(from.min(self.properties.len()));
+        match after.iter().position(|p| &*p.name == name) {
+            Some(offset) => Some(from + offset),
+            None => before.iter().position(|p| &*p.name == name),
+        }
+    }
 }
 
 /// The hash of the event table: a multiply-rotate over eight bytes at a time (FxHash's), a

@@ -149,6 +149,38 @@ struct Shard {
 /// Emptied buffers the worker keeps in rotation before handing one back to a shard.
 const SPARES: usize = 4;
 
+/// The worker's emptied buffers, kept with the room a burst grew them to: freeing a buffer of
+/// a hundred thousand events (its pages unmapped, then faulted in again for the next burst)
+/// cost the worker about 5 % of its time under load. They shrink lazily instead, once the
+/// drains have been small for a while.
+#[derive(Default)]
+pub(crate) struct Spares {
+    buffers: VecDeque<Vec<Event>>,
+    /// Events per drain lately: the largest recent drain, decaying by an eighth per drain.
+    recent: usize,
+}
+
+impl Spares {
+    /// The buffer emptied longest ago, once a few are in rotation, shrunk when it is far
+    /// larger than recent drains needed (`floor`: the least worth keeping).
+    fn next(&mut self, floor: usize) -> Vec<Event> {
+        if self.buffers.len() < SPARES {
+            return Vec::new();
+        }
+        let mut buffer = self.buffers.pop_front().unwrap_or_default();
+        let needed = self.recent.max(floor);
+        if buffer.capacity() > needed * 4 {
+            buffer.shrink_to(needed * 2);
+        }
+        buffer
+    }
+
+    /// A drain took `events`.
+    fn drained(&mut self, events: usize) {
+        self.recent = events.max(self.recent - self.recent / 8);
+    }
+}
+
 pub(crate) struct Queue {
     shards: Box<[Shard]>,
     /// Room left in the bound: the capacity less what is queued and what shards reserved.
@@ -339,7 +371,7 @@ impl Queue {
     /// keeps each thread's order and interleaves threads). Each shard gets an emptied buffer
     /// from `spares` in exchange, so a lock is held for a swap, never for a copy, and emitting
     /// threads push into memory that is already allocated.
-    pub(crate) fn drain(&self, spares: &mut VecDeque<Vec<Event>>, out: &mut Drained) {
+    pub(crate) fn drain(&self, spares: &mut Spares, out: &mut Drained) {
         let mut taken = 0;
         let mut bytes = 0;
         let mut unused = 0;
@@ -355,7 +387,7 @@ impl Queue {
                 // The buffer drained longest ago, once a few are in rotation: the worker has read
                 // what the last drains took, and an emitting thread writing into cache lines
                 // another core holds waits for that core to let go of them.
-                let spare = if spares.len() < SPARES { Vec::new() } else { spares.pop_front().unwrap_or_default() };
+                let spare = spares.next(self.wake_at);
                 let mut full = std::mem::replace(&mut staged.events, spare);
                 if out.events.is_empty() {
                     // The common case, one busy shard: no copy at all.
@@ -363,13 +395,11 @@ impl Queue {
                 } else {
                     out.events.append(&mut full);
                 }
-                // A buffer a burst grew past a few batches is let go rather than kept.
-                if full.capacity() <= self.wake_at * SPARES {
-                    spares.push_back(full);
-                }
+                spares.buffers.push_back(full);
             }
             out.ready.append(&mut staged.ready);
         }
+        spares.drained(out.events.len());
         self.available.fetch_add(taken, Relaxed);
         // What was reserved and not used is free now; what was drained, once processed.
         self.bytes_available.fetch_add(unused, Relaxed);
@@ -429,7 +459,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shard_reaching_its_threshold_wakes_a_waiting_worker() {
         let queue = std::sync::Arc::new(Queue::new(1 << 20, 8, usize::MAX / 2));
-        let mut spares = VecDeque::new();
+        let mut spares = Spares::default();
         let mut out = Drained::default();
         for _ in 0..200 {
             let pusher = {
@@ -457,7 +487,7 @@ mod tests {
         assert!(queue.push_event(event(), 1).is_ok());
         assert!(matches!(queue.push_event(event(), 1), Err(Refused::Full)));
         let mut out = Drained::default();
-        queue.drain(&mut VecDeque::new(), &mut out);
+        queue.drain(&mut Spares::default(), &mut out);
         assert_eq!(out.len(), 2);
         assert!(queue.push_event(event(), 1).is_ok(), "draining frees room");
         assert_eq!(queue.accepted(), 3, "refusals are not accepted");
@@ -480,7 +510,7 @@ mod tests {
             .map(|pusher| pusher.join().unwrap())
             .sum();
         let mut out = Drained::default();
-        queue.drain(&mut VecDeque::new(), &mut out);
+        queue.drain(&mut Spares::default(), &mut out);
         assert_eq!(out.len(), accepted);
         assert!(accepted <= 1000, "{accepted} queued past a capacity of 1000");
         // Reservations strand at most a chunk per shard.
@@ -498,13 +528,40 @@ mod tests {
         let (held, _) = queue.bytes();
         assert!(held >= queue.byte_chunk, "a shard reserves a chunk at a time: {held}");
         let mut out = Drained::default();
-        queue.drain(&mut VecDeque::new(), &mut out);
+        queue.drain(&mut Spares::default(), &mut out);
         assert_eq!(queue.bytes().0, 10, "the drained event is charged until processed");
         out.take().for_each(drop);
         queue.release_bytes(out.clear());
         assert_eq!(queue.bytes().0, 0);
         assert!(queue.push_event(event(), 10).is_ok(), "the next emit reserves again");
         assert!(queue.bytes().0 >= 10);
+    }
+
+    /// Buffers a burst grew are kept through the burst (no free and fault-in per drain), and
+    /// shrunk once the drains have been small for a while.
+    #[test]
+    fn burst_grown_buffers_are_kept_then_shrunk_lazily() {
+        let queue = Queue::new(1 << 20, 8, usize::MAX / 2);
+        let mut spares = Spares::default();
+        let mut out = Drained::default();
+        let mut drain = |count: usize, spares: &mut Spares| {
+            for _ in 0..count {
+                assert!(queue.push_event(event(), 1).is_ok());
+            }
+            queue.drain(spares, &mut out);
+            assert_eq!(out.len(), count);
+            out.take().for_each(drop);
+            queue.release_bytes(out.clear());
+        };
+        for _ in 0..SPARES + 2 {
+            drain(20_000, &mut spares);
+        }
+        let largest = |spares: &Spares| spares.buffers.iter().map(Vec::capacity).max().unwrap_or(0);
+        assert!(largest(&spares) >= 20_000, "kept through the burst: {}", largest(&spares));
+        for _ in 0..200 {
+            drain(3, &mut spares);
+        }
+        assert!(largest(&spares) <= 8 * 4, "shrunk once drains are small: {}", largest(&spares));
     }
 
     /// Ready items and events come out in emit order, whichever list they were in.
@@ -518,7 +575,7 @@ mod tests {
         queue.push_ready(ready, 1).ok();
         queue.push_event(first, 1).ok();
         let mut out = Drained::default();
-        queue.drain(&mut VecDeque::new(), &mut out);
+        queue.drain(&mut Spares::default(), &mut out);
         let order: Vec<_> = out.take().map(|item| matches!(item, Item::Ready(_))).collect();
         assert_eq!(order, [false, true, false]);
     }

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::clock::Anchor;
 use crate::delivery::{Delivery, Stop};
 use crate::pipeline::Pipeline;
-use crate::queue::{Control, Drained, Item, Queue};
+use crate::queue::{Control, Drained, Item, Queue, Spares};
 use crate::sink::WireEvent;
 
 thread_local! {
@@ -56,7 +56,7 @@ impl Worker {
         let spool_task = delivery.has_spool().then(|| tokio::spawn(delivery.clone().drain_spool()));
         let mut in_flight = InFlight::default();
         let mut items = Drained::default();
-        let mut spares = std::collections::VecDeque::new();
+        let mut spares = Spares::default();
         let mut pending: Vec<WireEvent> = Vec::with_capacity(batch_size);
         loop {
             // Requests first: everything emitted before a flush is in the shards by now.

@@ -37,9 +37,13 @@ pub(crate) struct Identities<'a> {
 }
 
 /// The `distinct_id` of an event keyed by kind `keyed_by` (`explicit`: set on the event).
+/// An event sent personless without an anonymous id goes under its own id (`event_id`, a
+/// UUID v7 drawn for it, as posthog-rs's `Event::new_anon` does): a random id per event
+/// without drawing another one.
 pub(crate) fn identity(
     keyed_by: usize,
     explicit: Option<&DistinctId>,
+    event_id: Uuid,
     from: &Identities<'_>,
 ) -> Result<Resolved, Refusal> {
     if let Some(explicit) = explicit {
@@ -57,7 +61,9 @@ pub(crate) fn identity(
         (OnMissing::Anonymous, Some(anonymous)) => Ok(Resolved { distinct_id: anonymous, personless: false }),
         (OnMissing::Personless, Some(anonymous)) => Ok(Resolved { distinct_id: anonymous, personless: true }),
         (OnMissing::Anonymous | OnMissing::Personless, None) => {
-            Ok(Resolved { distinct_id: DistinctId::new(Uuid::new_v4().to_string()), personless: true })
+            let mut text = Uuid::encode_buffer();
+            let text = event_id.hyphenated().encode_lower(&mut text);
+            Ok(Resolved { distinct_id: DistinctId::new(&*text), personless: true })
         }
         // `drop`, and a policy newer than this runtime: no event rather than a wrong person.
         _ => Err(Refusal::NoIdentity),

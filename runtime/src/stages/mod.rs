@@ -5,8 +5,8 @@
 //! They work over one value type ([`PropertyValue`]) in a [`Draft`]: one slot per property of
 //! the event's compiled table ([`crate::plan::EventPlan`]), so no stage looks a name up in a map.
 
+use chrono::{DateTime, Utc};
 use std::cell::Cell;
-use std::time::SystemTime;
 
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub(crate) struct Draft<'p> {
     pub(crate) rejected: Vec<bool>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) id: Uuid,
-    pub(crate) at: SystemTime,
+    pub(crate) at: DateTime<Utc>,
 }
 
 thread_local! {
@@ -40,7 +40,7 @@ thread_local! {
 }
 
 impl<'p> Draft<'p> {
-    pub(crate) fn new(plan: &'p EventPlan, id: Uuid, at: SystemTime) -> Self {
+    pub(crate) fn new(plan: &'p EventPlan, id: Uuid, at: DateTime<Utc>) -> Self {
         let count = plan.properties.len();
         let mut slots = SPARE_SLOTS.take();
         slots.resize_with(count, || None);

@@ -8,8 +8,6 @@
 //! plan's wire names (shared, not copied): no `serde_json::Map` is built for the event, and
 //! the sinks write JSON (or build posthog-rs's events) straight from it.
 
-use std::time::SystemTime;
-
 use serde_json::{Map, Value};
 
 use super::Draft;
@@ -121,7 +119,7 @@ pub(crate) fn serialize(draft: &mut Draft<'_>, resolved: Resolved, extra: Extra<
             uuid: draft.id,
             event: plan.wire_name.clone(),
             distinct_id: resolved.distinct_id.into_string(),
-            timestamp: draft.at.into(),
+            timestamp: draft.at,
             properties,
         },
         groups,
@@ -164,6 +162,6 @@ pub(crate) fn library_properties(properties: &mut WireProperties) {
 }
 
 /// RFC 3339 with microseconds, UTC.
-pub(crate) fn timestamp(at: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -11,14 +11,18 @@ use crate::plan::PropertyPlan;
 use crate::validate::Violation;
 use crate::value::PropertyValue;
 
-/// Places and checks the given properties. `coerce`: values recorded as text (tracing) are
-/// converted to the declared type first, when lossless.
-pub(crate) fn validate(draft: &mut Draft<'_>, given: Properties, coerce: bool) {
-    for (name, value) in given {
-        let Some(index) = draft.plan.position(&name) else {
-            draft.violations.push(Violation::UnknownProperty(crate::gate::name(&name)));
+/// Places and checks the given properties, taking their values out (the names stay, to be
+/// dropped with the event). `coerce`: values recorded as text (tracing) are converted to the
+/// declared type first, when lossless.
+pub(crate) fn validate(draft: &mut Draft<'_>, given: &mut Properties, coerce: bool) {
+    let mut next = 0;
+    for (name, value) in given.iter_mut() {
+        let Some(index) = draft.plan.position_from(name, next) else {
+            draft.violations.push(Violation::UnknownProperty(crate::gate::name(name)));
             continue;
         };
+        next = index + 1;
+        let value = std::mem::replace(value, PropertyValue::Null);
         let property = &draft.plan.properties[index];
         let value = if coerce { value.coerce(property.ty, property.items) } else { value };
         draft.slots[index] = check(property, value, &mut draft.violations);
