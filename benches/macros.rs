@@ -59,8 +59,8 @@ fn installed() -> &'static Tracker {
         ))
         .unwrap_or_else(|error| panic!("{error}"));
         Tracker::builder(catalog)
-            .config(Config::default().queue_capacity(1 << 24).pseudonymization_key("bench-key"))
-            .sink(Discard)
+            .with_config(Config::default().queue_capacity(1 << 24).pseudonymization_key("bench-key"))
+            .with_sink(Discard)
             .install()
             .unwrap_or_else(|error| panic!("{error}"))
     });
@@ -109,7 +109,7 @@ mod no_tracker {
 
     #[divan::bench(sample_count = 200, sample_size = 2000)]
     fn annotated(bencher: Bencher) {
-        assert!(!tally::tracker::is_active(), "this benchmark must run before any tracker exists");
+        assert!(!tally::routing::is_active(), "this benchmark must run before any tracker exists");
         bencher.bench_local(|| archive_annotated(black_box("p-42")));
     }
 }
@@ -132,7 +132,7 @@ mod with_tracker {
     /// As a handler would: inside a request context with a user identity.
     #[divan::bench(sample_count = 200, sample_size = SAMPLE)]
     fn annotated_in_request_context(bencher: Bencher) {
-        Context::new().identity(Identity::user("u-7")).request_id("req-1").sync_scope(|| {
+        Context::new().with_identity(Identity::user("u-7")).with_request_id("req-1").sync_scope(|| {
             bench_drained(bencher, installed(), || archive_annotated(black_box("p-42")));
         });
     }

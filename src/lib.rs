@@ -42,7 +42,7 @@ pub use tally_runtime::convert;
 pub use tally_runtime::outcome;
 
 // The root holds what a first program names; everything else is reached once, through the
-// module that groups it (`tally::sink::MemorySink`, `tally::tracker::Counts`, …).
+// module that groups it (`tally::sink::MemorySink`, `tally::routing::emit`, …).
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/posthog.md")]
 #[doc = "\n"]
@@ -59,6 +59,9 @@ pub use tally_runtime::{Context, Event, Tracker};
 #[doc = "\n"]
 #[doc(inline)]
 pub use tally_runtime::privacy;
+/// Which tracker receives an event: the one scoped around the task, else the installed default.
+#[doc(inline)]
+pub use tally_runtime::routing;
 
 pub mod sink {
     //! Where delivered events go: the [`Sink`] trait, the PostHog sink, JSON lines, and the
@@ -71,11 +74,8 @@ pub mod sink {
 }
 
 pub mod tracker {
-    //! The tracker's builder and guard, its errors and counters, and the current tracker (the
-    //! request context's, else the installed default).
-    pub use tally_runtime::{
-        BuildError, Counts, EmitError, InstallError, TrackerBuilder, TrackerGuard, current, emit, is_active,
-    };
+    //! The tracker's builder and guard, its errors and counters.
+    pub use tally_runtime::{BuildError, Counts, EmitError, InstallError, TrackerBuilder, TrackerGuard};
 }
 
 pub mod event {
@@ -86,7 +86,7 @@ pub mod event {
 
 pub mod context {
     //! The request context: request data, and carrying a context into a future or task.
-    pub use tally_runtime::{FutureExt, RequestInfo, Scoped};
+    pub use tally_runtime::context::{InContext, RequestInfo, Scoped};
 }
 
 pub mod identity {
@@ -108,8 +108,8 @@ pub mod tracing {
     pub use tally_runtime::TallyLayer;
 }
 
-/// A [`TallyLayer`](tracing::TallyLayer) that emits to the current tracker (the request
-/// context's, else the installed default).
+/// A [`TallyLayer`](tracing::TallyLayer) that emits to the current tracker (the one scoped
+/// around the task, else the installed default).
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;

@@ -4,13 +4,14 @@
 pub use std::time::Instant;
 /// What property conversions produce (literal text is not copied, short text is inline).
 pub use tally_runtime::PropertyValue as Value;
-pub use tally_runtime::{DistinctId, Event, is_active};
+pub use tally_runtime::routing::is_active;
+pub use tally_runtime::{DistinctId, Event};
 
 /// Hands an event to the current tracker. A refusal is counted by the runtime; the annotated
 /// function is never affected by it.
 #[inline]
 pub fn emit(event: Event) {
-    let _ = tally_runtime::emit(event);
+    let _ = tally_runtime::routing::emit(event);
 }
 
 /// `None` for a nullable property becomes `null`.

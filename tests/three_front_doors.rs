@@ -42,7 +42,7 @@ async fn one_request_gives_three_events_with_one_distinct_id_and_one_request_id(
         .host(receiver.url())
         .validation(ValidationMode::Strict)
         .pseudonymization_key("tally-test-key");
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
 
     // The tracing layer emits to the current tracker: the one the middleware's context carries.
     let subscriber = tracing_subscriber::registry().with(tally::tracing_layer());

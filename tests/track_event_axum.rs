@@ -154,14 +154,14 @@ async fn export(State(projects): State<Projects>) -> Json<Vec<Project>> {
 async fn context(State(tracker): State<Tracker>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let mut context = Context::new().tracker(tracker);
+    let mut context = Context::new();
     if let Some(user) = header("x-user-id") {
-        context = context.identity(Identity::user(user));
+        context = context.with_identity(Identity::user(user));
     }
     if let Some(request_id) = header("x-request-id") {
-        context = context.request_id(request_id);
+        context = context.with_request_id(request_id);
     }
-    context.scope(next.run(request)).await
+    tracker.scope(context.scope(next.run(request))).await
 }
 
 fn app(tracker: Tracker) -> Router {

@@ -53,9 +53,10 @@ async fn tallys_posthog_sink_delivers_clean_events_to_tally_dev() {
     let dev = DevServer::start(TELEPORT, &[]);
     let catalog = Catalog::from_path(workspace().join(TELEPORT)).unwrap();
     let config = Config::default().api_key("phc_dev").host(&dev.url).pseudonymization_key("Jefe");
-    let tracker = Tracker::builder(catalog).config(config).process_identity("account", "acme-corp").build().unwrap();
+    let tracker =
+        Tracker::builder(catalog).with_config(config).with_process_identity("account", "acme-corp").build().unwrap();
     Context::new()
-        .identity(Identity::new().with("user", "ada"))
+        .with_identity(Identity::new().with("user", "ada"))
         .scope(async {
             tracker.emit(Event::new("user.login").with("connector_type", "github")).unwrap();
         })

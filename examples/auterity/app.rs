@@ -23,7 +23,7 @@ use tally::middleware::{
     identity::Resolution,
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Identity, Tracker, context::FutureExt, tracker::Counts};
+use tally::{Config, Identity, Tracker, context::InContext, routing::WithTracker, tracker::Counts};
 use tracing::Instrument;
 
 use crate::support;
@@ -240,7 +240,7 @@ async fn run_workflow(Path(workflow): Path<String>, body: Option<Json<Value>>) -
     }
 }
 
-/// An integration sync runs in the background; the request context travels with it.
+/// An integration sync runs in the background; the request context and routing travel with it.
 async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
     let work = async move {
         tracing::info!(
@@ -261,7 +261,8 @@ async fn sync_integration(Path(integration): Path<String>) -> StatusCode {
             sync_type = "incremental", estimated_records = 0, trigger_type = "cron",
         );
     };
-    let _ = tokio::spawn(work.in_current_context().in_current_span()).await;
+    // The request's context, its span and the tracker it routes to (the layer's).
+    let _ = tokio::spawn(work.in_current_context().in_current_span().with_current_tracker()).await;
     StatusCode::ACCEPTED
 }
 
@@ -309,7 +310,7 @@ pub(crate) async fn run(config: Config) -> Counts {
     init_tracing();
     let config = Config { service: config.service.or(Some("auterity-api".into())), ..config };
     let config = Config { environment: config.environment.or(Some("development".into())), ..config };
-    let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).config(config));
+    let tracker = support::tracker(Tracker::builder(support::catalog("auterity")).with_config(config));
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 

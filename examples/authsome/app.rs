@@ -119,9 +119,9 @@ async fn register(State(registry): State<Registry>, Json(form): Json<Credentials
         principals.insert(form.email, principal.clone());
     }
     // The new principal identifies this request from here on; the email does not leave.
-    Context::new().identity(Identity::principal(&principal)).sync_scope(|| {
-        let _ = tally::tracker::emit(Event::new("account_registered"));
-        let _ = tally::tracker::emit(
+    Context::new().with_identity(Identity::principal(&principal)).sync_scope(|| {
+        let _ = tally::routing::emit(Event::new("account_registered"));
+        let _ = tally::routing::emit(
             Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")),
         );
     });
@@ -160,14 +160,14 @@ async fn claim_identity(principal: Option<Extension<Principal>>, Json(body): Jso
     }
     if body.handle == "ada-ci-bot" {
         // Registered as an agent already: a claim is refused (issue #428: claim rejection).
-        let _ = tally::tracker::emit(
+        let _ = tally::routing::emit(
             Event::new("identity_claim_rejected")
                 .with("identity_handle", body.handle)
                 .with("reason", "already_registered"),
         );
         return StatusCode::CONFLICT;
     }
-    let _ = tally::tracker::emit(
+    let _ = tally::routing::emit(
         Event::new("identity_claimed")
             .with("did", format!("did:web:authsome.dev:{}", body.handle))
             .with("identity_handle", body.handle),
@@ -187,8 +187,8 @@ async fn register_identity(
     if let Ok(mut tokens) = registry.tokens.lock() {
         tokens.insert(token.clone(), agent);
     }
-    Context::new().identity(Identity::agent(&body.handle)).sync_scope(|| {
-        let _ = tally::tracker::emit(Event::new("identity_registered"));
+    Context::new().with_identity(Identity::agent(&body.handle)).sync_scope(|| {
+        let _ = tally::routing::emit(Event::new("identity_registered"));
     });
     (StatusCode::CREATED, Json(json!({"token": token}))).into_response()
 }
@@ -213,7 +213,7 @@ async fn auth_session(agent: Option<Extension<Agent>>, Json(body): Json<Provider
     } else {
         Event::new("auth_session_failed").with("reason", "consent_denied")
     };
-    let _ = tally::tracker::emit(event.with("provider", body.provider));
+    let _ = tally::routing::emit(event.with("provider", body.provider));
     StatusCode::OK
 }
 
@@ -221,7 +221,7 @@ async fn register_provider(agent: Option<Extension<Agent>>, Json(body): Json<Pro
     if agent.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::tracker::emit(Event::new("provider_registered").with("provider", body.provider));
+    let _ = tally::routing::emit(Event::new("provider_registered").with("provider", body.provider));
     StatusCode::CREATED
 }
 
@@ -229,7 +229,7 @@ async fn resolve_credentials(agent: Option<Extension<Agent>>) -> StatusCode {
     if agent.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::tracker::emit(Event::new("credentials_resolved").with("provider", "github"));
+    let _ = tally::routing::emit(Event::new("credentials_resolved").with("provider", "github"));
     StatusCode::OK
 }
 
@@ -237,7 +237,7 @@ async fn make_global(principal: Option<Extension<Principal>>, Json(body): Json<P
     if principal.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::tracker::emit(Event::new("connection_made_global").with("provider", body.provider));
+    let _ = tally::routing::emit(Event::new("connection_made_global").with("provider", body.provider));
     StatusCode::OK
 }
 
@@ -267,7 +267,7 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 pub(crate) async fn run(config: Config) -> Counts {
     let decision = telemetry(&config);
     eprintln!("telemetry: {decision:?}");
-    let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).config(config_for(config)));
+    let tracker = support::tracker(Tracker::builder(support::catalog("authsome")).with_config(config_for(config)));
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 

@@ -144,7 +144,7 @@ async fn serve(tracker: Tracker, stop: tokio::sync::oneshot::Receiver<()>) -> st
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
     let catalog = support::load(&support::example_dir("grpc").join("catalog.toml"));
-    let tracker = support::tracker(Tracker::builder(catalog).config(config));
+    let tracker = support::tracker(Tracker::builder(catalog).with_config(config));
     let (stop, stopped) = tokio::sync::oneshot::channel();
     match serve(tracker.clone(), stopped).await {
         Ok(addr) => {

@@ -106,7 +106,7 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
     let catalog = support::load(&support::example_dir("quickstart").join("catalog.toml"));
-    let tracker = support::tracker(Tracker::builder(catalog).config(config));
+    let tracker = support::tracker(Tracker::builder(catalog).with_config(config));
     support::drive(&tracker, app(tracker.clone()), session).await
 }
 

@@ -79,7 +79,9 @@ async fn login(State(state): State<AppState>, Json(form): Json<LoginForm>) -> Re
         login.insert("connector_type", connector);
     }
     // The user is not in the request context yet: this login is what identifies them.
-    Context::new().identity(Identity::new().with("user", &form.user)).sync_scope(|| tally::tracker::emit(login).ok());
+    Context::new()
+        .with_identity(Identity::new().with("user", &form.user))
+        .sync_scope(|| tally::routing::emit(login).ok());
     let token = uuid::Uuid::now_v7().to_string();
     if let Ok(mut sessions) = state.sessions.lock() {
         sessions.insert(token.clone(), form.user);
@@ -97,7 +99,7 @@ fn emit_for(user: Option<Extension<User>>, event: Event) -> StatusCode {
     if user.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    match tally::tracker::emit(event) {
+    match tally::routing::emit(event) {
         Ok(()) => StatusCode::CREATED,
         Err(EmitError::Invalid(violations)) => {
             eprintln!("{violations}");
@@ -142,11 +144,11 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 
 /// Runs the service, drives the scripted session over HTTP, and returns the final counters.
 pub(crate) async fn run(config: tally::Config, license: &Path) -> Counts {
-    let mut builder = Tracker::builder(support::catalog("teleport")).config(config);
+    let mut builder = Tracker::builder(support::catalog("teleport")).with_config(config);
     match account_from_license(license) {
         Some(account) => {
             eprintln!("license: account `{account}` (distinct_id tp.{account})");
-            builder = builder.process_identity("account", account);
+            builder = builder.with_process_identity("account", account);
         }
         None => eprintln!("no valid license at {}: no event will be generated", license.display()),
     }

@@ -19,7 +19,7 @@ use tally::middleware::{
     identity::FromExtension,
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Context, Identity, Tracker, tracker::Counts};
+use tally::{Config, Identity, Tracker, tracker::Counts};
 
 use crate::support;
 
@@ -238,13 +238,13 @@ pub(crate) fn app(tracker: Tracker) -> Router {
 
 /// Runs the service and the scripted session; returns the final counters.
 pub(crate) async fn run(config: Config) -> Counts {
-    let tracker = support::tracker(Tracker::builder(support::catalog("timetracker")).config(config));
+    let tracker = support::tracker(Tracker::builder(support::catalog("timetracker")).with_config(config));
     let server = support::serve(app(tracker.clone())).await;
     if let Err(error) = session(&server).await {
         eprintln!("the scripted session failed: {error}");
     }
     // The nightly backup job, outside any request.
-    Context::new().tracker(tracker.clone()).sync_scope(run_backup);
+    tracker.sync_scope(run_backup);
     server.finish().await;
     support::finish(&tracker).await
 }

@@ -269,7 +269,7 @@ fn micro() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
-        let tracker = Tracker::builder(catalog).sink(NullSink).build().unwrap();
+        let tracker = Tracker::builder(catalog).with_sink(NullSink).build().unwrap();
         fn handler(
             headers: Headers,
         ) -> impl Service<
@@ -378,8 +378,8 @@ fn main() {
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
         let config = Config::default().api_key("phc_bench").host(receiver.url());
         let tracker = match options.sink.as_str() {
-            "null" => Tracker::builder(catalog).sink(NullSink).build().unwrap(),
-            _ => Tracker::builder(catalog).config(config).build().unwrap(),
+            "null" => Tracker::builder(catalog).with_sink(NullSink).build().unwrap(),
+            _ => Tracker::builder(catalog).with_config(config).build().unwrap(),
         };
         let layer = match options.sink.as_str() {
             "none" => TrackLayer::new_for_http(),

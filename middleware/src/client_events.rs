@@ -145,7 +145,7 @@ impl ClientEvents {
         Self::default()
     }
 
-    /// Emits to `tracker` instead of the request context's tracker.
+    /// Emits to `tracker` instead of the current one ([`tally_runtime::routing::current`]).
     pub fn tracker(mut self, tracker: Tracker) -> Self {
         self.tracker = Some(tracker);
         self
@@ -238,7 +238,7 @@ impl ClientEvents {
     {
         // Looked up here, in the response future, which the TrackLayer runs in the request's
         // context.
-        let Some(tracker) = self.tracker.clone().or_else(tally_runtime::current) else {
+        let Some(tracker) = self.tracker.clone().or_else(tally_runtime::routing::current) else {
             // Once: a misconfiguration, not news on every request.
             static WARNED: AtomicBool = AtomicBool::new(false);
             if !WARNED.swap(true, Ordering::Relaxed) {

@@ -10,7 +10,8 @@ use std::task::{Context, Poll, ready};
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use tally_runtime::Scoped;
+use tally_runtime::context::Scoped;
+use tally_runtime::routing::Routed;
 
 use crate::classify::{Classify, ServiceFailure};
 use crate::identity::ResolveIdentity;
@@ -33,8 +34,8 @@ pin_project! {
     /// The inner service's future, with or without the request context.
     #[project = InnerProj]
     pub(crate) enum Inner<F> {
-        /// Polled with the request context in scope.
-        Scoped { #[pin] future: CatchUnwind<Scoped<F>> },
+        /// Polled with the request context in scope and its events routed to the request's tracker.
+        Scoped { #[pin] future: CatchUnwind<Scoped<Routed<F>>> },
         /// No tracker: polled as is.
         Plain { #[pin] future: CatchUnwind<F> },
         /// The inner service's `call` panicked, or the future completed.

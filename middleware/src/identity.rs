@@ -49,30 +49,30 @@ impl Resolution {
 
     /// Adds identities (kinds already present are replaced).
     pub fn identity(&mut self, identity: Identity) {
-        self.update(|c| c.identity(identity));
+        self.update(|c| c.with_identity(identity));
     }
 
     /// Sets the session id (an id, never a session token).
     pub fn session_id(&mut self, id: impl Into<String>) {
         let id = id.into();
-        self.update(|c| c.session_id(id));
+        self.update(|c| c.with_session_id(id));
     }
 
     /// Puts the request in a group (`organization` → `org-9`).
     pub fn group(&mut self, group_type: impl Into<Cow<'static, str>>, key: impl Into<String>) {
         let (group_type, key) = (group_type.into(), key.into());
-        self.update(|c| c.group(group_type, key));
+        self.update(|c| c.with_group(group_type, key));
     }
 
     /// Adds a context property (for catalog properties with `fill = "context"`).
     pub fn property(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let (name, value) = (name.into(), value.into());
-        self.update(|c| c.property(name, value));
+        self.update(|c| c.with_property(name, value));
     }
 
     /// The identities resolved so far.
     pub fn identities(&self) -> &Identity {
-        self.context.identities()
+        self.context.identity()
     }
 
     /// The context resolved so far.
@@ -158,7 +158,7 @@ tuple_resolvers!(A, B, C, D, E);
 /// #[derive(Clone)]
 /// struct Principal { id: String, account: String }
 ///
-/// let resolver = FromExtension::<Principal>::new(|p| Identity::user(&p.id).account(&p.account));
+/// let resolver = FromExtension::<Principal>::new(|p| Identity::user(&p.id).with_account(&p.account));
 /// # let _ = resolver;
 /// ```
 ///
@@ -452,7 +452,7 @@ impl ResolveIdentity for AnonymousCookie {
                 id
             }
         };
-        resolution.identity(Identity::new().anonymous(id));
+        resolution.identity(Identity::new().with_anonymous(id));
     }
 
     fn on_logout(&self, response_headers: &mut HeaderMap) {

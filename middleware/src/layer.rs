@@ -89,7 +89,8 @@ impl<C, I, L> TrackLayer<C, I, L> {
     }
 
     /// Emits to this tracker, and routes every event emitted inside the handler to it too
-    /// (through the request context). Default: [`tally_runtime::current()`] at request time.
+    /// ([`Tracker::scope`] around the inner service's future). Default:
+    /// [`tally_runtime::routing::current()`] at request time.
     pub fn tracker(self, tracker: Tracker) -> Self {
         self.settings(|s| s.tracker = Some(tracker))
     }
@@ -255,7 +256,7 @@ where
 
         // No tracker anywhere (none on the layer, none in an outer context, none installed):
         // the request id only, no context, no identity, no events. See the crate docs.
-        if settings.tracker.is_none() && tally_runtime::current().is_none() {
+        if settings.tracker.is_none() && tally_runtime::routing::current().is_none() {
             let shared = self.shared.clone();
             let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
                 .ok()
@@ -302,19 +303,21 @@ where
             client_ip,
         };
         let sampled = settings.sampled(&request_id_text);
-        let mut context = context.request_id(request_id_text).request(info);
-        if let Some(tracker) = &settings.tracker {
-            context = context.tracker(tracker.clone());
-        }
-        let context = context.nested();
+        let context = context.with_request_id(request_id_text).with_request_info(info).nested();
+        // The request's route: the layer's tracker, else the one scoped around the service.
+        let route = settings.tracker.clone().or_else(tally_runtime::routing::scoped);
         let method: Method = parts.method.clone();
         let request_size = content_length(&parts).or_else(|| body.size_hint().exact());
 
-        // The tracker is borrowed (the context's, else the installed default), not cloned.
-        let tracked = tally_runtime::tracker_for(&context).is_some_and(Tracker::is_enabled);
+        // The installed default is borrowed, not cloned.
+        let tracked = match &route {
+            Some(tracker) => tracker.is_enabled(),
+            None => tally_runtime::routing::installed().is_some_and(Tracker::is_enabled),
+        };
         let recorder = tracked.then(|| Recorder {
             settings: settings.clone(),
             context: context.clone(),
+            route: route.clone(),
             start,
             request_size,
             sampled,
@@ -324,12 +327,17 @@ where
         }
 
         let request = Request::from_parts(parts, body);
-        // A panic in `call` itself is caught too; the inner future runs in the request context.
-        let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
-            .ok()
-            .map_or(Inner::Done, |future| Inner::Scoped {
-                future: CatchUnwind::new(Context::scoped(context.clone(), future)),
-            });
+        // A panic in `call` itself is caught too; the inner future runs in the request context,
+        // routed to the request's tracker.
+        let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))).ok().map_or(
+            Inner::Done,
+            |future| Inner::Scoped {
+                future: CatchUnwind::new(Context::scoped(
+                    context.clone(),
+                    tally_runtime::routing::routed(route, future),
+                )),
+            },
+        );
         // Boxed once: the response future stays small, and is moved cheaply, with or without it.
         let state = Box::new(RequestState { shared, recorder, method, context, response_headers, request_id });
         ResponseFuture { inner, state: Some(Completion::Tracked(state)) }

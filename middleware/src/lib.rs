@@ -21,7 +21,7 @@
 //!     .route("/projects/{id}", get(show_project))
 //!     .layer(TrackLayer::new_for_http().identity((
 //!         AnonymousCookie::new(),
-//!         FromExtension::<Principal>::new(|p| Identity::user(&p.id).account(&p.account)),
+//!         FromExtension::<Principal>::new(|p| Identity::user(&p.id).with_account(&p.account)),
 //!     )));
 //! // tonic: Server::builder().layer(TrackLayer::new_for_grpc())…
 //! ```
@@ -33,7 +33,7 @@
 //! user agent, anonymized client IP, request id, identities) and the event's facts (status, sizes,
 //! duration, error type and message, login method and failure reason), and the pipeline fills the
 //! properties the catalog declares with the matching `fill`. Which tracker: the one given to
-//! [`TrackLayer::tracker`], else [`tally_runtime::current()`] when the request arrives; with
+//! [`TrackLayer::tracker`], else [`tally_runtime::routing::current()`] when the request arrives; with
 //! neither, nothing is emitted but the context, request id and cookies still work.
 //!
 //! # When each event fires

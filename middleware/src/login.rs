@@ -371,7 +371,7 @@ impl DetectLogin for AuthRoutes {
 /// The request's identities without the anonymous id.
 fn known_identity(context: &Context) -> Identity {
     context
-        .identities()
+        .identity()
         .iter()
         .filter(|(kind, _)| *kind != Identity::ANONYMOUS)
         .fold(Identity::new(), |identity, (kind, value)| identity.with(kind.to_owned(), value))

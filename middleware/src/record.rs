@@ -115,12 +115,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// One request's events: what is known from the request, emitted once the outcome is.
 ///
-/// It holds no tracker handle of its own: the tracker is the context's (the layer's, when set)
-/// or the installed default, borrowed at each emit ([`tally_runtime::tracker_for`]), so a
-/// request costs no tracker clone beyond the one the context carries for routing.
+/// Its tracker is the request's route: the layer's tracker, else the one scoped around the
+/// service, else (`route` is `None`) the installed default, borrowed at each emit
+/// ([`tally_runtime::routing::installed`]), so a request with the default costs no tracker clone.
 pub(crate) struct Recorder {
     pub(crate) settings: Arc<Settings>,
     pub(crate) context: Arc<Context>,
+    /// The tracker the request routes to (`None`: the installed default).
+    pub(crate) route: Option<Tracker>,
     pub(crate) start: Instant,
     pub(crate) request_size: Option<u64>,
     pub(crate) sampled: bool,
@@ -128,9 +130,12 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// The request's tracker: the layer makes a recorder only when there is one, and neither the
-    /// context's tracker nor the installed default goes away while the request runs.
+    /// route nor the installed default goes away while the request runs.
     fn tracker(&self) -> Option<&Tracker> {
-        tally_runtime::tracker_for(&self.context)
+        match &self.route {
+            Some(tracker) => Some(tracker),
+            None => tally_runtime::routing::installed(),
+        }
     }
 
     fn emit(&self, event: Event) {
@@ -232,15 +237,15 @@ impl Recorder {
         };
         match outcome.identity() {
             Some(identity) => {
-                if let Some(anonymous) = self.context.identities().get(Identity::ANONYMOUS)
+                if let Some(anonymous) = self.context.identity().get(Identity::ANONYMOUS)
                     && let Some(tracker) = self.tracker()
                     && let Err(error) = tracker.identify(anonymous, identity.clone())
                 {
                     tracing::debug!(target: "tally::middleware", %error, "$identify not accepted");
                 }
-                let mut context = (*self.context).clone().identity(identity.clone());
+                let mut context = (*self.context).clone().with_identity(identity.clone());
                 if let Some(session) = outcome.session() {
-                    context = context.session_id(session);
+                    context = context.with_session_id(session);
                 }
                 self.context = Arc::new(context);
                 if let Some(event) = self.event(Role::Login) {
@@ -275,7 +280,7 @@ impl Recorder {
             event = event.with_fact(Fact::LastActivity, at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         let context = match outcome.who() {
-            Some(identity) => Arc::new((*self.context).clone().identity(identity.clone())),
+            Some(identity) => Arc::new((*self.context).clone().with_identity(identity.clone())),
             None => self.context.clone(),
         };
         self.emit(event.with_context(context));

@@ -1,6 +1,6 @@
 //! The request id: an incoming one is reused only when it has the shape of an id tally would
 //! generate, otherwise one is generated; it goes into the request context (`fill =
-//! "request_id"`; handlers read it with `Context::current()?.get_request_id()`), the request
+//! "request_id"`; handlers read it with `Context::current()?.request_id()`), the request
 //! headers (for the handler and inner layers) and the response headers, where one already set
 //! is never overwritten.
 //!

@@ -97,7 +97,7 @@ async fn panics() -> &'static str {
 }
 
 async fn use_feature(Path(name): Path<String>) -> String {
-    tally_runtime::emit(
+    tally_runtime::routing::emit(
         Event::new("user.feature_used")
             .with("feature_name", name)
             .with("feature_category", "creation")
@@ -105,7 +105,7 @@ async fn use_feature(Path(name): Path<String>) -> String {
             .with("duration", 0.5),
     )
     .unwrap();
-    Context::current().and_then(|c| c.get_request_id().map(str::to_owned)).unwrap_or_default()
+    Context::current().and_then(|c| c.request_id().map(str::to_owned)).unwrap_or_default()
 }
 
 async fn own_request_id() -> impl IntoResponse {

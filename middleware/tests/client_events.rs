@@ -53,7 +53,7 @@ impl App {
         let config = Config::default().api_key("phc_frontend").host(receiver.url()).pseudonymization_key("k");
         let catalog = Catalog::from_path(format!("{}/tests/catalogs/frontend.toml", env!("CARGO_MANIFEST_DIR")))
             .unwrap_or_else(|e| panic!("{e}"));
-        let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+        let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
         let session = |parts: &Parts, r: &mut Resolution| {
             if let Some(user) = parts.extensions.get::<User>() {
                 r.identity(Identity::user(user.id));

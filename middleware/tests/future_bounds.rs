@@ -24,7 +24,7 @@ async fn a_future_that_is_neither_send_nor_static_runs_in_the_context_and_is_tra
         let local = Rc::new(7_u8); // held across an await: the future is not Send
         async move {
             tokio::task::yield_now().await;
-            let request_id = Context::current().and_then(|c| c.get_request_id().map(str::to_owned));
+            let request_id = Context::current().and_then(|c| c.request_id().map(str::to_owned));
             let body = format!("{greeting} {local} {}", request_id.unwrap_or_default());
             Ok::<_, Infallible>(http::Response::new(body))
         }

@@ -19,7 +19,7 @@ use tally_runtime::{Context, MemorySink, Tracker};
 /// The request id the handler saw in its request headers, and the one its context holds.
 async fn ids(headers: http::HeaderMap) -> String {
     let header = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
-    let context = Context::current().and_then(|c| c.get_request_id().map(str::to_owned)).unwrap_or("-".into());
+    let context = Context::current().and_then(|c| c.request_id().map(str::to_owned)).unwrap_or("-".into());
     format!("{header} {context}")
 }
 
@@ -55,7 +55,8 @@ async fn without_a_tracker_only_the_request_id_then_a_tracker_installed_later_is
 
     // Installed after the layer was built: the next request has a context and its events.
     let sink = MemorySink::new();
-    let guard = Tracker::builder(common::webapp()).config(strict_config()).sink(sink.clone()).install().unwrap();
+    let guard =
+        Tracker::builder(common::webapp()).with_config(strict_config()).with_sink(sink.clone()).install().unwrap();
     let response = client.get(&base).send().await.unwrap();
     let id = request_id(&response);
     assert!(common::set_cookie(&response, "tally_anon").is_some(), "tracked: the anonymous cookie is set");

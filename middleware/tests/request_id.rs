@@ -19,9 +19,7 @@ async fn app_base() -> (tally_runtime::Tracker, tally_runtime::MemorySink, Strin
     let router = Router::new()
         .route(
             "/",
-            get(|| async {
-                Context::current().and_then(|c| c.get_request_id().map(str::to_owned)).unwrap_or_default()
-            }),
+            get(|| async { Context::current().and_then(|c| c.request_id().map(str::to_owned)).unwrap_or_default() }),
         )
         .layer(TrackLayer::new_for_http().tracker(tracker.clone()));
     let addr = serve(router).await;

@@ -71,7 +71,7 @@ async fn login(Extension(sessions): Extension<Sessions>, body: String) -> Respon
 }
 
 async fn create_project(Extension(_session): Extension<Session>) -> StatusCode {
-    tally_runtime::emit(
+    tally_runtime::routing::emit(
         Event::new("project.created")
             .with("project_id", "p-1")
             .with("project_name", "Website relaunch")
@@ -123,7 +123,7 @@ async fn anonymous_login_api_error_logout_session_reaches_posthog_under_one_dist
         .host(receiver.url())
         .validation(ValidationMode::Strict)
         .pseudonymization_key("tally-test-key");
-    let tracker = Tracker::builder(common::seed("timetracker")).config(config).build().unwrap();
+    let tracker = Tracker::builder(common::seed("timetracker")).with_config(config).build().unwrap();
     let base = format!("http://{}", serve(app(&tracker)).await);
     let client = client();
 

@@ -39,7 +39,7 @@ fn stack(tracker: &Tracker) -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
         .with(tracing_subscriber::fmt::layer().with_test_writer())
-        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true))
+        .with(TallyLayer::with_tracker(tracker.clone()).with_errors_as_events(true))
 }
 
 // One thread: the server's tasks see the test's subscriber.

@@ -80,8 +80,8 @@ impl Sink for Discard {
 fn tracker() -> Tracker {
     let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
     Tracker::builder(catalog)
-        .config(Config::default().queue_capacity(1 << 24).queue_bytes(1 << 34))
-        .sink(Discard)
+        .with_config(Config::default().queue_capacity(1 << 24).queue_bytes(1 << 34))
+        .with_sink(Discard)
         .build()
         .unwrap()
 }

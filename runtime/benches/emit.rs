@@ -32,7 +32,7 @@ async fn receiver() -> Receiver {
 fn tracker(receiver: &Receiver, queue: usize) -> Tracker {
     let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
     let config = Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(queue);
-    Tracker::builder(catalog).config(config).build().unwrap()
+    Tracker::builder(catalog).with_config(config).build().unwrap()
 }
 
 async fn posthog(receiver: &Receiver) -> posthog_rs::Client {
@@ -120,7 +120,7 @@ fn deliver_tally(bencher: Bencher) {
             let receiver = receiver().await;
             let tracker = tracker(&receiver, 1 << 20);
             // Keyed by the same user as posthog-rs's events, so both send the same payload.
-            Context::new().identity(Identity::user("u-1")).sync_scope(|| {
+            Context::new().with_identity(Identity::user("u-1")).sync_scope(|| {
                 for i in 0..DELIVERED {
                     tracker.emit(five_properties(i)).unwrap();
                 }
@@ -143,8 +143,8 @@ fn deliver_tally_spool_enabled(bencher: Bencher) {
             let catalog = Catalog::parse("bench.toml", CATALOG).unwrap();
             let config =
                 Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(1 << 20).spool_dir(&dir);
-            let tracker = Tracker::builder(catalog).config(config).build().unwrap();
-            Context::new().identity(Identity::user("u-1")).sync_scope(|| {
+            let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
+            Context::new().with_identity(Identity::user("u-1")).sync_scope(|| {
                 for i in 0..DELIVERED {
                     tracker.emit(five_properties(i)).unwrap();
                 }

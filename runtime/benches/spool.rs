@@ -58,11 +58,11 @@ fn tracker(receiver_url: &str, dir: &Path) -> Tracker {
         .spool_dir(dir)
         // Down means down: a batch that fails once goes to the spool, as after a long outage.
         .retry_horizon(Duration::ZERO);
-    Tracker::builder(catalog).config(config).build().unwrap()
+    Tracker::builder(catalog).with_config(config).build().unwrap()
 }
 
 fn emit_all(tracker: &Tracker) {
-    Context::new().identity(Identity::user("u-1")).sync_scope(|| {
+    Context::new().with_identity(Identity::user("u-1")).sync_scope(|| {
         for i in 0..EVENTS {
             tracker.emit(five_properties(i)).unwrap();
         }

@@ -23,7 +23,7 @@ fn setup() -> (tokio::runtime::Runtime, Receiver, Tracker) {
     let receiver = rt.block_on(Receiver::builder().keep_events(false).start()).unwrap();
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = Config::default().api_key("phc_bench").host(receiver.url()).queue_capacity(1 << 24);
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     (rt, receiver, tracker)
 }
 

@@ -3,32 +3,34 @@
 //! The middleware opens a context around each request; the macros and the tracing layer read
 //! it when they emit. A context is scoped to a task ([`Context::scope`]); a nested scope sees
 //! the outer one's values with its own on top. Spawned tasks do not inherit it by themselves:
-//! carry it with [`FutureExt::in_current_context`], as tracing's `in_current_span`.
+//! carry it with [`InContext::in_current_context`], as tracing's `Instrument::in_current_span`.
+//!
+//! A context says what events are about, never where they go: which tracker receives them is
+//! routing ([`Tracker::scope`](crate::Tracker::scope)), kept apart as tracing keeps its
+//! `Dispatch` apart from a `Span`.
 //!
 //! ```
 //! use tally_runtime::{Context, Identity};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let outer = Context::new().identity(Identity::user("u-1")).request_id("req-1");
+//! let outer = Context::new().with_identity(Identity::user("u-1")).with_request_id("req-1");
 //! outer.scope(async {
-//!     Context::new().group("organization", "org-9").scope(async {
+//!     Context::new().with_group("organization", "org-9").scope(async {
 //!         let current = Context::current().unwrap();
-//!         assert_eq!(current.identities().get("user"), Some("u-1"));
+//!         assert_eq!(current.identity().get("user"), Some("u-1"));
 //!         assert_eq!(current.group_key("organization"), Some("org-9"));
 //!     }).await;
 //! }).await;
 //! # });
 //! ```
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::event::Event;
 use crate::identity::Identity;
-use crate::logged_error::LoggedError;
-use crate::tracker::Tracker;
 
 tokio::task_local! {
     static CURRENT: Arc<Context>;
@@ -59,9 +61,8 @@ pub struct Context {
     groups: Vec<(Cow<'static, str>, String)>,
     properties: Vec<(Cow<'static, str>, Value)>,
     request: RequestInfo,
-    tracker: Option<Tracker>,
     /// Shared by the clones and nested scopes of one request (see `logged_error.rs`).
-    logged_error: Arc<LoggedError>,
+    at_end: Arc<AtEnd>,
 }
 
 impl Context {
@@ -76,25 +77,25 @@ impl Context {
     }
 
     /// Adds identities (kinds already present are replaced).
-    pub fn identity(mut self, identity: Identity) -> Self {
+    pub fn with_identity(mut self, identity: Identity) -> Self {
         self.identities.merge(&identity);
         self
     }
 
     /// Sets the request id.
-    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
         self
     }
 
     /// Sets the session id.
-    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_session_id(mut self, id: impl Into<String>) -> Self {
         self.session_id = Some(id.into());
         self
     }
 
     /// Puts the request in a PostHog group (`organization` → `org-9`).
-    pub fn group(mut self, group_type: impl Into<Cow<'static, str>>, key: impl Into<String>) -> Self {
+    pub fn with_group(mut self, group_type: impl Into<Cow<'static, str>>, key: impl Into<String>) -> Self {
         let group_type = group_type.into();
         self.groups.retain(|(t, _)| *t != group_type);
         self.groups.push((group_type, key.into()));
@@ -102,7 +103,7 @@ impl Context {
     }
 
     /// Adds a property that events declaring it with `fill = "context"` take.
-    pub fn property(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+    pub fn with_property(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         let name = name.into();
         self.properties.retain(|(n, _)| *n != name);
         self.properties.push((name, value.into()));
@@ -110,29 +111,23 @@ impl Context {
     }
 
     /// Sets what the middleware knows about the request.
-    pub fn request(mut self, request: RequestInfo) -> Self {
+    pub fn with_request_info(mut self, request: RequestInfo) -> Self {
         self.request = request;
         self
     }
 
-    /// Routes events emitted in this scope to `tracker` instead of the global default.
-    pub fn tracker(mut self, tracker: Tracker) -> Self {
-        self.tracker = Some(tracker);
-        self
-    }
-
     /// The identities.
-    pub fn identities(&self) -> &Identity {
+    pub fn identity(&self) -> &Identity {
         &self.identities
     }
 
     /// The request id.
-    pub fn get_request_id(&self) -> Option<&str> {
+    pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
 
     /// The session id.
-    pub fn get_session_id(&self) -> Option<&str> {
+    pub fn session_id(&self) -> Option<&str> {
         self.session_id.as_deref()
     }
 
@@ -147,7 +142,7 @@ impl Context {
     }
 
     /// A context property.
-    pub fn get_property(&self, name: &str) -> Option<&Value> {
+    pub fn property(&self, name: &str) -> Option<&Value> {
         self.properties.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
@@ -156,30 +151,16 @@ impl Context {
         &self.request
     }
 
-    /// The tracker this scope routes to, if set.
-    pub fn get_tracker(&self) -> Option<&Tracker> {
-        self.tracker.as_ref()
-    }
-
-    /// Takes the error event the tracing layer holds for this request (an ERROR log inside it,
-    /// with [`TallyLayer::errors_as_events`](crate::TallyLayer::errors_as_events)), so that a
-    /// front door reporting the request's failure emits one event for both. Not taken, it is
-    /// emitted when the request's context ends.
-    pub fn take_logged_error(&self) -> Option<Event> {
-        self.logged_error.take()
-    }
-
-    /// The request's held error event.
-    #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
-    pub(crate) fn logged_error(&self) -> &LoggedError {
-        &self.logged_error
+    /// What the request reports when it ends unless taken first (see `logged_error.rs`).
+    pub(crate) fn at_end(&self) -> MutexGuard<'_, Option<Box<dyn AtRequestEnd>>> {
+        crate::lock(&self.at_end.held)
     }
 
     /// A copy that does not share the request's held error (an event held there carries one:
     /// sharing would keep the request alive forever).
     #[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
     pub(crate) fn detached(&self) -> Context {
-        Context { logged_error: Arc::default(), ..self.clone() }
+        Context { at_end: Arc::default(), ..self.clone() }
     }
 
     /// This context on top of `outer`: values set here win.
@@ -190,10 +171,10 @@ impl Context {
         merged.request_id = self.request_id.or(merged.request_id);
         merged.session_id = self.session_id.or(merged.session_id);
         for (group_type, key) in self.groups {
-            merged = merged.group(group_type, key);
+            merged = merged.with_group(group_type, key);
         }
         for (name, value) in self.properties {
-            merged = merged.property(name, value);
+            merged = merged.with_property(name, value);
         }
         let request = self.request;
         merged.request = RequestInfo {
@@ -202,10 +183,9 @@ impl Context {
             user_agent: request.user_agent.or(merged.request.user_agent),
             client_ip: request.client_ip.or(merged.request.client_ip),
         };
-        merged.tracker = self.tracker.or(merged.tracker);
         // A context that names a request is that request's: its errors are its own.
         if names_request {
-            merged.logged_error = self.logged_error;
+            merged.at_end = self.at_end;
         }
         merged
     }
@@ -228,21 +208,32 @@ impl Context {
         CURRENT.sync_scope(self.nested(), f)
     }
 
-    /// Runs `future` with an already built context in scope, as is.
-    pub async fn scope_arc<F: Future>(context: Arc<Context>, future: F) -> F::Output {
-        CURRENT.scope(context, future).await
-    }
-
-    /// [`Context::scope_arc`] as a future whose type can be named, so that a middleware's
-    /// response future holds it without boxing.
+    /// Runs `future` with an already built context (from [`Context::nested`]) in scope, as
+    /// is; the returned future's type can be named, so that a middleware's response future
+    /// holds it without boxing.
     pub fn scoped<F: Future>(context: Arc<Context>, future: F) -> Scoped<F> {
         CURRENT.scope(context, future)
     }
 }
 
-/// Carrying the context into spawned tasks.
-pub trait FutureExt: Future + Sized {
-    /// Runs this future inside the context current where this is called:
+/// Runs futures inside a request [`Context`]: what carries the context into spawned tasks.
+///
+/// Named for what it does, as tracing's `Instrument` (`in_current_span`); not `FutureExt`,
+/// which `futures` and `tokio-stream` use for their own extension traits, nor `WithContext`,
+/// OpenTelemetry's. It carries the context only: carry the routing to a tracker, when one is
+/// scoped, with [`WithTracker`](crate::routing::WithTracker).
+///
+/// ```
+/// use tally_runtime::{Context, context::InContext};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// Context::new().with_request_id("req-1").scope(async {
+///     let task = async { Context::current().and_then(|c| c.request_id().map(str::to_owned)) };
+///     assert_eq!(tokio::spawn(task.in_current_context()).await.unwrap().as_deref(), Some("req-1"));
+/// }).await;
+/// # });
+/// ```
+pub trait InContext: Future + Sized {
+    /// Runs this future inside the context current where this is called (none: as is):
     /// `tokio::spawn(work().in_current_context())`.
     fn in_current_context(self) -> impl Future<Output = Self::Output> {
         let context = Context::current();
@@ -253,6 +244,40 @@ pub trait FutureExt: Future + Sized {
             }
         }
     }
+
+    /// Runs this future inside `context` (on top of the context current where this is called).
+    fn in_context(self, context: Context) -> Scoped<Self> {
+        CURRENT.scope(context.nested(), self)
+    }
 }
 
-impl<F: Future> FutureExt for F {}
+impl<F: Future> InContext for F {}
+
+/// What a request reports when it ends, unless a front door takes it first: the tracing
+/// layer's held error event (`logged_error.rs`) is the one kind. The context only keeps it,
+/// opaque, so that it depends on nothing that emits (no event, no tracker).
+pub(crate) trait AtRequestEnd: Any + Send + Sync {
+    /// The request ended and nobody took it: report it now.
+    fn report(self: Box<Self>);
+}
+
+/// The slot the clones and nested scopes of one request share.
+#[derive(Default)]
+struct AtEnd {
+    held: Mutex<Option<Box<dyn AtRequestEnd>>>,
+}
+
+impl Drop for AtEnd {
+    fn drop(&mut self) {
+        let held = self.held.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(held) = held {
+            held.report();
+        }
+    }
+}
+
+impl std::fmt::Debug for AtEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtEnd").field("held", &crate::lock(&self.held).is_some()).finish()
+    }
+}

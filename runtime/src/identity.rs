@@ -49,7 +49,7 @@ impl fmt::Debug for DistinctId {
 }
 
 /// An identity kind as named in the catalog's `[identity.kinds]` (`user`, `account`, …).
-pub type IdentityKind = Cow<'static, str>;
+pub(crate) type IdentityKind = Cow<'static, str>;
 
 /// The identities known for a request or a process: kind → raw value.
 ///
@@ -58,7 +58,7 @@ pub type IdentityKind = Cow<'static, str>;
 ///
 /// ```
 /// use tally_runtime::Identity;
-/// let who = Identity::user("u-7").account("acme");
+/// let who = Identity::user("u-7").with_account("acme");
 /// assert_eq!(who.get("account"), Some("acme"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,23 +91,23 @@ impl Identity {
     }
 
     /// Adds kind `account`.
-    pub fn account(self, id: impl Into<String>) -> Self {
+    pub fn with_account(self, id: impl Into<String>) -> Self {
         self.with("account", id)
     }
 
     /// Adds the anonymous id.
-    pub fn anonymous(self, id: impl Into<String>) -> Self {
+    pub fn with_anonymous(self, id: impl Into<String>) -> Self {
         self.with(Self::ANONYMOUS, id)
     }
 
     /// Adds (or replaces) any kind.
-    pub fn with(mut self, kind: impl Into<IdentityKind>, value: impl Into<String>) -> Self {
+    pub fn with(mut self, kind: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         self.set(kind, value);
         self
     }
 
     /// Sets (or replaces) any kind.
-    pub fn set(&mut self, kind: impl Into<IdentityKind>, value: impl Into<String>) {
+    pub fn set(&mut self, kind: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let kind = kind.into();
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == kind) {

@@ -22,7 +22,7 @@
 //! "#).unwrap();
 //! let sink = MemorySink::new();
 //! let tracker = Tracker::for_tests(catalog, sink.clone()).unwrap();
-//! Context::new().identity(Identity::user("u-7")).scope(async {
+//! Context::new().with_identity(Identity::user("u-7")).scope(async {
 //!     tracker.emit(Event::new("order.placed").with("total_cents", 1250)).unwrap();
 //! }).await;
 //! tracker.flush().await;
@@ -40,7 +40,7 @@
 
 mod clock;
 mod config;
-mod context;
+pub mod context;
 pub mod convert;
 mod counters;
 mod delivery;
@@ -54,6 +54,7 @@ mod plan;
 pub mod posthog_rules;
 pub mod privacy;
 mod queue;
+pub mod routing;
 pub mod sink;
 mod stages;
 #[cfg(feature = "tracing-layer")]
@@ -72,17 +73,15 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 }
 
 pub use config::{Config, Secret};
-pub use context::{Context, FutureExt, RequestInfo, Scoped};
+pub use context::{Context, RequestInfo};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
-pub use identity::{DistinctId, Identity, IdentityKind};
+pub use identity::{DistinctId, Identity};
 pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
 pub use stages::validate::check_json;
 pub use tally_catalog as catalog;
 #[cfg(feature = "tracing-layer")]
 pub use tracing_layer::TallyLayer;
-pub use tracker::{
-    BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard, current, emit, is_active, tracker_for,
-};
+pub use tracker::{BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard};
 pub use validate::{ValidationMode, Violation, Violations};
 pub use value::{PropertyText, PropertyValue};

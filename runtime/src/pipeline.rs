@@ -198,7 +198,7 @@ impl Pipeline {
         identity: &Identity,
         out: &mut Vec<WireEvent>,
     ) -> Result<(), Rejection> {
-        let context = Context::new().identity(identity.clone());
+        let context = Context::new().with_identity(identity.clone());
         let identities = self.identities(&context);
         let refused = |refusal| self.refused("$identify", refusal);
         let Some(distinct_id) = identity::distinct_id_of(self.plan.person, &identities).map_err(refused)? else {

@@ -159,20 +159,20 @@ pub struct TrackerBuilder {
 
 impl TrackerBuilder {
     /// Uses this configuration (default: [`Config::default`]).
-    pub fn config(mut self, config: Config) -> Self {
+    pub fn with_config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Adds a sink. Without any, the tracker sends to PostHog when the configuration has an
     /// API key, else writes JSON lines to stdout.
-    pub fn sink(mut self, sink: impl Sink) -> Self {
+    pub fn with_sink(mut self, sink: impl Sink) -> Self {
         self.sinks.push(Box::new(sink));
         self
     }
 
     /// Sets an identity known for the whole process (Teleport: the license's account).
-    pub fn process_identity(mut self, kind: &'static str, value: impl Into<String>) -> Self {
+    pub fn with_process_identity(mut self, kind: &'static str, value: impl Into<String>) -> Self {
         self.process_identity.set(kind, value);
         self
     }
@@ -336,8 +336,8 @@ impl Tracker {
     /// pseudonymization.
     pub fn for_tests(catalog: Catalog, sink: impl Sink) -> Result<Tracker, BuildError> {
         Tracker::builder(catalog)
-            .config(Config::default().validation(ValidationMode::Strict).pseudonymization_key("tally-test-key"))
-            .sink(sink)
+            .with_config(Config::default().validation(ValidationMode::Strict).pseudonymization_key("tally-test-key"))
+            .with_sink(sink)
             .build()
     }
 
@@ -368,7 +368,11 @@ impl Tracker {
 
     /// `emit`, with the context taken from `current` when the event carries none.
     #[inline]
-    fn emit_in(&self, mut event: Event, current: impl FnOnce() -> Option<Arc<Context>>) -> Result<(), EmitError> {
+    pub(crate) fn emit_in(
+        &self,
+        mut event: Event,
+        current: impl FnOnce() -> Option<Arc<Context>>,
+    ) -> Result<(), EmitError> {
         if !self.tracking() {
             return Ok(());
         }
@@ -627,60 +631,21 @@ impl Drop for TrackerGuard {
     }
 }
 
+/// The installed default tracker.
 static GLOBAL: OnceLock<Tracker> = OnceLock::new();
 /// Set once any tracker exists: until then every front door returns at the cost of one load.
 static ANY_TRACKER: AtomicBool = AtomicBool::new(false);
 
-/// Whether an emit could go anywhere: false until the first tracker is built in this process.
-/// Front doors check it before building an event.
+/// Whether any tracker was built in this process.
 #[inline]
-pub fn is_active() -> bool {
+pub(crate) fn any_built() -> bool {
     ANY_TRACKER.load(Ordering::Relaxed)
 }
 
-/// The tracker events go to here: the one set in the current [`Context`], else the installed
-/// default.
-pub fn current() -> Option<Tracker> {
-    if !is_active() {
-        return None;
-    }
-    resolve(Context::current().as_ref()).cloned()
-}
-
-/// The tracker events emitted in `context` go to: its own, else the installed default. A borrow,
-/// for a front door that holds the context for a whole request (the middleware) and so needs no
-/// handle of its own.
-pub fn tracker_for(context: &Context) -> Option<&Tracker> {
-    if !is_active() {
-        return None;
-    }
-    context.get_tracker().or_else(|| GLOBAL.get())
-}
-
-/// Runs `f` with the tracker for `context` (its own, else the installed default), without
-/// cloning the handle: for a front door that found the context elsewhere than in the task.
-#[cfg_attr(not(feature = "tracing-layer"), allow(dead_code))]
-pub(crate) fn with_context<R>(context: Option<&Arc<Context>>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
-    if !is_active() {
-        return None;
-    }
-    resolve(context).map(f)
-}
-
-/// The context's tracker, else the installed default.
-fn resolve(context: Option<&Arc<Context>>) -> Option<&Tracker> {
-    context.and_then(|context| context.get_tracker()).or_else(|| GLOBAL.get())
-}
-
-/// Emits through the current tracker; a no-op (`Ok`) when there is none.
-pub fn emit(event: Event) -> Result<(), EmitError> {
-    if !is_active() {
-        return Ok(());
-    }
-    let context = Context::current();
-    let Some(tracker) = resolve(context.as_ref()) else { return Ok(()) };
-    // The context is looked up once, here.
-    tracker.emit_in(event, || context.clone())
+/// The installed default tracker, if one is.
+#[inline]
+pub(crate) fn installed() -> Option<&'static Tracker> {
+    GLOBAL.get()
 }
 
 /// What the queue charges for an event besides its names and values: the event itself.

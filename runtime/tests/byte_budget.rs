@@ -45,7 +45,7 @@ async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted
     let config = Config::default().request_timeout(Duration::from_secs(600));
     let budget = config.queue_bytes as u64;
     assert_eq!(budget, 64 << 20, "the documented default");
-    let tracker = Tracker::builder(catalog).config(config).sink(Stalled { open }).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).with_sink(Stalled { open }).build().unwrap();
 
     let text = "x".repeat(10_000);
     let mut refused = 0_u64;
@@ -92,7 +92,7 @@ async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted
 async fn once_flushed_nothing_is_pending_and_the_queue_holds_no_bytes() {
     let catalog = Catalog::parse("bytes.toml", CATALOG).unwrap();
     let sink = tally_runtime::MemorySink::new();
-    let tracker = Tracker::builder(catalog).config(Config::default()).sink(sink.clone()).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(Config::default()).with_sink(sink.clone()).build().unwrap();
     for round in 0..3 {
         // From several threads, so that several shards hold reservations.
         std::thread::scope(|scope| {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, Event, FutureExt, Identity, Tracker};
+use tally_runtime::context::InContext;
+use tally_runtime::{Config, Context, Event, Identity, Tracker};
 
 mod common;
 
@@ -39,7 +40,7 @@ async fn receiver_and_tracker() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let catalog = Catalog::parse("notes.toml", CATALOG).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    (receiver, Tracker::builder(catalog).config(config).build().unwrap())
+    (receiver, Tracker::builder(catalog).with_config(config).build().unwrap())
 }
 
 fn saved(tracker: &Tracker, seq: u64) {
@@ -66,13 +67,14 @@ fn keyed(event: &ReceivedEvent) -> (&str, Option<&Value>, Option<&Value>, Option
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nested_scope_overrides_the_outer_one_and_sees_the_rest() {
     let (receiver, tracker) = receiver_and_tracker().await;
-    let outer = Context::new().identity(Identity::user("u-1")).request_id("req-1").property("plan", "free");
+    let outer =
+        Context::new().with_identity(Identity::user("u-1")).with_request_id("req-1").with_property("plan", "free");
     outer
         .scope(async {
             saved(&tracker, 1);
             Context::new()
-                .identity(Identity::user("u-2"))
-                .property("plan", "team")
+                .with_identity(Identity::user("u-2"))
+                .with_property("plan", "team")
                 .scope(async { saved(&tracker, 2) })
                 .await;
             // Back in the outer scope.
@@ -95,8 +97,8 @@ async fn a_nested_scope_overrides_the_outer_one_and_sees_the_rest() {
 async fn a_spawned_task_carries_the_context_only_when_told_to() {
     let (receiver, tracker) = receiver_and_tracker().await;
     Context::new()
-        .identity(Identity::user("u-1"))
-        .request_id("req-1")
+        .with_identity(Identity::user("u-1"))
+        .with_request_id("req-1")
         .scope(async {
             let carried = tokio::spawn({
                 let tracker = tracker.clone();
@@ -121,7 +123,7 @@ async fn a_spawned_task_carries_the_context_only_when_told_to() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_code_runs_in_a_scope_too() {
     let (receiver, tracker) = receiver_and_tracker().await;
-    Context::new().identity(Identity::user("u-9")).sync_scope(|| saved(&tracker, 1));
+    Context::new().with_identity(Identity::user("u-9")).sync_scope(|| saved(&tracker, 1));
     let events = delivered(&receiver, &tracker, 1).await;
     assert_eq!(events[0].distinct_id, "u-9");
 }

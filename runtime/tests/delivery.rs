@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const SHUTDOWN: Duration = Duration::from_secs(20);
 
 fn tracker(config: Config) -> Tracker {
-    Tracker::builder(common::seed_catalog("timetracker")).config(config.pseudonymization_key("k")).build().unwrap()
+    Tracker::builder(common::seed_catalog("timetracker")).with_config(config.pseudonymization_key("k")).build().unwrap()
 }
 
 /// A fresh, empty directory for one test's spool.
@@ -110,11 +110,11 @@ async fn a_batch_refused_for_one_event_loses_only_that_event() {
     let receiver = common::receiver().await;
     receiver.refuse_distinct_id("pr_bad");
     let config = common::delivering_to(&receiver, Config::default());
-    let tracker = Tracker::builder(common::seed_catalog("authsome")).config(config).build().unwrap();
+    let tracker = Tracker::builder(common::seed_catalog("authsome")).with_config(config).build().unwrap();
     for n in 0..20 {
         let principal = if n == 13 { "pr_bad".to_owned() } else { format!("pr_{n}") };
         Context::new()
-            .identity(Identity::principal(principal))
+            .with_identity(Identity::principal(principal))
             .scope(async {
                 tracker.emit(Event::new("account_logged_in")).unwrap();
             })
@@ -135,7 +135,7 @@ async fn a_batch_refused_for_one_event_loses_only_that_event() {
 async fn a_bad_host_a_zero_timeout_and_an_unusable_spool_dir_fail_the_build() {
     let vars = [("AUTHSOME_POSTHOG_API_KEY", "phc_x"), ("AUTHSOME_POSTHOG_HOST", "not a url")];
     let error = Tracker::builder(common::seed_catalog("timetracker"))
-        .config(Config::from_vars("AUTHSOME", vars).pseudonymization_key("k"))
+        .with_config(Config::from_vars("AUTHSOME", vars).pseudonymization_key("k"))
         .build()
         .unwrap_err()
         .to_string();
@@ -143,7 +143,7 @@ async fn a_bad_host_a_zero_timeout_and_an_unusable_spool_dir_fail_the_build() {
     assert!(error.contains("http"), "{error}");
 
     let error = Tracker::builder(common::seed_catalog("timetracker"))
-        .config(Config::default().request_timeout(Duration::ZERO).pseudonymization_key("k"))
+        .with_config(Config::default().request_timeout(Duration::ZERO).pseudonymization_key("k"))
         .build()
         .unwrap_err()
         .to_string();
@@ -153,7 +153,7 @@ async fn a_bad_host_a_zero_timeout_and_an_unusable_spool_dir_fail_the_build() {
     std::fs::write(&file, b"a file").unwrap();
     let vars = [("TALLY_SPOOL_DIR", file.join("spool").to_string_lossy().into_owned())];
     let error = Tracker::builder(common::seed_catalog("timetracker"))
-        .config(Config::from_vars("", vars).pseudonymization_key("k"))
+        .with_config(Config::from_vars("", vars).pseudonymization_key("k"))
         .build()
         .unwrap_err()
         .to_string();

@@ -47,7 +47,7 @@ async fn a_refused_key_is_logged_once_counted_spooled_and_delivered_after_the_fi
     let config = Config::default().host(receiver.url()).spool_dir(&dir).pseudonymization_key("k");
     let catalog = || common::seed_catalog("timetracker");
 
-    let refused = Tracker::builder(catalog()).config(config.clone().api_key(WRONG_KEY)).build().unwrap();
+    let refused = Tracker::builder(catalog()).with_config(config.clone().api_key(WRONG_KEY)).build().unwrap();
     for tag in 0..5 {
         refused.emit(common::backup(tag)).unwrap();
         refused.flush().await;
@@ -65,7 +65,7 @@ async fn a_refused_key_is_logged_once_counted_spooled_and_delivered_after_the_fi
     assert!(!logs.contains(WRONG_KEY), "the key never appears in a log line:\n{logs}");
     assert!(receiver.events().is_empty());
 
-    let fixed = Tracker::builder(catalog()).config(config.api_key(common::API_KEY)).build().unwrap();
+    let fixed = Tracker::builder(catalog()).with_config(config.api_key(common::API_KEY)).build().unwrap();
     let counts = fixed.shutdown(Duration::from_secs(20)).await;
     assert_eq!(counts.replayed, 5, "{counts}");
     assert!(counts.balanced(), "{counts}");

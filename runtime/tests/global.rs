@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use tally_receiver::Receiver;
-use tally_runtime::{Config, Context, EmitError, InstallError, Tracker, TrackerBuilder};
+use tally_runtime::{Config, EmitError, InstallError, Tracker, TrackerBuilder};
 
 mod common;
 
@@ -36,7 +36,7 @@ fn in_own_process(test: &str) -> bool {
 
 fn builder(receiver: &Receiver) -> TrackerBuilder {
     let config = common::delivering_to(receiver, Config::default().pseudonymization_key("k"));
-    Tracker::builder(common::seed_catalog("timetracker")).config(config)
+    Tracker::builder(common::seed_catalog("timetracker")).with_config(config)
 }
 
 #[test]
@@ -47,24 +47,24 @@ fn without_a_tracker_emits_are_no_ops_then_the_installed_one_takes_them_until_sh
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         // Nothing installed, no tracker built: every emit is an `Ok` no-op.
-        assert!(!tally_runtime::is_active());
-        assert!(tally_runtime::current().is_none());
-        tally_runtime::emit(common::backup(0)).unwrap();
+        assert!(!tally_runtime::routing::is_active());
+        assert!(tally_runtime::routing::current().is_none());
+        tally_runtime::routing::emit(common::backup(0)).unwrap();
 
         let receiver = common::receiver().await;
         let guard = builder(&receiver).install().unwrap();
-        assert!(tally_runtime::is_active());
-        assert!(tally_runtime::current().is_some());
+        assert!(tally_runtime::routing::is_active());
+        assert!(tally_runtime::routing::current().is_some());
         for seq in 1..=3 {
-            tally_runtime::emit(common::backup(seq)).unwrap();
+            tally_runtime::routing::emit(common::backup(seq)).unwrap();
         }
         let again = builder(&receiver).install().err().unwrap();
         assert!(matches!(again, InstallError::AlreadyInstalled), "{again}");
 
-        // A tracker set in the context wins over the default.
+        // A tracker scoped around the task wins over the default.
         let other_receiver = common::receiver().await;
         let other = builder(&other_receiver).build().unwrap();
-        Context::new().tracker(other.clone()).scope(async { tally_runtime::emit(common::backup(4)).unwrap() }).await;
+        other.scope(async { tally_runtime::routing::emit(common::backup(4)).unwrap() }).await;
         other.shutdown(WAIT).await;
         assert_eq!(other_receiver.events().len(), 1);
 
@@ -74,8 +74,8 @@ fn without_a_tracker_emits_are_no_ops_then_the_installed_one_takes_them_until_sh
         assert_eq!(sizes, [Some(1.into()), Some(2.into()), Some(3.into())]);
 
         // After shutdown the default refuses, and counts, what is emitted.
-        assert!(matches!(tally_runtime::emit(common::backup(5)), Err(EmitError::Closed)));
-        assert_eq!(tally_runtime::current().unwrap().counts().dropped_closed, 1);
+        assert!(matches!(tally_runtime::routing::emit(common::backup(5)), Err(EmitError::Closed)));
+        assert_eq!(tally_runtime::routing::current().unwrap().counts().dropped_closed, 1);
     });
 }
 
@@ -90,12 +90,12 @@ fn dropping_the_guard_outside_a_runtime_delivers_everything_before_it_returns() 
     let receiver = runtime.block_on(common::receiver());
     let guard = builder(&receiver).install().unwrap();
     for seq in 0..1_000 {
-        tally_runtime::emit(common::backup(seq)).unwrap();
+        tally_runtime::routing::emit(common::backup(seq)).unwrap();
     }
     drop(guard);
     // No waiting: the drop returned once the worker had delivered everything.
     assert_eq!(receiver.accepted(), 1_000);
-    assert_eq!(tally_runtime::current().unwrap().counts().delivered, 1_000);
+    assert_eq!(tally_runtime::routing::current().unwrap().counts().delivered, 1_000);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn dropping_the_guard_inside_a_runtime_returns_at_once_and_still_delivers() {
         let receiver = common::receiver().await;
         let guard = builder(&receiver).install().unwrap();
         for seq in 0..1_000 {
-            tally_runtime::emit(common::backup(seq)).unwrap();
+            tally_runtime::routing::emit(common::backup(seq)).unwrap();
         }
         drop(guard);
         // A helper thread shuts the tracker down; the receiver answers once this task waits.

@@ -32,16 +32,16 @@ fn teleport_tracker(path: &Path) -> Tracker {
         Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/catalogs/teleport.toml")).unwrap();
     // RFC 4231 test case 2: HMAC-SHA256(key = "Jefe", "what do ya want for nothing?").
     Tracker::builder(catalog)
-        .config(Config::default().pseudonymization_key("Jefe"))
-        .process_identity("account", "acme-corp")
-        .sink(JsonLinesSink::file(path).unwrap())
+        .with_config(Config::default().pseudonymization_key("Jefe"))
+        .with_process_identity("account", "acme-corp")
+        .with_sink(JsonLinesSink::file(path).unwrap())
         .build()
         .unwrap()
 }
 
 async fn login(tracker: &Tracker, connector: &'static str) {
     Context::new()
-        .identity(Identity::new().with("user", "what do ya want for nothing?"))
+        .with_identity(Identity::new().with("user", "what do ya want for nothing?"))
         .scope(async { tracker.emit(Event::new("user.login").with("connector_type", connector)).unwrap() })
         .await;
 }

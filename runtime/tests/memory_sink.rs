@@ -30,7 +30,7 @@ async fn shop() -> (MemorySink, Tracker) {
     let sink = MemorySink::new();
     let tracker = Tracker::for_tests(Catalog::parse("shop.toml", CATALOG).unwrap(), sink.clone()).unwrap();
     Context::new()
-        .identity(Identity::user("u-7"))
+        .with_identity(Identity::user("u-7"))
         .scope(async {
             tracker.emit(Event::new("order.placed").with("total_cents", 1250)).unwrap();
             tracker.emit(Event::new("order.placed").with("total_cents", 300).with("coupon", "SPRING")).unwrap();

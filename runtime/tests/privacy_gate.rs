@@ -68,7 +68,7 @@ fn assert_invariant(counts: &Counts) {
 async fn start(config: Config) -> (tally_receiver::Receiver, Tracker) {
     let receiver = common::receiver().await;
     let tracker = Tracker::builder(catalog())
-        .config(common::delivering_to(&receiver, config.pseudonymization_key("k")))
+        .with_config(common::delivering_to(&receiver, config.pseudonymization_key("k")))
         .build()
         .unwrap_or_else(|error| panic!("{error}"));
     (receiver, tracker)
@@ -91,7 +91,10 @@ async fn free_text_is_scrubbed_at_every_depth_and_in_every_fill() {
     let (receiver, tracker) = start(Config::default()).await;
     for (n, (input, _)) in CORPUS.iter().enumerate() {
         let request = RequestInfo { user_agent: Some((*input).to_owned()), ..RequestInfo::default() };
-        let context = Context::new().identity(Identity::user("u-7")).request(request).property("origin", *input);
+        let context = Context::new()
+            .with_identity(Identity::user("u-7"))
+            .with_request_info(request)
+            .with_property("origin", *input);
         let event = Event::new("note.saved")
             .with("n", n as u64)
             .with("text", *input)
@@ -134,10 +137,10 @@ async fn identifiers_that_look_personal_refuse_their_event_and_ordinary_ones_arr
     let mut refused = 0;
     for (n, (input, expect)) in CORPUS.iter().enumerate() {
         let positions: [(&str, Context); 4] = [
-            ("distinct_id", Context::new().identity(Identity::user(*input))),
-            ("session_id", Context::new().session_id(*input)),
-            ("request_id", Context::new().request_id(*input)),
-            ("org", Context::new().group("organization", *input)),
+            ("distinct_id", Context::new().with_identity(Identity::user(*input))),
+            ("session_id", Context::new().with_session_id(*input)),
+            ("request_id", Context::new().with_request_id(*input)),
+            ("org", Context::new().with_group("organization", *input)),
         ];
         for (position, context) in positions {
             let usable_as_id = tally_runtime::posthog_rules::check_distinct_id(input).is_ok();
@@ -206,12 +209,12 @@ async fn each_illegal_distinct_id_is_refused_per_event_and_never_reaches_the_rec
     ];
     for (n, id) in illegal.iter().enumerate() {
         Context::new()
-            .identity(Identity::user(*id))
+            .with_identity(Identity::user(*id))
             .sync_scope(|| tracker.emit(Event::new("note.saved").with("n", n as u64)))
             .unwrap();
         // A good event between each bad one: it arrives, in the same batch.
         Context::new()
-            .identity(Identity::user(format!("u-{n}")))
+            .with_identity(Identity::user(format!("u-{n}")))
             .sync_scope(|| tracker.emit(Event::new("note.saved").with("n", n as u64)))
             .unwrap();
     }

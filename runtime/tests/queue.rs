@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn receiver_and_tracker() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let config = common::delivering_to(&receiver, Config::default().pseudonymization_key("k"));
-    let tracker = Tracker::builder(common::seed_catalog("timetracker")).config(config).build().unwrap();
+    let tracker = Tracker::builder(common::seed_catalog("timetracker")).with_config(config).build().unwrap();
     (receiver, tracker)
 }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 use serde_json::json;
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, FutureExt as _, Identity, TallyLayer, Tracker};
+use tally_runtime::context::InContext as _;
+use tally_runtime::routing::WithTracker as _;
+use tally_runtime::{Config, Context, Identity, TallyLayer, Tracker};
 use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
 use tracing_subscriber::EnvFilter;
@@ -40,13 +42,13 @@ async fn setup() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     (receiver, tracker)
 }
 
 /// The context the middleware opens for a request by user `u-5`.
-fn request(tracker: &Tracker) -> Context {
-    Context::new().identity(Identity::user("u-5")).request_id("req-5").tracker(tracker.clone())
+fn request() -> Context {
+    Context::new().with_identity(Identity::user("u-5")).with_request_id("req-5")
 }
 
 async fn delivered(receiver: &Receiver, tracker: &Tracker, count: usize) -> Vec<ReceivedEvent> {
@@ -73,7 +75,7 @@ fn start_job() -> tokio::task::JoinHandle<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_closed_by_a_spawned_task_after_the_request_keeps_its_identity_and_request_id() {
     let (receiver, tracker) = setup().await;
-    let job = request(&tracker).scope(async { start_job() }).await;
+    let job = tracker.scope(request().scope(async { start_job() })).await;
     // The request is over; the span closes when the spawned task ends.
     job.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -85,13 +87,13 @@ async fn a_span_closed_by_a_spawned_task_after_the_request_keeps_its_identity_an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instrument_carries_the_request_into_a_spawned_task() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             let span = tracing::info_span!("work");
             tokio::spawn(
                 async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-instrument") }.instrument(span),
             )
-        })
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -102,8 +104,8 @@ async fn instrument_carries_the_request_into_a_spawned_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_current_span_carries_the_request_into_a_spawned_task() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             // The handler's span, opened inside the request (as `#[instrument]` on a handler).
             let handler = tracing::info_span!("handler");
             async {
@@ -114,7 +116,7 @@ async fn in_current_span_carries_the_request_into_a_spawned_task() {
             }
             .instrument(handler)
             .await
-        })
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -125,13 +127,13 @@ async fn in_current_span_carries_the_request_into_a_spawned_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_blocking_with_span_in_scope_carries_the_request() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             let span = tracing::info_span!("blocking work");
             tokio::task::spawn_blocking(move || {
                 span.in_scope(|| tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-blocking"))
             })
-        })
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -142,12 +144,14 @@ async fn spawn_blocking_with_span_in_scope_carries_the_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_current_context_carries_the_request_without_a_span() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             tokio::spawn(
-                async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-context") }.in_current_context(),
+                async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-context") }
+                    .in_current_context()
+                    .with_current_tracker(),
             )
-        })
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -157,13 +161,16 @@ async fn in_current_context_carries_the_request_without_a_span() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_scope_in_the_task_carries_a_cloned_context() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             let context = Context::current().unwrap();
-            tokio::spawn(Context::scope_arc(context, async {
-                tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-scope")
-            }))
-        })
+            tokio::spawn(
+                Context::scoped(context, async {
+                    tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-scope")
+                })
+                .with_current_tracker(),
+            )
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -173,9 +180,11 @@ async fn context_scope_in_the_task_carries_a_cloned_context() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_with_its_own_context_keeps_it_inside_a_span_from_another_request() {
     let (receiver, tracker) = setup().await;
-    let span = request(&tracker).scope(async { tracing::info_span!("from request 5") }).await;
-    let other = Context::new().identity(Identity::user("u-6")).request_id("req-6").tracker(tracker.clone());
-    other.scope(async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-own") }.instrument(span)).await;
+    let span = tracker.scope(request().scope(async { tracing::info_span!("from request 5") })).await;
+    let other = Context::new().with_identity(Identity::user("u-6")).with_request_id("req-6");
+    let own =
+        other.scope(async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-own") }.instrument(span));
+    tracker.scope(own).await;
     let events = delivered(&receiver, &tracker, 1).await;
     assert_eq!(events[0].distinct_id, "u-6", "the task's own context wins; the span's is the fallback");
     assert_eq!(events[0].property("request_id"), Some(&json!("req-6")));
@@ -184,15 +193,15 @@ async fn a_task_with_its_own_context_keeps_it_inside_a_span_from_another_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_span_or_a_context_a_spawned_task_is_outside_the_request() {
     let (receiver, tracker) = setup().await;
-    let task = request(&tracker)
-        .scope(async {
+    let task = tracker
+        .scope(request().scope(async {
             let tracker = tracker.clone();
             // No span, no context: only an explicit tracker reaches the task.
             tokio::spawn(
                 async { tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-outside") }
                     .with_subscriber(tracing_subscriber::registry().with(TallyLayer::with_tracker(tracker.clone()))),
             )
-        })
+        }))
         .await;
     task.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;

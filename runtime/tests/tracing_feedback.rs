@@ -30,10 +30,10 @@ impl Sink for LoggingSink {
 async fn a_sink_that_logs_through_tracing_produces_no_events() {
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let sink = LoggingSink::default();
-    let tracker = Tracker::builder(catalog).config(Config::default()).sink(sink.clone()).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(Config::default()).with_sink(sink.clone()).build().unwrap();
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_test_writer())
-        .with(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true))
+        .with(TallyLayer::with_tracker(tracker.clone()).with_errors_as_events(true))
         .init();
 
     tracker.emit(Event::new("workflow.ran").with("workflow_id", "wf-1")).unwrap();

@@ -25,7 +25,7 @@ async fn setup() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     (receiver, tracker)
 }
 

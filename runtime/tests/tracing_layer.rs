@@ -21,7 +21,7 @@ async fn setup() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     (receiver, tracker)
 }
 
@@ -107,7 +107,7 @@ async fn span_values_win_over_the_request_context() {
     let (receiver, tracker) = setup().await;
     let _guard = tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone())));
     Context::new()
-        .identity(Identity::user("from-context"))
+        .with_identity(Identity::user("from-context"))
         .scope(async {
             tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-5");
             tracing::info_span!("s", tally.identity.user = "from-span")
@@ -173,12 +173,13 @@ async fn filters_decide_what_the_layer_sees() {
 #[tokio::test]
 async fn error_logs_inside_a_request_become_sanitized_error_events_when_enabled() {
     let (receiver, tracker) = setup().await;
-    let _guard =
-        tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true)));
+    let _guard = tracing::subscriber::set_default(subscriber(
+        TallyLayer::with_tracker(tracker.clone()).with_errors_as_events(true),
+    ));
     tracing::error!("outside a request: not an event");
     Context::new()
-        .request_id("req-1")
-        .identity(Identity::user("u-9"))
+        .with_request_id("req-1")
+        .with_identity(Identity::user("u-9"))
         .scope(async {
             tracing::error!(email = "ada@example.com", "could not bill ada@example.com");
         })
@@ -218,9 +219,15 @@ async fn failing_handler() -> Result<(), String> {
 #[tokio::test]
 async fn an_error_reported_by_on_err_is_not_also_a_system_error_and_its_display_is_scrubbed() {
     let (receiver, tracker) = setup().await;
-    let _guard =
-        tracing::subscriber::set_default(subscriber(TallyLayer::with_tracker(tracker.clone()).errors_as_events(true)));
-    Context::new().request_id("req-2").identity(Identity::user("u-2")).scope(failing_handler()).await.unwrap_err();
+    let _guard = tracing::subscriber::set_default(subscriber(
+        TallyLayer::with_tracker(tracker.clone()).with_errors_as_events(true),
+    ));
+    Context::new()
+        .with_request_id("req-2")
+        .with_identity(Identity::user("u-2"))
+        .scope(failing_handler())
+        .await
+        .unwrap_err();
     let events = delivered(&receiver, &tracker, 1).await;
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(names, ["workflow.failed"], "no system.error on top of the handled failure");

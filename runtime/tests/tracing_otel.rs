@@ -28,7 +28,8 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use serde_json::{Value, json};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, FutureExt as _, Identity, TallyLayer, Tracker};
+use tally_runtime::context::InContext as _;
+use tally_runtime::{Config, Context, Identity, TallyLayer, Tracker};
 use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -58,7 +59,7 @@ async fn setup() -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     (receiver, tracker)
 }
 
@@ -69,7 +70,7 @@ fn stack(otel: Option<&SdkTracerProvider>) -> tracing::Dispatch {
         .with(EnvFilter::new("info"))
         .with(tracing_subscriber::fmt::layer().with_test_writer())
         .with(otel)
-        .with(TallyLayer::new().errors_as_events(true));
+        .with(TallyLayer::new().with_errors_as_events(true));
     tracing::Dispatch::new(subscriber)
 }
 
@@ -79,8 +80,8 @@ fn provider() -> (SdkTracerProvider, Exported) {
 }
 
 /// The context the middleware opens for a request by user `u-5`.
-fn request(tracker: &Tracker, id: &str) -> Context {
-    Context::new().identity(Identity::user("u-5")).request_id(id).tracker(tracker.clone())
+fn request(id: &str) -> Context {
+    Context::new().with_identity(Identity::user("u-5")).with_request_id(id)
 }
 
 async fn delivered(receiver: &Receiver, tracker: &Tracker, count: usize) -> Vec<ReceivedEvent> {
@@ -116,23 +117,23 @@ fn start_job() -> tokio::task::JoinHandle<()> {
 /// Four requests by `u-5`: a plain event, a span event, an error log and a span that lives on
 /// in the task it spawned. Returns how many events they give.
 async fn script(tracker: &Tracker) -> usize {
-    request(tracker, "req-1")
-        .scope(async {
+    tracker
+        .scope(request("req-1").scope(async {
             tracing::info!(tally.event = "workflow.ran", workflow_id = "wf-plain", nodes = 3, "ran");
-        })
+        }))
         .await;
-    request(tracker, "req-2")
-        .scope(async {
+    tracker
+        .scope(request("req-2").scope(async {
             let run = tracing::info_span!("run", tally.event = "workflow.ran", workflow_id = "wf-span");
             tokio::task::yield_now().instrument(run).await;
-        })
+        }))
         .await;
-    request(tracker, "req-3")
-        .scope(async {
+    tracker
+        .scope(request("req-3").scope(async {
             tracing::error!(user = "ada@example.com", "the database is down");
-        })
+        }))
         .await;
-    let job = request(tracker, "req-4").scope(async { start_job() }).await;
+    let job = tracker.scope(request("req-4").scope(async { start_job() })).await;
     job.await.unwrap();
     4
 }
@@ -176,7 +177,7 @@ async fn with_opentelemetry_a_span_closed_by_a_spawned_task_keeps_the_identity_a
     let (receiver, tracker) = setup().await;
     let (provider, exported) = provider();
     let _default = tracing::dispatcher::set_default(&stack(Some(&provider)));
-    let job = request(&tracker, "req-5").scope(async { start_job() }).await;
+    let job = tracker.scope(request("req-5").scope(async { start_job() })).await;
     // The request is over; the span closes when the spawned task ends.
     job.await.unwrap();
     let events = delivered(&receiver, &tracker, 1).await;
@@ -200,12 +201,12 @@ async fn with_current_context_carries_the_opentelemetry_context_only_and_combine
     let receiver = common::receiver().await;
     let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/workflows.toml")).unwrap();
     let config = common::delivering_to(&receiver, Config::default());
-    let guard = Tracker::builder(catalog).config(config).install().unwrap();
+    let guard = Tracker::builder(catalog).with_config(config).install().unwrap();
     let tracker = guard.tracker().unwrap().clone();
     let (provider, _exported) = provider();
     let _default = tracing::dispatcher::set_default(&stack(Some(&provider)));
-    let (handler_trace, alone, combined, in_span) = request(&tracker, "req-6")
-        .scope(async {
+    let (handler_trace, alone, combined, in_span) = tracker
+        .scope(request("req-6").scope(async {
             // The handler's span, opened inside the request (as `#[instrument]` on a handler).
             let handler = tracing::info_span!("handler");
             async {
@@ -237,7 +238,7 @@ async fn with_current_context_carries_the_opentelemetry_context_only_and_combine
             }
             .instrument(handler)
             .await
-        })
+        }))
         .await;
     let traces = (alone.await.unwrap(), combined.await.unwrap(), in_span.await.unwrap());
     assert_ne!(handler_trace, TraceId::INVALID, "the handler's span has an OpenTelemetry trace");

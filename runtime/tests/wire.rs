@@ -25,7 +25,7 @@ async fn receiver_and_tracker(
 ) -> (Receiver, Tracker) {
     let receiver = common::receiver().await;
     let config = common::delivering_to(&receiver, config);
-    let tracker = build(Tracker::builder(catalog(name)).config(config)).build().unwrap();
+    let tracker = build(Tracker::builder(catalog(name)).with_config(config)).build().unwrap();
     (receiver, tracker)
 }
 
@@ -40,9 +40,9 @@ async fn teleport_login_is_keyed_by_account_with_hmac_user_name_and_set_once() {
     // RFC 4231 test case 2: HMAC-SHA256(key = "Jefe", "what do ya want for nothing?").
     let config = Config::default().pseudonymization_key("Jefe");
     let (receiver, tracker) =
-        receiver_and_tracker("teleport", config, |b| b.process_identity("account", "acme-corp")).await;
+        receiver_and_tracker("teleport", config, |b| b.with_process_identity("account", "acme-corp")).await;
     Context::new()
-        .identity(Identity::new().with("user", "what do ya want for nothing?"))
+        .with_identity(Identity::new().with("user", "what do ya want for nothing?"))
         .scope(async {
             tracker.emit(Event::new("user.login").with("connector_type", "github")).unwrap();
             tracker.emit(Event::new("user.login")).unwrap();
@@ -83,7 +83,7 @@ async fn teleport_without_a_license_generates_no_event_and_counts_why() {
     let config = Config::default().pseudonymization_key("k");
     let (receiver, tracker) = receiver_and_tracker("teleport", config, |b| b).await;
     Context::new()
-        .identity(Identity::new().with("user", "alice"))
+        .with_identity(Identity::new().with("user", "alice"))
         .scope(async {
             tracker.emit(Event::new("resource.create").with("resource_type", "kube")).unwrap();
         })
@@ -107,14 +107,14 @@ async fn anonymous_then_identified_links_with_identify() {
     let (receiver, tracker) = receiver_and_tracker("authsome", Config::default(), |b| b).await;
     let anonymous = "anon-3f2a";
     Context::new()
-        .identity(Identity::new().anonymous(anonymous))
+        .with_identity(Identity::new().with_anonymous(anonymous))
         .scope(async {
             tracker.emit(Event::new("account_login_failed").with_fact(Fact::FailureReason, "bad_password")).unwrap();
         })
         .await;
     tracker.identify(anonymous, Identity::principal("pr_42")).unwrap();
     Context::new()
-        .identity(Identity::principal("pr_42").anonymous(anonymous))
+        .with_identity(Identity::principal("pr_42").with_anonymous(anonymous))
         .scope(async {
             tracker.emit(Event::new("account_logged_in")).unwrap();
         })
@@ -142,7 +142,7 @@ async fn authsome_agent_events_are_keyed_by_handle_and_linked_to_the_principal()
         .map(|(name, _)| name.to_owned())
         .expect("an agent event without hand-given required properties");
     Context::new()
-        .identity(Identity::principal("pr_42").with("agent", "bot-7"))
+        .with_identity(Identity::principal("pr_42").with("agent", "bot-7"))
         .scope(async {
             tracker.emit(Event::new(agent_event.clone())).unwrap();
         })
@@ -159,7 +159,10 @@ async fn auterity_envelope_groups_and_ip_anonymization() {
     let config = Config::default().environment("production").service("api").pseudonymization_key("k");
     let (receiver, tracker) = receiver_and_tracker("auterity", config, |b| b).await;
     let request = RequestInfo { client_ip: "203.0.113.77".parse().ok(), ..RequestInfo::default() };
-    let context = Context::new().identity(Identity::user("u-1")).group("organization", "org-9").request(request);
+    let context = Context::new()
+        .with_identity(Identity::user("u-1"))
+        .with_group("organization", "org-9")
+        .with_request_info(request);
     context
         .scope(async {
             let login = Event::new("user.login")
@@ -205,8 +208,8 @@ async fn timetracker_personless_system_event_request_id_and_privacy_rules() {
         receiver_and_tracker("timetracker", Config::default().pseudonymization_key("k"), |b| b).await;
     tracker.emit(common::backup(1024)).unwrap();
     Context::new()
-        .identity(Identity::user("u-5"))
-        .request_id("req-77")
+        .with_identity(Identity::user("u-5"))
+        .with_request_id("req-77")
         .scope(async {
             let timer = Event::new("timer.started")
                 .with("project_id", "p-1")
@@ -274,7 +277,7 @@ async fn authsome_tracks_only_in_prod_with_a_key_and_without_do_not_track() {
 async fn strict_mode_reports_violations_to_the_caller() {
     let config = Config::default().validation(ValidationMode::Strict).pseudonymization_key("k");
     let (receiver, tracker) = receiver_and_tracker("timetracker", config, |b| b).await;
-    let context = Context::new().identity(Identity::user("u-1"));
+    let context = Context::new().with_identity(Identity::user("u-1"));
     let violations = |event: Event| match tracker.emit(event.with_context(context.clone().nested())) {
         Err(EmitError::Invalid(v)) => v.violations,
         other => panic!("expected a violation, got {other:?}"),
@@ -400,7 +403,8 @@ async fn a_full_queue_drops_and_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn front_end_events_are_accepted_only_for_client_origin_and_validated() {
     let config = Config::default().pseudonymization_key("k");
-    let (receiver, tracker) = receiver_and_tracker("teleport", config, |b| b.process_identity("account", "acme")).await;
+    let (receiver, tracker) =
+        receiver_and_tracker("teleport", config, |b| b.with_process_identity("account", "acme")).await;
     let props = |value: Value| value.as_object().cloned().unwrap();
     tracker.emit_client("tp.ui.banner.click", props(json!({"tp.alert": "upgrade-to-paid-plan"}))).unwrap();
     tracker.emit_client("ui.onboard.getStarted.click", props(json!({}))).unwrap();
@@ -441,9 +445,9 @@ async fn a_pseudonymized_identity_stays_pseudonymized_when_a_property_copies_it(
     .unwrap();
     let receiver = common::receiver().await;
     let config = common::delivering_to(&receiver, Config::default().pseudonymization_key("Jefe"));
-    let tracker = Tracker::builder(catalog).config(config).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
     Context::new()
-        .identity(Identity::new().with("member", "what do ya want for nothing?"))
+        .with_identity(Identity::new().with("member", "what do ya want for nothing?"))
         .scope(async { tracker.emit(Event::new("page.viewed")).unwrap() })
         .await;
     tracker.shutdown(SHUTDOWN).await;

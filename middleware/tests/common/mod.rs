@@ -32,7 +32,7 @@ pub fn strict_config() -> Config {
 /// A strict tracker delivering to a memory sink.
 pub fn tracker(catalog: Catalog) -> (Tracker, MemorySink) {
     let sink = MemorySink::new();
-    let tracker = Tracker::builder(catalog).config(strict_config()).sink(sink.clone()).build().unwrap();
+    let tracker = Tracker::builder(catalog).with_config(strict_config()).with_sink(sink.clone()).build().unwrap();
     (tracker, sink)
 }
 

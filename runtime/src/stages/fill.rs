@@ -68,8 +68,8 @@ fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -
         Fill::Environment => text(config.environment.as_deref()),
         Fill::Release => text(config.release.as_deref()),
         Fill::Service => text(config.service.as_deref()),
-        Fill::RequestId => text(context.get_request_id()),
-        Fill::SessionId => text(context.get_session_id()),
+        Fill::RequestId => text(context.request_id()),
+        Fill::SessionId => text(context.session_id()),
         Fill::DurationMs => event.duration().map(|d| PropertyValue::UInt(d.as_millis() as u64)),
         Fill::DurationSecs => event.duration().map(|d| PropertyValue::Float(d.as_secs_f64())),
         Fill::Method => text(request.method.as_deref()),
@@ -101,7 +101,7 @@ fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -
         Fill::Surface => text(config.surface.as_deref()),
         Fill::Identity(kind) => {
             let property = &draft.plan.properties[index];
-            let raw = context.identities().get(kind).or_else(|| sources.process_identity.get(kind))?;
+            let raw = context.identity().get(kind).or_else(|| sources.process_identity.get(kind))?;
             // A pseudonymized identity stays pseudonymized wherever it is copied to, unless
             // the property hashes it itself (once is enough).
             let hashed_by_kind = property.fill_kind.is_some_and(|k| sources.plan.kinds[k].pseudonymize)
@@ -113,7 +113,7 @@ fn source(fill: &Fill, index: usize, draft: &Draft<'_>, sources: &Sources<'_>) -
             }
         }
         Fill::Group(group_type) => text(context.group_key(group_type)),
-        Fill::Context => context.get_property(&draft.plan.properties[index].name).cloned().map(PropertyValue::from),
+        Fill::Context => context.property(&draft.plan.properties[index].name).cloned().map(PropertyValue::from),
         // A fill source newer than this runtime: no value (a required property is then counted
         // as missing).
         _ => None,

@@ -53,7 +53,7 @@ pub(crate) fn identity(
     if let Some(id) = distinct_id_of(keyed_by, from)? {
         return Ok(Resolved { distinct_id: id, personless: false });
     }
-    let anonymous = match from.context.identities().get(Identity::ANONYMOUS) {
+    let anonymous = match from.context.identity().get(Identity::ANONYMOUS) {
         Some(raw) if !raw.is_empty() => Some(anonymous_id(raw)?),
         _ => None,
     };
@@ -74,7 +74,7 @@ pub(crate) fn identity(
 /// known, an error when it is known but may not be sent.
 pub(crate) fn distinct_id_of(kind: usize, from: &Identities<'_>) -> Result<Option<DistinctId>, Refusal> {
     let def: &KindPlan = &from.plan.kinds[kind];
-    let Some(raw) = from.context.identities().get(&def.name).or_else(|| from.process_identity.get(&def.name)) else {
+    let Some(raw) = from.context.identity().get(&def.name).or_else(|| from.process_identity.get(&def.name)) else {
         return Ok(None);
     };
     if raw.is_empty() {

@@ -22,7 +22,7 @@
 //!   innermost wins, the event's own fields win over all); `tally.identity.<kind> = "…"` and
 //!   `tally.group.<type> = "…"` on a span set the identity and groups, on top of the request
 //!   [`Context`].
-//! - **Errors as events** (off by default, [`TallyLayer::errors_as_events`]): an ERROR-level
+//! - **Errors as events** (off by default, [`TallyLayer::with_errors_as_events`]): an ERROR-level
 //!   event inside a request becomes the catalog's `role = "error"` event, with the callsite as
 //!   its message: never the formatted message or field values, which may hold personal data.
 //!
@@ -75,7 +75,8 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::context::Context;
 use crate::event::{Event, Fact};
 use crate::identity::Identity;
-use crate::tracker::{self, Tracker};
+use crate::routing;
+use crate::tracker::Tracker;
 
 mod fields;
 mod filters;
@@ -110,7 +111,8 @@ impl fmt::Debug for TallyLayer {
 }
 
 impl TallyLayer {
-    /// A layer that emits to the current tracker (the context's, else the installed default).
+    /// A layer that emits to the current tracker (the one scoped around the task, else the
+    /// installed default).
     pub fn new() -> Self {
         Self::default()
     }
@@ -121,7 +123,7 @@ impl TallyLayer {
     }
 
     /// Turns ERROR-level events inside a request into the catalog's error event.
-    pub fn errors_as_events(mut self, enabled: bool) -> Self {
+    pub fn with_errors_as_events(mut self, enabled: bool) -> Self {
         self.errors_as_events = enabled;
         self
     }
@@ -134,13 +136,13 @@ impl TallyLayer {
         self.filters.hidden_callsites()
     }
 
-    /// Runs `f` with the layer's tracker, else `context`'s, else the installed default, without
-    /// cloning the handle (a clone is a shared reference count: contended when many threads
-    /// emit).
-    fn using_tracker<R>(&self, context: Option<&Arc<Context>>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
-        match &self.tracker {
+    /// Runs `f` with the layer's tracker, else `route` (the tracker a span was routed to when
+    /// it opened), else the current one, without cloning the handle (a clone is a shared
+    /// reference count: contended when many threads emit).
+    fn using_tracker<R>(&self, route: Option<&Tracker>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+        match self.tracker.as_ref().or(route) {
             Some(tracker) => Some(f(tracker)),
-            None => tracker::with_context(context, f),
+            None => routing::with_current(f),
         }
     }
 }
@@ -156,6 +158,9 @@ struct SpanFields {
     /// The request context current when the span opened: the span keeps its request's
     /// identity for its whole life, whichever task enters or closes it.
     context: Option<Arc<Context>>,
+    /// The tracker scoped around the task when the span opened, if one was: the span's event
+    /// goes there whichever task closes it.
+    route: Option<Tracker>,
 }
 
 /// The context captured by the innermost span of `scope` that captured one.
@@ -172,6 +177,23 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     Context::current().or_else(|| captured(ctx.event_scope(event).into_iter().flatten()))
+}
+
+/// The tracker captured by the innermost span of `scope` that was opened in a routed task.
+fn routed<'a, S>(scope: impl Iterator<Item = SpanRef<'a, S>>) -> Option<Tracker>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    scope.into_iter().find_map(|span| span.extensions().get::<SpanFields>().and_then(|data| data.route.clone()))
+}
+
+/// The tracker an event goes to when the layer has none of its own: the one scoped around the
+/// task, else the one its spans were opened under, else (`None`) the installed default.
+fn event_route<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>) -> Option<Tracker>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    routing::scoped().or_else(|| routed(ctx.event_scope(event).into_iter().flatten()))
 }
 
 fn ignored(target: &str) -> bool {
@@ -208,7 +230,7 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let mut data = SpanFields { context, ..SpanFields::default() };
+        let mut data = SpanFields { context, route: routing::scoped(), ..SpanFields::default() };
         attrs.record(&mut data.fields);
         if data.fields.event.is_some() {
             data.started = Some(Instant::now());
@@ -250,7 +272,7 @@ where
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
         let Some(data) = span.extensions_mut().remove::<SpanFields>() else { return };
-        let SpanFields { mut fields, started, failure, context } = data;
+        let SpanFields { mut fields, started, failure, context, route } = data;
         let Some(event) = fields.event.take() else { return };
         let on_err = fields.on_err.take();
         let (name, error) = match (failure, on_err) {
@@ -262,7 +284,8 @@ where
         let context = context
             .or_else(|| captured(span.parent().into_iter().flat_map(|parent| parent.scope())))
             .or_else(Context::current);
-        self.using_tracker(context.clone().as_ref(), |tracker| {
+        let route = route.or_else(|| routed(span.parent().into_iter().flat_map(|parent| parent.scope())));
+        self.using_tracker(route.as_ref(), |tracker| {
             // `#[instrument]` records every argument; only what the event declares is a property.
             let def = tracker.catalog().event(&name);
             let declares = |property: &str| def.is_some_and(|def| def.property(property).is_some());
@@ -311,8 +334,7 @@ impl TallyLayer {
         }
         let Some(name) = fields.event.take() else { return };
         let context = event_context(&ctx, event);
-        let router = context.clone();
-        self.using_tracker(router.as_ref(), |tracker| {
+        self.using_tracker(event_route(&ctx, event).as_ref(), |tracker| {
             let def = tracker.catalog().event(&name);
             if let Some(message) = fields.message.take() {
                 if def.is_some_and(|def| def.property(MESSAGE_FIELD).is_some()) {
@@ -334,8 +356,8 @@ impl TallyLayer {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         // Only inside a request: a context with a request id.
-        let Some(context) = event_context(ctx, event).filter(|c| c.get_request_id().is_some()) else { return };
-        self.using_tracker(Some(&context), |tracker| {
+        let Some(context) = event_context(ctx, event).filter(|c| c.request_id().is_some()) else { return };
+        self.using_tracker(event_route(ctx, event).as_ref(), |tracker| {
             let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
             let metadata = event.metadata();
             let location = match (metadata.file(), metadata.line()) {
@@ -353,7 +375,7 @@ impl TallyLayer {
             // that does not hold the request's error slot in turn.
             let own = error.context.take().unwrap_or_else(|| context.clone());
             let error = error.with_context(Arc::new(own.detached()));
-            context.logged_error().hold(tracker, error);
+            crate::logged_error::hold(&context, tracker, error);
         });
     }
 }
@@ -443,9 +465,9 @@ fn inherit<'a, S>(
     for (kind, value) in identity {
         person.set(kind, value);
     }
-    let mut context = Context::new().identity(person);
+    let mut context = Context::new().with_identity(person);
     for (group, key) in groups {
-        context = context.group(group, key);
+        context = context.with_group(group, key);
     }
     event.context = Some(Arc::new(match base {
         Some(base) => context.over(&base),

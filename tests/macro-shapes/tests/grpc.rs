@@ -32,7 +32,7 @@ async fn tracker() -> (Tracker, Receiver) {
         .host(receiver.url())
         .validation(ValidationMode::Strict)
         .pseudonymization_key("tally-test-key");
-    (Tracker::builder(catalog).config(config).build().unwrap(), receiver)
+    (Tracker::builder(catalog).with_config(config).build().unwrap(), receiver)
 }
 
 /// The server, each request run in a context carrying the tracker under test and a user.
@@ -41,7 +41,7 @@ async fn serve(tracker: &Tracker) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let tracker = tracker.clone();
     let context = tower::util::MapFutureLayer::new(move |future| {
-        Context::new().tracker(tracker.clone()).identity(Identity::user("u-7")).scope(future)
+        tracker.scope(Context::new().with_identity(Identity::user("u-7")).scope(future))
     });
     let router = Server::builder().layer(context).add_service(AccountsServer::new(AccountsImpl));
     tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));

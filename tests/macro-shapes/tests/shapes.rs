@@ -38,10 +38,10 @@ fn one(name: &str, value: serde_json::Value) -> Vec<(String, serde_json::Value)>
 #[tokio::test]
 async fn boxed_futures_emit_when_they_complete_not_when_created() {
     let (tracker, sink) = tracker();
-    Context::new()
-        .tracker(tracker.clone())
-        .identity(Identity::user("u-1"))
-        .scope(async {
+    let context = Context::new().with_identity(Identity::user("u-1"));
+    tracker
+        .clone()
+        .scope(context.scope(async {
             let mut store = Store::default();
             store.add("apollo");
             take(&tracker, &sink).await;
@@ -70,17 +70,17 @@ async fn boxed_futures_emit_when_they_complete_not_when_created() {
             assert_eq!(take(&tracker, &sink).await, []);
             assert_eq!(later.await, 8);
             assert_eq!(take(&tracker, &sink).await, one("export.finished", json!(8)));
-        })
+        }))
         .await;
 }
 
 #[tokio::test]
 async fn async_trait_methods_emit_by_outcome() {
     let (tracker, sink) = tracker();
-    Context::new()
-        .tracker(tracker.clone())
-        .identity(Identity::user("u-1"))
-        .scope(async {
+    let context = Context::new().with_identity(Identity::user("u-1"));
+    tracker
+        .clone()
+        .scope(context.scope(async {
             let store = Store::default();
             let open = store.open("apollo".to_owned());
             assert_eq!(take(&tracker, &sink).await, []);
@@ -93,17 +93,17 @@ async fn async_trait_methods_emit_by_outcome() {
 
             store.touch("p-1").await;
             assert_eq!(take(&tracker, &sink).await, one("project.deleted", json!("p-1")));
-        })
+        }))
         .await;
 }
 
 #[tokio::test]
 async fn plain_shapes_emit_by_outcome() {
     let (tracker, sink) = tracker();
-    Context::new()
-        .tracker(tracker.clone())
-        .identity(Identity::user("u-1"))
-        .scope(async {
+    let context = Context::new().with_identity(Identity::user("u-1"));
+    tracker
+        .clone()
+        .scope(context.scope(async {
             assert_eq!(shapes::rows(3), 3);
             assert_eq!(take(&tracker, &sink).await, one("export.finished", json!(3)));
             assert!(shapes::login("").is_err());
@@ -112,6 +112,6 @@ async fn plain_shapes_emit_by_outcome() {
             assert_eq!(take(&tracker, &sink).await, one("auth.login_failed", json!("not a number")));
             assert_eq!(shapes::parse_rows("12").await.unwrap(), 12);
             assert_eq!(take(&tracker, &sink).await, one("export.finished", json!(12)));
-        })
+        }))
         .await;
 }

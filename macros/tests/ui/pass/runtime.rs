@@ -46,8 +46,8 @@ fn main() {
     let catalog = tally::catalog::Catalog::from_path(env!("TALLY_CATALOG")).unwrap();
     let sink = MemorySink::new();
     let tracker = Tracker::for_tests(catalog, sink.clone()).unwrap();
-    let context = Context::new().tracker(tracker.clone()).identity(Identity::user("u-7"));
-    runtime.block_on(context.scope(async {
+    let context = Context::new().with_identity(Identity::user("u-7"));
+    runtime.block_on(tracker.clone().scope(context.scope(async {
         assert!(login("secret").is_ok());
         assert!(login("guess").is_err());
         assert!(create("").is_err());
@@ -57,7 +57,7 @@ fn main() {
         delete("p-2".to_owned(), None).await;
         assert_eq!(render(), 4);
         tracker.flush().await;
-    }));
+    })));
 
     sink.assert_emitted("auth.login").with_property("method", "password").for_distinct_id("u-7");
     sink.assert_emitted("auth.login_failed").with_property("reason", "bad_password").with_property("method", "sso");
