@@ -99,8 +99,9 @@ impl fmt::Display for BuildError {
                  application-prefixed variable) or call Config::pseudonymization_key; tally never falls back \
                  to a bare hash"
             ),
-            BuildError::Worker(error) => write!(f, "cannot start the tally worker thread: {error}"),
-            BuildError::Sink(error) => write!(f, "cannot create the sink: {error}"),
+            // The cause is the error's `source()`, not pasted here (reporters print the chain).
+            BuildError::Worker(_) => f.write_str("cannot start the tally worker thread (see the cause)"),
+            BuildError::Sink(_) => f.write_str("cannot create the sink (see the cause)"),
             BuildError::InvalidSetting { setting, variable, problem } => {
                 write!(f, "invalid {setting} (environment variable {variable}): {problem}")
             }
@@ -108,7 +109,15 @@ impl fmt::Display for BuildError {
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Worker(error) => Some(error),
+            BuildError::Sink(error) => Some(error),
+            BuildError::MissingPseudonymizationKey { .. } | BuildError::InvalidSetting { .. } => None,
+        }
+    }
+}
 
 struct Inner {
     pipeline: Arc<Pipeline>,
@@ -259,13 +268,21 @@ pub enum InstallError {
 impl fmt::Display for InstallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InstallError::Build(error) => write!(f, "{error}"),
+            // Transparent: the build error's own message, and its cause as the source.
+            InstallError::Build(error) => fmt::Display::fmt(error, f),
             InstallError::AlreadyInstalled => f.write_str("a default tally tracker is already installed"),
         }
     }
 }
 
-impl std::error::Error for InstallError {}
+impl std::error::Error for InstallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InstallError::Build(error) => std::error::Error::source(error),
+            InstallError::AlreadyInstalled => None,
+        }
+    }
+}
 
 fn needs_key(catalog: &Catalog) -> Option<String> {
     if let Some((kind, _)) = catalog.identity_kinds().find(|(_, kind)| kind.pseudonymize()) {
@@ -655,4 +672,22 @@ const EVENT_BYTES: usize = std::mem::size_of::<Event>();
 fn wire_bytes(wire: &crate::sink::WireEvent) -> usize {
     let properties: usize = wire.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
     wire.event.len() + wire.distinct_id.len() + 120 + properties
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::{BuildError, InstallError};
+
+    #[test]
+    fn build_errors_chain_their_cause_instead_of_pasting_it() {
+        let io = std::io::Error::other("no threads left");
+        let error = BuildError::Worker(io);
+        assert!(!error.to_string().contains("no threads left"), "{error}");
+        assert_eq!(error.source().map(ToString::to_string).as_deref(), Some("no threads left"));
+        let install = InstallError::Build(BuildError::Worker(std::io::Error::other("no threads left")));
+        assert_eq!(install.to_string(), "cannot start the tally worker thread (see the cause)");
+        assert_eq!(install.source().map(ToString::to_string).as_deref(), Some("no threads left"));
+    }
 }
