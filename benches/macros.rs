@@ -10,7 +10,11 @@ use std::sync::OnceLock;
 
 use divan::{Bencher, black_box};
 use tally::sink::SinkFuture;
-use tally::{Config, Context, Identity, Sink, SinkError, Tracker, TrackerGuard, WireEvent};
+use tally::{
+    Config, Context, Identity, Tracker,
+    sink::{Sink, SinkError, WireEvent},
+    tracker::TrackerGuard,
+};
 
 fn main() {
     divan::main();
@@ -105,7 +109,7 @@ mod no_tracker {
 
     #[divan::bench(sample_count = 200, sample_size = 2000)]
     fn annotated(bencher: Bencher) {
-        assert!(!tally::is_active(), "this benchmark must run before any tracker exists");
+        assert!(!tally::routing::is_active(), "this benchmark must run before any tracker exists");
         bencher.bench_local(|| archive_annotated(black_box("p-42")));
     }
 }

@@ -41,6 +41,8 @@ pub use tally_runtime::convert;
 /// How an annotated function's return value splits into `ret` and `err`.
 pub use tally_runtime::outcome;
 
+// The root holds what a first program names; everything else is reached once, through the
+// module that groups it (`tally::sink::MemorySink`, `tally::routing::emit`, …).
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/posthog.md")]
 #[doc = "\n"]
@@ -49,32 +51,65 @@ pub use tally_runtime::Config;
 #[doc = include_str!("../docs/identity.md")]
 #[doc = "\n"]
 pub use tally_runtime::Identity;
-#[doc = include_str!("guide_links.md")]
-#[doc = include_str!("../docs/testing.md")]
-#[doc = "\n"]
-pub use tally_runtime::MemorySink;
-pub use tally_runtime::context::InContext;
+pub use tally_runtime::{Context, Event, Tracker};
+
 #[cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #[doc = include_str!("guide_links.md")]
 #[doc = include_str!("../docs/privacy.md")]
 #[doc = "\n"]
 #[doc(inline)]
 pub use tally_runtime::privacy;
-pub use tally_runtime::routing::{WithTracker, current, emit, is_active};
-pub use tally_runtime::{
-    BuildError, Context, Counts, DistinctId, EmitError, Event, Fact, InstallError, JsonLinesSink, PropertyName,
-    PropertyText, PropertyValue, RequestInfo, Secret, Sink, SinkError, Tracker, TrackerBuilder, TrackerGuard,
-    ValidationMode, Violation, Violations, WireEvent, context, routing, sink,
-};
+/// Which tracker receives an event: the one scoped around the task, else the installed default.
+#[doc(inline)]
+pub use tally_runtime::routing;
 
-#[doc = include_str!("guide_links.md")]
-#[doc = include_str!("../docs/tracing.md")]
-#[doc = "\n"]
+pub mod sink {
+    //! Where delivered events go: the [`Sink`] trait, the PostHog sink, JSON lines, and the
+    //! in-memory sink for tests.
+    #[doc = include_str!("guide_links.md")]
+    #[doc = include_str!("../docs/testing.md")]
+    #[doc = "\n"]
+    pub use tally_runtime::sink::MemorySink;
+    pub use tally_runtime::sink::*;
+}
+
+pub mod tracker {
+    //! The tracker's builder and guard, its errors and counters.
+    pub use tally_runtime::{BuildError, Counts, EmitError, InstallError, TrackerBuilder, TrackerGuard};
+}
+
+pub mod event {
+    //! What an event carries (property names and values, facts) and how the pipeline
+    //! validates it.
+    pub use tally_runtime::{Fact, PropertyName, PropertyText, PropertyValue, ValidationMode, Violation, Violations};
+}
+
+pub mod context {
+    //! The request context: request data, and carrying a context into a future or task.
+    pub use tally_runtime::context::{InContext, RequestInfo, Scoped};
+}
+
+pub mod identity {
+    //! The `distinct_id` an event is keyed by.
+    pub use tally_runtime::DistinctId;
+}
+
+pub mod config {
+    //! Settings of a [`Config`](crate::Config).
+    pub use tally_runtime::Secret;
+}
+
+/// The tracing layer: spans and events carrying `tally.event` become catalog events.
 #[cfg(feature = "tracing-layer")]
-pub use tally_runtime::TallyLayer;
+pub mod tracing {
+    #[doc = include_str!("guide_links.md")]
+    #[doc = include_str!("../docs/tracing.md")]
+    #[doc = "\n"]
+    pub use tally_runtime::TallyLayer;
+}
 
-/// A [`TallyLayer`] that emits to the current tracker (the one scoped around the task, else the
-/// installed default).
+/// A [`TallyLayer`](tracing::TallyLayer) that emits to the current tracker (the one scoped
+/// around the task, else the installed default).
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -82,6 +117,6 @@ pub use tally_runtime::TallyLayer;
 /// # drop(subscriber);
 /// ```
 #[cfg(feature = "tracing-layer")]
-pub fn tracing_layer() -> TallyLayer {
-    TallyLayer::new()
+pub fn tracing_layer() -> tracing::TallyLayer {
+    tracing::TallyLayer::new()
 }

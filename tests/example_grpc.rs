@@ -14,7 +14,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use tally::{Config, ValidationMode};
+use tally::{Config, event::ValidationMode};
 use tally_receiver::{ReceivedEvent, Receiver};
 
 /// The one event called `name` on the gRPC method `route`, or the one `name` at all.

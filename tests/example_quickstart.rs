@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use tally::{Config, ValidationMode};
+use tally::{Config, event::ValidationMode};
 use tally_receiver::Receiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use tally_receiver::Receiver;
 
 const KEY: &str = "teleport-test-key";
 
-async fn run(license: &std::path::Path) -> (Receiver, tally::Counts) {
+async fn run(license: &std::path::Path) -> (Receiver, tally::tracker::Counts) {
     let receiver = Receiver::builder().api_key("phc_teleport").start().await.unwrap();
     let config = tally::Config::default().api_key("phc_teleport").host(receiver.url()).pseudonymization_key(KEY);
     let counts = app::run(config, license).await;

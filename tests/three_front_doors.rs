@@ -15,7 +15,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::routing::post;
 use serde_json::json;
 use tally::middleware::{TrackLayer, identity::TrustedHeader};
-use tally::{Config, Tracker, ValidationMode};
+use tally::{Config, Tracker, event::ValidationMode};
 use tally_receiver::Receiver;
 use tracing_subscriber::prelude::*;
 

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tally::{Context, Identity, MemorySink, Tracker};
+use tally::{Context, Identity, Tracker, sink::MemorySink};
 
 // --- the application --------------------------------------------------------------------------
 
@@ -208,14 +208,14 @@ impl Server {
     }
 
     /// Every event delivered so far, once the tracker has processed everything emitted.
-    async fn events(&self) -> Vec<tally::WireEvent> {
+    async fn events(&self) -> Vec<tally::sink::WireEvent> {
         self.tracker.flush().await;
         assert_eq!(self.tracker.counts().dropped(), 0, "{:?}\n{}", self.tracker.counts(), self.sink.summary());
         self.sink.events()
     }
 }
 
-fn names(events: &[tally::WireEvent]) -> Vec<&str> {
+fn names(events: &[tally::sink::WireEvent]) -> Vec<&str> {
     events.iter().map(|event| event.event.as_str()).collect()
 }
 

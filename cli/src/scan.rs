@@ -9,7 +9,7 @@
 //!   `info_span!`, `#[instrument(fields(tally.event = "…"))]`…, and the failure event of a
 //!   `tally.on_err = "name"` field (`#[instrument(err, fields(tally.on_err = "…"))]`);
 //! - tally's own dynamic events: `tally::Event::new("name")` (one argument; emitted through the
-//!   pipeline with `tally::emit` or a tracker);
+//!   pipeline with `tally::routing::emit` or a tracker);
 //! - raw PostHog captures: `posthog_rs::Event::new("name", distinct_id)` (two arguments),
 //!   `Event::new_anon("name")`, `capture_event("name", distinct_id, …)` and
 //!   `.capture("name", distinct_id, …)`.
@@ -390,7 +390,7 @@ fn f(client: &Client, user: &User, name: &str) {
             r#"
 use tally::Event;
 fn f(user: &User) {
-    tally::emit(Event::new("user.login").with("method", "sso"));
+    tally::routing::emit(Event::new("user.login").with("method", "sso"));
     let e = tally::Event::new("session.start");
     let raw = posthog_rs::Event::new("user.login", &user.id);
 }

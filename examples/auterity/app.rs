@@ -23,7 +23,7 @@ use tally::middleware::{
     identity::Resolution,
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Counts, Identity, InContext, Tracker, WithTracker};
+use tally::{Config, Identity, Tracker, context::InContext, routing::WithTracker, tracker::Counts};
 use tracing::Instrument;
 
 use crate::support;

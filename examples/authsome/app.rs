@@ -19,7 +19,7 @@ use tally::middleware::{
     identity::{AnonymousCookie, FromExtension},
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Context, Counts, Event, Identity, Tracker};
+use tally::{Config, Context, Event, Identity, Tracker, tracker::Counts};
 
 use crate::support;
 
@@ -120,9 +120,10 @@ async fn register(State(registry): State<Registry>, Json(form): Json<Credentials
     }
     // The new principal identifies this request from here on; the email does not leave.
     Context::new().with_identity(Identity::principal(&principal)).sync_scope(|| {
-        let _ = tally::emit(Event::new("account_registered"));
-        let _ =
-            tally::emit(Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")));
+        let _ = tally::routing::emit(Event::new("account_registered"));
+        let _ = tally::routing::emit(
+            Event::new("principal_registered").with("did", format!("did:web:authsome.dev:{principal}")),
+        );
     });
     let cookie = session_cookie(&registry, &principal);
     // Registration also logs in: the middleware merges the visitor into the principal.
@@ -159,14 +160,14 @@ async fn claim_identity(principal: Option<Extension<Principal>>, Json(body): Jso
     }
     if body.handle == "ada-ci-bot" {
         // Registered as an agent already: a claim is refused (issue #428: claim rejection).
-        let _ = tally::emit(
+        let _ = tally::routing::emit(
             Event::new("identity_claim_rejected")
                 .with("identity_handle", body.handle)
                 .with("reason", "already_registered"),
         );
         return StatusCode::CONFLICT;
     }
-    let _ = tally::emit(
+    let _ = tally::routing::emit(
         Event::new("identity_claimed")
             .with("did", format!("did:web:authsome.dev:{}", body.handle))
             .with("identity_handle", body.handle),
@@ -187,7 +188,7 @@ async fn register_identity(
         tokens.insert(token.clone(), agent);
     }
     Context::new().with_identity(Identity::agent(&body.handle)).sync_scope(|| {
-        let _ = tally::emit(Event::new("identity_registered"));
+        let _ = tally::routing::emit(Event::new("identity_registered"));
     });
     (StatusCode::CREATED, Json(json!({"token": token}))).into_response()
 }
@@ -212,7 +213,7 @@ async fn auth_session(agent: Option<Extension<Agent>>, Json(body): Json<Provider
     } else {
         Event::new("auth_session_failed").with("reason", "consent_denied")
     };
-    let _ = tally::emit(event.with("provider", body.provider));
+    let _ = tally::routing::emit(event.with("provider", body.provider));
     StatusCode::OK
 }
 
@@ -220,7 +221,7 @@ async fn register_provider(agent: Option<Extension<Agent>>, Json(body): Json<Pro
     if agent.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::emit(Event::new("provider_registered").with("provider", body.provider));
+    let _ = tally::routing::emit(Event::new("provider_registered").with("provider", body.provider));
     StatusCode::CREATED
 }
 
@@ -228,7 +229,7 @@ async fn resolve_credentials(agent: Option<Extension<Agent>>) -> StatusCode {
     if agent.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::emit(Event::new("credentials_resolved").with("provider", "github"));
+    let _ = tally::routing::emit(Event::new("credentials_resolved").with("provider", "github"));
     StatusCode::OK
 }
 
@@ -236,7 +237,7 @@ async fn make_global(principal: Option<Extension<Principal>>, Json(body): Json<P
     if principal.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    let _ = tally::emit(Event::new("connection_made_global").with("provider", body.provider));
+    let _ = tally::routing::emit(Event::new("connection_made_global").with("provider", body.provider));
     StatusCode::OK
 }
 

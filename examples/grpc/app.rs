@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use tally::middleware::{TrackLayer, identity::FromExtension};
-use tally::{Config, Counts, Identity, Tracker};
+use tally::{Config, Identity, Tracker, tracker::Counts};
 use tonic::service::InterceptorLayer;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Endpoint, Server};

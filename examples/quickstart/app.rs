@@ -15,7 +15,7 @@ use tally::middleware::{
     identity::{AnonymousCookie, FromExtension},
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Counts, Identity, Tracker};
+use tally::{Config, Identity, Tracker, tracker::Counts};
 
 use crate::support;
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tally::{Config, Counts, Tracker};
+use tally::{Config, Tracker, tracker::Counts};
 
 /// Where an example's files are.
 pub(crate) fn example_dir(name: &str) -> PathBuf {
@@ -100,7 +100,7 @@ pub(crate) fn client() -> reqwest::Client {
 }
 
 /// Builds the tracker, or explains why not and exits.
-pub(crate) fn tracker(builder: tally::TrackerBuilder) -> Tracker {
+pub(crate) fn tracker(builder: tally::tracker::TrackerBuilder) -> Tracker {
     builder.build().unwrap_or_else(|error| {
         eprintln!("{error}");
         std::process::exit(1)

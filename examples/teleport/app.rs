@@ -16,7 +16,10 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use tally::middleware::{TrackLayer, client_events::ClientEvents, identity::FromExtension, login::LoginOutcome};
-use tally::{Context, Counts, EmitError, Event, Identity, Tracker};
+use tally::{
+    Context, Event, Identity, Tracker,
+    tracker::{Counts, EmitError},
+};
 
 use crate::support;
 
@@ -76,7 +79,9 @@ async fn login(State(state): State<AppState>, Json(form): Json<LoginForm>) -> Re
         login.insert("connector_type", connector);
     }
     // The user is not in the request context yet: this login is what identifies them.
-    Context::new().with_identity(Identity::new().with("user", &form.user)).sync_scope(|| tally::emit(login).ok());
+    Context::new()
+        .with_identity(Identity::new().with("user", &form.user))
+        .sync_scope(|| tally::routing::emit(login).ok());
     let token = uuid::Uuid::now_v7().to_string();
     if let Ok(mut sessions) = state.sessions.lock() {
         sessions.insert(token.clone(), form.user);
@@ -94,7 +99,7 @@ fn emit_for(user: Option<Extension<User>>, event: Event) -> StatusCode {
     if user.is_none() {
         return StatusCode::UNAUTHORIZED;
     }
-    match tally::emit(event) {
+    match tally::routing::emit(event) {
         Ok(()) => StatusCode::CREATED,
         Err(EmitError::Invalid(violations)) => {
             eprintln!("{violations}");

@@ -19,7 +19,7 @@ use tally::middleware::{
     identity::FromExtension,
     login::{LoginOutcome, LogoutOutcome},
 };
-use tally::{Config, Counts, Identity, Tracker};
+use tally::{Config, Identity, Tracker, tracker::Counts};
 
 use crate::support;
 

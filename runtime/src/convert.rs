@@ -41,7 +41,7 @@ pub fn distinct_id<T: DistinctIdValue + ?Sized>(value: &T) -> Option<DistinctId>
 /// A value that can be an event's `distinct_id`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a `distinct_id`",
-    label = "`distinct_id` takes text or a `tally::DistinctId`",
+    label = "`distinct_id` takes text or a `tally::identity::DistinctId`",
     note = "convert it with `.to_string()`; an `Option` that is `None` keeps the identity from the context"
 )]
 pub trait DistinctIdValue {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::uri::PathAndQuery;
 use serde_json::json;
-use tally::{Config, Context, Identity, Tracker, ValidationMode};
+use tally::{Config, Context, Identity, Tracker, event::ValidationMode};
 use tally_macro_shapes::grpc::{AccountsImpl, AccountsServer, LoginReply, LoginRequest};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tonic::transport::server::TcpIncoming;

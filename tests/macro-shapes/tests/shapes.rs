@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
-use tally::{Context, Identity, MemorySink, Tracker};
+use tally::{Context, Identity, Tracker, sink::MemorySink};
 use tally_macro_shapes::shapes::{self, Exporter, Projects, Store};
 
 fn tracker() -> (Tracker, MemorySink) {
@@ -24,7 +24,7 @@ async fn take(tracker: &Tracker, sink: &MemorySink) -> Vec<(String, serde_json::
         .into_iter()
         .map(|event| {
             let key = ["rows", "project_id", "reason"].iter().find_map(|name| event.properties.get(name));
-            (event.event.to_string(), key.map(tally::PropertyValue::to_json).unwrap_or_default())
+            (event.event.to_string(), key.map(tally::event::PropertyValue::to_json).unwrap_or_default())
         })
         .collect();
     sink.clear();

@@ -2,7 +2,7 @@
 //! call time and at return, the measured duration, `on_err`, `when`, `distinct_id`, the
 //! request context's identity, and no event for an `Err` without `on_err`.
 
-use tally::{Context, Identity, MemorySink, Tracker};
+use tally::{Context, Identity, Tracker, sink::MemorySink};
 
 #[derive(Debug)]
 pub struct LoginError(&'static str);
