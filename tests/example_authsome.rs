@@ -28,7 +28,7 @@ fn telemetry_is_on_only_in_prod_with_a_key_and_without_do_not_track() {
     assert_eq!(app::telemetry(&authsome_env("dev", Some("phc_x"), "0")), app::Telemetry::DryRun);
     assert_eq!(app::telemetry(&authsome_env("prod", None, "0")), app::Telemetry::DryRun);
     assert_eq!(app::telemetry(&authsome_env("prod", Some("phc_x"), "1")), app::Telemetry::OptedOut);
-    assert!(app::config_for(authsome_env("dev", Some("phc_x"), "0")).has_api_key() == false, "a dry run never sends");
+    assert!(!app::config_for(authsome_env("dev", Some("phc_x"), "0")).has_api_key(), "a dry run never sends");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

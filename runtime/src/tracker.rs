@@ -106,7 +106,9 @@ impl fmt::Display for BuildError {
             BuildError::InvalidSetting { setting, variable: Some(variable), problem } => {
                 write!(f, "invalid {setting} (environment variable {variable}): {problem}")
             }
-            BuildError::InvalidSetting { setting, variable: None, problem } => write!(f, "invalid {setting}: {problem}"),
+            BuildError::InvalidSetting { setting, variable: None, problem } => {
+                write!(f, "invalid {setting}: {problem}")
+            }
         }
     }
 }
