@@ -51,7 +51,8 @@ pub use tally_runtime::Config;
 #[doc = include_str!("../docs/identity.md")]
 #[doc = "\n"]
 pub use tally_runtime::Identity;
-pub use tally_runtime::{Context, Event, Tracker};
+pub use tally_runtime::context::Context;
+pub use tally_runtime::{Event, Tracker};
 
 #[cfg_attr(feature = "middleware", doc = include_str!("guide_links_middleware.md"))]
 #[doc = include_str!("guide_links.md")]
@@ -105,7 +106,7 @@ pub mod tracing {
     #[doc = include_str!("guide_links.md")]
     #[doc = include_str!("../docs/tracing.md")]
     #[doc = "\n"]
-    pub use tally_runtime::TallyLayer;
+    pub use tally_runtime::tracing_layer::TallyLayer;
 }
 
 /// A [`TallyLayer`](tracing::TallyLayer) that emits to the current tracker (the one scoped

@@ -10,7 +10,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, Event, Identity, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::{Config, Event, Identity, Tracker};
 
 mod dev_server;
 use dev_server::{DevServer, workspace};

@@ -134,11 +134,11 @@ async fn in_process(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u6
 /// Discards every batch (`--sink null`): the pipeline's cost without delivery.
 struct NullSink;
 
-impl tally_runtime::Sink for NullSink {
+impl tally_runtime::sink::Sink for NullSink {
     fn send<'a>(
         &'a self,
-        _batch: &'a [tally_runtime::WireEvent],
-    ) -> tally_runtime::sink::SinkFuture<'a, Result<(), tally_runtime::SinkError>> {
+        _batch: &'a [tally_runtime::sink::WireEvent],
+    ) -> tally_runtime::sink::SinkFuture<'a, Result<(), tally_runtime::sink::SinkError>> {
         Box::pin(async { Ok(()) })
     }
 }

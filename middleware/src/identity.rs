@@ -27,7 +27,8 @@ use std::time::Duration;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, request};
 use serde_json::Value;
-use tally_runtime::{Context, Identity};
+use tally_runtime::Identity;
+use tally_runtime::context::Context;
 
 /// What the resolvers learned about a request; the layer turns it into the request [`Context`].
 #[derive(Debug, Default)]

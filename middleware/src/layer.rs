@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use http::{HeaderName, HeaderValue, Method, Request, Response, request};
 use http_body::Body;
+use tally_runtime::Tracker;
 use tally_runtime::catalog::model::Role;
-use tally_runtime::{Context, RequestInfo, Tracker};
+use tally_runtime::context::{Context, RequestInfo};
 use tower_layer::Layer;
 use tower_service::Service;
 

@@ -1,5 +1,5 @@
 //! Tower middleware that turns HTTP (axum) and gRPC (tonic) requests into the catalog's role
-//! events, and opens the request [`Context`](tally_runtime::Context) that every event emitted
+//! events, and opens the request [`Context`](tally_runtime::context::Context) that every event emitted
 //! inside the handler (`#[track_event]`, the tracing layer) is keyed by.
 //!
 //! One layer serves both protocols through a classifier, as tower-http's `TraceLayer` does:
@@ -77,7 +77,7 @@
 //! Before the inner service is called, the layer resolves a request id ([`request_id`]), the client
 //! IP ([`ClientIp`](client_ip::ClientIp)), and identities
 //! ([`ResolveIdentity`](identity::ResolveIdentity)), and runs the inner service's response future
-//! inside that [`Context`](tally_runtime::Context), with the tracker when one was given. Anything
+//! inside that [`Context`](tally_runtime::context::Context), with the tracker when one was given. Anything
 //! emitted by the handler thus shares the identity, request id and tracker.
 //!
 //! Without a tracker anywhere (none given to the layer, none in a context already in scope, none

@@ -27,7 +27,8 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use http::{Method, StatusCode, response};
-use tally_runtime::{Context, Identity};
+use tally_runtime::Identity;
+use tally_runtime::context::Context;
 
 /// The outcome of a login attempt, as a response extension.
 ///

@@ -8,7 +8,8 @@ use std::time::{Instant, SystemTime};
 
 use http::HeaderName;
 use tally_runtime::catalog::model::{Role, StatusClass};
-use tally_runtime::{Context, Event, Fact, Identity, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::{Event, Fact, Identity, Tracker};
 
 use crate::classify::Outcome;
 use crate::client_ip::ClientIp;

@@ -27,7 +27,9 @@ use tally_middleware::{
     login::{AuthRoutes, LoginOutcome, LogoutOutcome},
 };
 use tally_runtime::catalog::model::Role;
-use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::sink::MemorySink;
+use tally_runtime::{Event, Identity, Tracker};
 
 /// An API key the app verified (its own authentication).
 #[derive(Clone)]

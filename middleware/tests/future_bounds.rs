@@ -12,7 +12,7 @@ use std::rc::Rc;
 use common::{one, prop, tracker};
 use serde_json::json;
 use tally_middleware::TrackLayer;
-use tally_runtime::Context;
+use tally_runtime::context::Context;
 use tower::{Layer, Service, ServiceExt};
 
 #[tokio::test(flavor = "current_thread")]

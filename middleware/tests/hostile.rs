@@ -18,7 +18,8 @@ use tally_middleware::{
     client_ip::ClientIp,
     identity::{AnonymousCookie, TrustedHeader},
 };
-use tally_runtime::{MemorySink, Tracker};
+use tally_runtime::Tracker;
+use tally_runtime::sink::MemorySink;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 

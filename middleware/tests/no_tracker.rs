@@ -14,7 +14,9 @@ use common::{client, prop, request_id, serve, strict_config};
 use serde_json::json;
 use tally_middleware::TrackLayer;
 use tally_middleware::identity::AnonymousCookie;
-use tally_runtime::{Context, MemorySink, Tracker};
+use tally_runtime::Tracker;
+use tally_runtime::context::Context;
+use tally_runtime::sink::MemorySink;
 
 /// The request id the handler saw in its request headers, and the one its context holds.
 async fn ids(headers: http::HeaderMap) -> String {

@@ -11,10 +11,10 @@ use axum::routing::get;
 use common::{client, request_id, serve, tracker};
 use serde_json::Value;
 use tally_middleware::TrackLayer;
-use tally_runtime::Context;
+use tally_runtime::context::Context;
 
 /// The handler answers with the request id its context holds.
-async fn app_base() -> (tally_runtime::Tracker, tally_runtime::MemorySink, String) {
+async fn app_base() -> (tally_runtime::Tracker, tally_runtime::sink::MemorySink, String) {
     let (tracker, sink) = tracker(common::webapp());
     let router = Router::new()
         .route(

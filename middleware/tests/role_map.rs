@@ -10,8 +10,8 @@ use std::convert::Infallible;
 
 use common::{one, tracker};
 use tally_middleware::TrackLayer;
-use tally_runtime::MemorySink;
 use tally_runtime::catalog::model::Role;
+use tally_runtime::sink::MemorySink;
 use tower::{Layer, Service, ServiceExt};
 
 async fn call<S>(service: &mut S, status: u16)

@@ -22,7 +22,8 @@ use tally_middleware::{
     TrackLayer,
     identity::{Resolution, ResolveIdentity},
 };
-use tally_runtime::{Identity, MemorySink, Tracker};
+use tally_runtime::sink::MemorySink;
+use tally_runtime::{Identity, Tracker};
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;

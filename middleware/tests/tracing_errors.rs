@@ -14,7 +14,8 @@ use axum::routing::get;
 use common::{client, prop, serve, tracker, webapp};
 use serde_json::json;
 use tally_middleware::TrackLayer;
-use tally_runtime::{TallyLayer, Tracker};
+use tally_runtime::Tracker;
+use tally_runtime::tracing_layer::TallyLayer;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 

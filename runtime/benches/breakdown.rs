@@ -13,7 +13,8 @@
 use divan::Bencher;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::sink::SinkFuture;
-use tally_runtime::{Config, Sink, SinkError, Tracker, WireEvent};
+use tally_runtime::sink::{Sink, SinkError, WireEvent};
+use tally_runtime::{Config, Tracker};
 
 mod common;
 use common::{CATALOG, five_properties, five_properties_chained};

@@ -9,7 +9,8 @@ use std::time::Duration;
 use divan::Bencher;
 use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, Event, Identity, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::{Config, Event, Identity, Tracker};
 
 mod common;
 use common::{CATALOG, five_properties, five_properties_chained};

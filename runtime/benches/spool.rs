@@ -16,7 +16,8 @@ use divan::Bencher;
 use divan::counter::{BytesCount, ItemsCount};
 use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, Identity, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::{Config, Identity, Tracker};
 
 mod common;
 use common::{CATALOG, five_properties};

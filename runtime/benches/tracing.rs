@@ -10,7 +10,8 @@ use std::time::Duration;
 use divan::Bencher;
 use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, TallyLayer, Tracker};
+use tally_runtime::tracing_layer::TallyLayer;
+use tally_runtime::{Config, Tracker};
 use tracing_subscriber::prelude::*;
 
 fn main() {

@@ -3,7 +3,7 @@
 //! The macros, the tracing layer and the middleware all hand [`Event`]s to a [`Tracker`];
 //! the tracker's worker validates them against the catalog, fills in automatic properties,
 //! applies privacy, decides the `distinct_id` from the catalog's identity strategy and the
-//! request [`Context`], and delivers to its [`Sink`]s.
+//! request [`Context`](context::Context), and delivers to its [`Sink`](sink::Sink)s.
 //!
 //! ```
 //! use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
@@ -73,15 +73,11 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 }
 
 pub use config::{Config, Secret};
-pub use context::{Context, RequestInfo};
 pub use counters::Counts;
 pub use event::{Event, Fact, PropertyName};
 pub use identity::{DistinctId, Identity};
-pub use sink::{JsonLinesSink, MemorySink, Refusal, Sink, SinkError, WireEvent};
 pub use stages::validate::check_json;
 pub use tally_catalog as catalog;
-#[cfg(feature = "tracing-layer")]
-pub use tracing_layer::TallyLayer;
 pub use tracker::{BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard};
 pub use validate::{ValidationMode, Violation, Violations};
 pub use value::{PropertyText, PropertyValue};

@@ -48,7 +48,7 @@ pub(crate) fn hold(context: &Context, tracker: &Tracker, event: Event) {
 
 impl Context {
     /// Takes the error event the tracing layer holds for this request (an ERROR log inside it,
-    /// with [`TallyLayer::with_errors_as_events`](crate::TallyLayer::with_errors_as_events)),
+    /// with [`TallyLayer::with_errors_as_events`](crate::tracing_layer::TallyLayer::with_errors_as_events)),
     /// so that a front door reporting the request's failure emits one event for both. Not
     /// taken, it is emitted when the request's context ends.
     pub fn take_logged_error(&self) -> Option<Event> {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tally_runtime::catalog::Catalog;
 use tally_runtime::sink::SinkFuture;
-use tally_runtime::{Config, EmitError, Event, Sink, SinkError, Tracker, WireEvent};
+use tally_runtime::sink::{Sink, SinkError, WireEvent};
+use tally_runtime::{Config, EmitError, Event, Tracker};
 use tokio::sync::watch;
 
 const CATALOG: &str = r#"
@@ -91,7 +92,7 @@ async fn ten_kilobyte_events_stay_within_the_byte_budget_and_the_rest_is_counted
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_flushed_nothing_is_pending_and_the_queue_holds_no_bytes() {
     let catalog = Catalog::parse("bytes.toml", CATALOG).unwrap();
-    let sink = tally_runtime::MemorySink::new();
+    let sink = tally_runtime::sink::MemorySink::new();
     let tracker = Tracker::builder(catalog).with_config(Config::default()).with_sink(sink.clone()).build().unwrap();
     for round in 0..3 {
         // From several threads, so that several shards hold reservations.

@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
+use tally_runtime::context::Context;
 use tally_runtime::context::InContext;
-use tally_runtime::{Config, Context, Event, Identity, Tracker};
+use tally_runtime::{Config, Event, Identity, Tracker};
 
 mod common;
 

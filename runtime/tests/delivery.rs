@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tally_receiver::ReceivedEvent;
-use tally_runtime::{Config, Context, Counts, Event, Identity, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::{Config, Counts, Event, Identity, Tracker};
 
 mod common;
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Context, Event, Identity, JsonLinesSink, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::sink::JsonLinesSink;
+use tally_runtime::{Config, Event, Identity, Tracker};
 
 const SHUTDOWN: Duration = Duration::from_secs(20);
 

@@ -6,7 +6,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
+use tally_runtime::context::Context;
+use tally_runtime::sink::MemorySink;
+use tally_runtime::{Event, Identity, Tracker};
 
 const CATALOG: &str = r#"
 [catalog]

@@ -15,9 +15,8 @@ use std::time::Duration;
 use privacy_corpus::{CORPUS, Expect};
 use serde_json::{Value, json};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{
-    Config, Context, Counts, DistinctId, EmitError, Event, Identity, RequestInfo, Tracker, ValidationMode,
-};
+use tally_runtime::context::{Context, RequestInfo};
+use tally_runtime::{Config, Counts, DistinctId, EmitError, Event, Identity, Tracker, ValidationMode};
 
 const SHUTDOWN: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(10);

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tally_runtime::catalog::Catalog;
 use tally_runtime::sink::{Sink, SinkError, SinkFuture, WireEvent};
-use tally_runtime::{Config, Event, TallyLayer, Tracker};
+use tally_runtime::tracing_layer::TallyLayer;
+use tally_runtime::{Config, Event, Tracker};
 use tracing_subscriber::prelude::*;
 
 /// A sink that logs through tracing, including a line that looks like a tally event.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tally_receiver::{ReceivedEvent, Receiver};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, TallyLayer, Tracker};
+use tally_runtime::tracing_layer::TallyLayer;
+use tally_runtime::{Config, Tracker};
 use tracing::Dispatch;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;

@@ -8,9 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tally_receiver::{ReceivedEvent, Receiver, StatusCode};
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{
-    Config, Context, EmitError, Event, Fact, Identity, RequestInfo, Tracker, ValidationMode, Violation,
-};
+use tally_runtime::context::{Context, RequestInfo};
+use tally_runtime::{Config, EmitError, Event, Fact, Identity, Tracker, ValidationMode, Violation};
 
 mod common;
 use common::seed_catalog as catalog;

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, MemorySink, Tracker, ValidationMode, WireEvent};
+use tally_runtime::sink::{MemorySink, WireEvent};
+use tally_runtime::{Config, Tracker, ValidationMode};
 
 /// A seed catalog from `examples/catalogs`.
 pub fn seed(name: &str) -> Catalog {

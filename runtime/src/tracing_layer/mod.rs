@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
-//! let subscriber = tracing_subscriber::registry().with(tally_runtime::TallyLayer::new());
+//! let subscriber = tracing_subscriber::registry().with(tally_runtime::tracing_layer::TallyLayer::new());
 //! tracing::subscriber::with_default(subscriber, || {
 //!     tracing::info!(tally.event = "workflow.execution_completed", workflow_id = "wf-1", duration = 412);
 //! });
@@ -46,7 +46,7 @@
 //! // Logs at WARN, analytics at every level: the filter belongs to the fmt layer only.
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(tracing_subscriber::fmt::layer().with_filter(EnvFilter::new("warn")))
-//!     .with(tally_runtime::TallyLayer::new());
+//!     .with(tally_runtime::tracing_layer::TallyLayer::new());
 //! # let _guard = tracing::subscriber::set_default(subscriber);
 //! ```
 //!
@@ -56,7 +56,7 @@
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(EnvFilter::new("warn,[{tally.event}]=trace"))
 //!     .with(tracing_subscriber::fmt::layer())
-//!     .with(tally_runtime::TallyLayer::new());
+//!     .with(tally_runtime::tracing_layer::TallyLayer::new());
 //! # let _guard = tracing::subscriber::set_default(subscriber);
 //! ```
 
