@@ -10,7 +10,7 @@
 //! `Dispatch` apart from a `Span`.
 //!
 //! ```
-//! use tally_runtime::{Context, Identity};
+//! use tally_runtime::{Identity, context::Context};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let outer = Context::new().with_identity(Identity::user("u-1")).with_request_id("req-1");
 //! outer.scope(async {
@@ -224,7 +224,7 @@ impl Context {
 /// scoped, with [`WithTracker`](crate::routing::WithTracker).
 ///
 /// ```
-/// use tally_runtime::{Context, context::InContext};
+/// use tally_runtime::context::{Context, InContext};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// Context::new().with_request_id("req-1").scope(async {
 ///     let task = async { Context::current().and_then(|c| c.request_id().map(str::to_owned)) };

@@ -6,7 +6,7 @@
 //! request [`Context`](context::Context), and delivers to its [`Sink`](sink::Sink)s.
 //!
 //! ```
-//! use tally_runtime::{Context, Event, Identity, MemorySink, Tracker};
+//! use tally_runtime::{Event, Identity, Tracker, context::Context, sink::MemorySink};
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let catalog = tally_catalog::Catalog::parse("catalog.toml", r#"
 //!     [catalog]

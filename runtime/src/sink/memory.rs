@@ -11,7 +11,7 @@ use super::{Sink, SinkError, SinkFuture, WireEvent};
 /// `tracker.flush().await` before asserting: delivery happens on the worker.
 ///
 /// ```
-/// use tally_runtime::{Event, MemorySink, Tracker};
+/// use tally_runtime::{Event, Tracker, sink::MemorySink};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let catalog = tally_catalog::Catalog::parse("catalog.toml", r#"
 ///     [catalog]
