@@ -257,7 +257,7 @@ where
 
         // No tracker anywhere (none on the layer, none in an outer context, none installed):
         // the request id only, no context, no identity, no events. See the crate docs.
-        if settings.tracker.is_none() && tally_runtime::routing::current().is_none() {
+        if settings.tracker.is_none() && !tally_runtime::routing::has_current() {
             let shared = self.shared.clone();
             let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
                 .ok()

@@ -118,6 +118,13 @@ pub fn current() -> Option<Tracker> {
     with_current(Tracker::clone)
 }
 
+/// Whether events emitted here go to some tracker (scoped, else installed), without cloning its
+/// handle: what a front door asks on every request before deciding to track it.
+#[inline]
+pub fn has_current() -> bool {
+    with_current(|_| ()).is_some()
+}
+
 /// Runs `f` with the tracker events go to here, without cloning the handle (a clone is a shared
 /// reference count: contended when many threads emit).
 #[inline]
