@@ -5,12 +5,16 @@
 //!
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
-//!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process]
+//!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process] [--rate <requests/s>]
 //! cargo bench -p tally-middleware --bench load -- --micro [--rounds 5] [--requests 200000] [--only <setup index>]
 //! ```
 //!
 //! The load comes from `wrk` when it is on the PATH (`apt-get install wrk`), else from an
-//! in-process hyper client sending a fixed number of requests. Results: docs/benchmarks.md.
+//! in-process hyper client sending a fixed number of requests: both as fast as the service
+//! answers (the throughput ratio). With `--rate N`, an in-process hyper client on a thread of its
+//! own (`load`, left out of every CPU figure) sends N requests per second, a rate both clients
+//! can keep up with, so that every event is delivered and the sender's CPU per delivered event
+//! compares like with like. Results: docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -40,6 +44,8 @@ struct Options {
     rounds: usize,
     connections: usize,
     in_process: bool,
+    /// Requests per second (`--rate`): a paced in-process client instead of full speed.
+    rate: Option<u64>,
 }
 
 fn options() -> Options {
@@ -63,6 +69,7 @@ fn options() -> Options {
         rounds: value("--rounds").unwrap_or(5) as usize,
         connections: value("--connections").unwrap_or(32) as usize,
         in_process: args.iter().any(|a| a == "--in-process") || Command::new("wrk").arg("--version").output().is_err(),
+        rate: value("--rate").filter(|&rate| rate > 0),
     }
 }
 
@@ -131,6 +138,58 @@ async fn in_process(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u6
     (total as f64 / start.elapsed().as_secs_f64(), total)
 }
 
+/// Requests per second and requests completed, from an in-process hyper client sending `rate`
+/// requests per second for `secs` seconds over `connections` keep-alive connections, each
+/// connection's requests spaced evenly (a late one is made up at once, so the rate holds while
+/// the service keeps up). It runs on a thread of its own, named `load`, so that its CPU time
+/// shows apart from the service's and is left out of every figure.
+async fn paced(addr: SocketAddr, secs: u64, connections: usize, rate: u64) -> (f64, u64) {
+    let thread = std::thread::Builder::new()
+        .name(LOAD_THREAD.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .pool_max_idle_per_host(connections)
+                    .build_http::<Empty<bytes::Bytes>>();
+                let total = rate * secs;
+                let period = Duration::from_secs_f64(connections as f64 / rate as f64);
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..connections as u64)
+                    .map(|i| {
+                        let client = client.clone();
+                        let uri: http::Uri = format!("http://{addr}/").parse().unwrap();
+                        // This connection's share of the total, its first request offset so
+                        // that the connections' requests interleave.
+                        let share = total / connections as u64 + u64::from(i < total % connections as u64);
+                        let offset = period.mul_f64(i as f64 / connections as f64);
+                        tokio::spawn(async move {
+                            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+                            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                            for _ in 0..share {
+                                ticks.tick().await;
+                                let response = client.get(uri.clone()).await.unwrap();
+                                let _ = response.into_body().collect().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+                (total as f64 / start.elapsed().as_secs_f64(), total)
+            })
+        })
+        .unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap()
+}
+
+/// The paced client's thread (`--rate`), left out of the CPU figures.
+const LOAD_THREAD: &str = "load";
+
+/// The receiver's thread, left out of the sender's CPU.
+const RECEIVER_THREAD: &str = "receiver";
+
 /// Discards every batch (`--sink null`): the pipeline's cost without delivery.
 struct NullSink;
 
@@ -153,23 +212,45 @@ fn stat_cpu(path: &str) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// This process's CPU time so far, all threads (the servers, the tracker's worker and the
-/// receiver; not wrk); zero where `/proc` is unreadable.
-fn cpu_time() -> Duration {
-    stat_cpu("/proc/self/stat").unwrap_or_default()
-}
-
-/// CPU time so far by thread name (`tokio-rt-worker`, `tally-worker`, …).
+/// CPU time so far by thread name (`tokio-rt-worker`, `tally-worker`, `posthog-rs`'s worker, …),
+/// live threads only: from each thread's `schedstat` (nanoseconds on a CPU), else its `stat`
+/// (10 ms ticks). The paced client's thread is left out.
 fn cpu_by_thread() -> std::collections::BTreeMap<String, Duration> {
     let mut by_name = std::collections::BTreeMap::new();
     for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
         let dir = task.path();
         let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim().to_owned();
-        if let Some(cpu) = stat_cpu(&dir.join("stat").to_string_lossy()) {
+        if name == LOAD_THREAD {
+            continue;
+        }
+        let on_cpu = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+            .map(Duration::from_nanos);
+        if let Some(cpu) = on_cpu.or_else(|| stat_cpu(&dir.join("stat").to_string_lossy())) {
             *by_name.entry(name).or_default() += cpu;
         }
     }
     by_name
+}
+
+/// CPU spent by each thread name between two [`cpu_by_thread`] readings.
+fn cpu_spent(
+    before: &std::collections::BTreeMap<String, Duration>,
+    after: std::collections::BTreeMap<String, Duration>,
+) -> std::collections::BTreeMap<String, Duration> {
+    after
+        .into_iter()
+        .map(|(name, total)| {
+            let spent = total.saturating_sub(before.get(&name).copied().unwrap_or_default());
+            (name, spent)
+        })
+        .collect()
+}
+
+/// Microseconds of `cpu` per one of `n`.
+fn micros_per(cpu: Duration, n: u64) -> f64 {
+    cpu.as_nanos() as f64 / 1000.0 / n.max(1) as f64
 }
 
 /// This thread's time on a CPU so far (`/proc/thread-self/schedstat`, in nanoseconds): unlike
@@ -397,11 +478,14 @@ fn main() {
                 .unwrap(),
         )
         .await);
+        // Events the posthog-rs handler captured: posthog-rs reports none it drops (a full queue
+        // drops with a log line at most), so its losses show as these less the receiver's count.
+        let captured = Arc::new(AtomicU64::new(0));
         let tracked = match options.sink.as_str() {
             "posthog-rs" => {
-                let client = posthog.clone();
+                let (client, captured) = (posthog.clone(), captured.clone());
                 let capture = move || {
-                    let client = client.clone();
+                    let (client, captured) = (client.clone(), captured.clone());
                     async move {
                         let started = Instant::now();
                         let mut event = posthog_rs::Event::new_anon("api.request_completed");
@@ -411,6 +495,7 @@ fn main() {
                         event.insert_prop("duration_ms", started.elapsed().as_millis() as u64).unwrap();
                         event.insert_prop("response_size", 13).unwrap();
                         client.capture(event);
+                        captured.fetch_add(1, Ordering::Relaxed);
                         hello().await
                     }
                 };
@@ -420,13 +505,21 @@ fn main() {
         };
 
         let load = |addr, secs| async move {
-            if options.in_process { in_process(addr, secs, options.connections).await } else { wrk(addr, secs, options.connections).await }
+            match options.rate {
+                Some(rate) => paced(addr, secs, options.connections, rate).await,
+                None if options.in_process => in_process(addr, secs, options.connections).await,
+                None => wrk(addr, secs, options.connections).await,
+            }
         };
         eprintln!(
             "sink: {}, sample rate {}; load: {}, {} connections, {} s per run, {} rounds, {} cores",
             options.sink,
             options.sample,
-            if options.in_process { "in-process hyper client" } else { "wrk -t1" },
+            match options.rate {
+                Some(rate) => format!("in-process hyper client paced at {rate} req/s"),
+                None if options.in_process => "in-process hyper client".to_owned(),
+                None => "wrk -t1".to_owned(),
+            },
             options.connections,
             options.secs,
             options.rounds,
@@ -439,21 +532,26 @@ fn main() {
         tracker.flush().await;
         posthog.flush().await;
         receiver.reset();
+        captured.store(0, Ordering::Relaxed);
         let before = tracker.counts();
 
         let (mut bare_rps, mut tracked_rps, mut traced_rps) = (Vec::new(), Vec::new(), Vec::new());
         let (mut bare_cpu, mut tracked_cpu, mut traced_cpu) = (Vec::new(), Vec::new(), Vec::new());
-        let mut tracked_requests = 0;
+        let mut sender_cpu = Vec::new();
+        let (mut tracked_requests, mut tracked_delivered) = (0, 0);
         for round in 0..options.rounds {
             // Rotate which goes first, so drift favours none.
             let mut order = [Server::Bare, Server::Traced, Server::Tracked];
             order.rotate_left(round % 3);
             for server in order {
-                let cpu_before = cpu_time();
                 let threads_before = cpu_by_thread();
+                // The process's CPU (the paced client's thread left out) per request.
+                let process_cpu = |spent: &std::collections::BTreeMap<String, Duration>, requests| {
+                    micros_per(spent.values().sum(), requests)
+                };
                 if server == Server::Traced {
                     let (rps, requests) = load(traced, options.secs).await;
-                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    let cpu = process_cpu(&cpu_spent(&threads_before, cpu_by_thread()), requests);
                     traced_cpu.push(cpu);
                     eprintln!("round {round}: TraceLayer    {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests)");
                     traced_rps.push(rps);
@@ -462,24 +560,30 @@ fn main() {
                     tracker.flush().await;
                     posthog.flush().await;
                     // Per request, delivery included (the flush waited for it).
-                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    let spent = cpu_spent(&threads_before, cpu_by_thread());
+                    let cpu = process_cpu(&spent, requests);
                     tracked_cpu.push(cpu);
-                    let threads: Vec<String> = cpu_by_thread()
-                        .into_iter()
-                        .map(|(name, total)| {
-                            let spent = total.saturating_sub(threads_before.get(&name).copied().unwrap_or_default());
-                            format!("{name} {:.1}", spent.as_nanos() as f64 / 1000.0 / requests.max(1) as f64)
-                        })
-                        .collect();
+                    let threads: Vec<String> =
+                        spent.iter().map(|(name, cpu)| format!("{name} {:.1}", micros_per(*cpu, requests))).collect();
                     eprintln!("round {round}: with layer, µs CPU/request by thread: {}", threads.join(", "));
-                    let delivered = receiver.accepted();
+                    let delivered = receiver.accepted() as u64;
                     receiver.reset();
+                    // The sender: every thread but the receiver's (the service, the tracker's
+                    // worker, posthog-rs's), per event the receiver accepted.
+                    let sender: Duration =
+                        spent.iter().filter(|(name, _)| name.as_str() != RECEIVER_THREAD).map(|(_, cpu)| *cpu).sum();
+                    let per_event = micros_per(sender, delivered);
+                    sender_cpu.push(per_event);
                     tracked_requests += requests;
-                    eprintln!("round {round}: with layer    {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests, {delivered} events at the receiver)");
+                    tracked_delivered += delivered;
+                    eprintln!(
+                        "round {round}: with layer    {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests, {delivered} events at the receiver ({:.1} %), sender {per_event:.1} µs CPU per delivered event)",
+                        100.0 * delivered as f64 / requests.max(1) as f64
+                    );
                     tracked_rps.push(rps);
                 } else {
                     let (rps, requests) = load(bare, options.secs).await;
-                    let cpu = (cpu_time() - cpu_before).as_nanos() as f64 / 1000.0 / requests.max(1) as f64;
+                    let cpu = process_cpu(&cpu_spent(&threads_before, cpu_by_thread()), requests);
                     bare_cpu.push(cpu);
                     eprintln!("round {round}: without layer {rps:>10.0} req/s  {cpu:>6.1} µs CPU/request  ({requests} requests)");
                     bare_rps.push(rps);
@@ -490,16 +594,31 @@ fn main() {
         let (bare, with) = (median(&mut bare_rps), median(&mut tracked_rps));
         let (bare_cpu, with_cpu) = (median(&mut bare_cpu), median(&mut tracked_cpu));
         let (traced, traced_cpu) = (median(&mut traced_rps), median(&mut traced_cpu));
+        let sender = median(&mut sender_cpu);
         println!("without layer (median): {bare:.0} req/s, {bare_cpu:.1} µs of server CPU per request");
         println!("TraceLayer    (median): {traced:.0} req/s, {traced_cpu:.1} µs of server CPU per request");
         println!("with layer    (median): {with:.0} req/s, {with_cpu:.1} µs of server CPU per request");
         println!("ratio: {:.2}x (TraceLayer: {:.2}x)", with / bare, traced / bare);
         println!(
-            "events: {} emitted, {} delivered, {} dropped, for {} requests with the layer",
-            counts.emitted - before.emitted,
-            counts.delivered - before.delivered,
-            counts.dropped() - before.dropped(),
-            tracked_requests
+            "sender CPU per delivered event (median): {sender:.1} µs ({:.1}–{:.1}); delivered {tracked_delivered} events of {tracked_requests} requests ({:.2} %)",
+            sender_cpu[0],
+            sender_cpu[sender_cpu.len() - 1],
+            100.0 * tracked_delivered as f64 / tracked_requests.max(1) as f64
         );
+        if options.sink == "posthog-rs" {
+            let captured = captured.load(Ordering::Relaxed);
+            println!(
+                "posthog-rs: {captured} events captured, {tracked_delivered} at the receiver, {} lost without a count",
+                captured.saturating_sub(tracked_delivered)
+            );
+        } else {
+            println!(
+                "tally: {} emitted, {} delivered, {} dropped, for {} requests with the layer",
+                counts.emitted - before.emitted,
+                counts.delivered - before.delivered,
+                counts.dropped() - before.dropped(),
+                tracked_requests
+            );
+        }
     });
 }
