@@ -16,9 +16,25 @@ impl std::ops::Deref for Padded {
     }
 }
 
+/// The tracker's counters. Each outcome has one owner, the only module that counts it:
+///
+/// | counter | owner |
+/// | --- | --- |
+/// | `emitted`: accepted by the queue | `queue.rs` (per shard; not here) |
+/// | `emitted`: emits that never reached the queue (`not_queued`) and the reason why (`dropped_queue_full`, `dropped_over_byte_budget`, `dropped_too_large`, `dropped_closed`) | `tracker.rs` (`Tracker::not_queued`) |
+/// | `dropped_opted_out`, `client_refused`, `ignored_fields` | `tracker.rs` (the entry points) |
+/// | `emitted`: `$groupidentify` events tally made (`announced`) | `pipeline.rs` |
+/// | `dropped_invalid`, `dropped_no_identity`, `violations`, `redacted` | `pipeline.rs` |
+/// | `delivered`, `failed`, `retried` and [`DeliveryCounters`] | `delivery/mod.rs` |
+///
+/// `Counts::emitted` is the sum of the three parts, so that the invariant
+/// `emitted == delivered + failed + dropped() + pending + spooled` holds.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) emitted: Padded,
+    /// Emits that did not reach the queue (counted in `emitted`, and dropped for a reason).
+    pub(crate) not_queued: Padded,
+    /// `$groupidentify` events the pipeline made (counted in `emitted`).
+    pub(crate) announced: AtomicU64,
     pub(crate) delivered: Padded,
     pub(crate) failed: AtomicU64,
     pub(crate) retried: AtomicU64,
@@ -70,7 +86,7 @@ impl Counters {
         counter.fetch_add(n, Relaxed);
     }
 
-    /// The counters now, `emitted` taken from the caller (the queue adds what it accepted).
+    /// The counters now, `emitted` completed by the caller (the queue adds what it accepted).
     /// `pending` is what is accepted and not yet settled: counted as the rest, with the settled
     /// counters read before `emitted` (an event is emitted before it settles, so no snapshot
     /// shows more settled than emitted).
@@ -84,7 +100,7 @@ impl Counters {
         counts.replay_dropped = self.delivery.replay_dropped.load(Relaxed);
         counts.spool_corrupt = self.delivery.spool_corrupt.load(Relaxed);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        counts.emitted = emitted(self.emitted.load(Relaxed));
+        counts.emitted = emitted(self.not_queued.load(Relaxed) + self.announced.load(Relaxed));
         let settled = counts.delivered + counts.failed + counts.dropped() + counts.spooled;
         counts.pending = counts.emitted.saturating_sub(settled);
         counts

@@ -177,6 +177,17 @@ impl Pipeline {
         }
     }
 
+    /// Refuses an event a front end posted that the catalog does not let a client send: counted
+    /// here with the pipeline's other rejections (`dropped_invalid`, `violations`). The name,
+    /// client-sent, goes through the gate before it names the event in the error.
+    pub(crate) fn refuse_client_event(&self, name: &str) -> Violations {
+        let name = crate::gate::name(name);
+        let violation = Violation::NotAClientEvent(name.clone());
+        Counters::add(&self.counters.dropped_invalid, 1);
+        Counters::add(&self.counters.violations, 1);
+        Violations { event: name, violations: vec![violation] }
+    }
+
     /// A rejection for breaking the catalog, its violations counted.
     fn invalid(&self, event: &str, violations: Vec<Violation>) -> Rejection {
         Counters::add(&self.counters.violations, violations.len() as u64);
@@ -235,7 +246,7 @@ impl Pipeline {
                 properties.push_new(WireName::new_static("$group_key"), PropertyValue::text(key));
                 properties.push_new(WireName::new_static("$group_set"), Value::Object(Map::new()).into());
                 serialize::library_properties(&mut properties);
-                Counters::add(&self.counters.emitted, 1);
+                Counters::add(&self.counters.announced, 1);
                 out.push(WireEvent {
                     uuid: new_event_id(at),
                     event: "$groupidentify".into(),

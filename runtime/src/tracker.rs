@@ -430,11 +430,7 @@ impl Tracker {
         let plan =
             inner.pipeline.plan().event(local).filter(|plan| plan.origin == tally_catalog::model::Origin::Client);
         let Some(plan) = plan else {
-            Counters::add(&inner.counters.dropped_invalid, 1);
-            Counters::add(&inner.counters.violations, 1);
-            let violation = crate::validate::Violation::NotAClientEvent(name.to_owned());
-            return self
-                .not_queued(EmitError::Invalid(Violations { event: name.to_owned(), violations: vec![violation] }));
+            return self.not_queued(EmitError::Invalid(inner.pipeline.refuse_client_event(name)));
         };
         let mut event = Event::with_capacity(local.to_owned(), properties.len());
         let mut ignored = 0;
@@ -515,7 +511,7 @@ impl Tracker {
     #[cold]
     fn not_queued(&self, error: EmitError) -> Result<(), EmitError> {
         let counters = &self.inner.counters;
-        Counters::add(&counters.emitted, 1);
+        Counters::add(&counters.not_queued, 1);
         match error {
             EmitError::QueueFull => Counters::add(&counters.dropped_queue_full, 1),
             EmitError::OverByteBudget => Counters::add(&counters.dropped_over_byte_budget, 1),

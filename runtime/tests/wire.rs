@@ -415,8 +415,12 @@ async fn front_end_events_are_accepted_only_for_client_origin_and_validated() {
     assert_eq!(refused("tp.ui.nope", json!({})), vec![Violation::NotAClientEvent("tp.ui.nope".into())]);
     assert_eq!(refused("tp.ui.banner.click", json!({"tp.alert": ""})), vec![Violation::Empty("alert".into())]);
     assert_eq!(refused("tp.ui.banner.click", json!({"alert": 3})).len(), 1);
+    // A client-sent name is client data: the refusal names it only through the gate.
+    let error = tracker.emit_client("tp.ui.ada@example.com", props(json!({}))).unwrap_err().to_string();
+    assert!(!error.contains("ada@example.com") && error.contains("is not an event a client may send"), "{error}");
     let counts = tracker.shutdown(SHUTDOWN).await;
-    assert_eq!((counts.delivered, counts.dropped_invalid), (2, 4), "{counts}");
+    assert_eq!((counts.delivered, counts.dropped_invalid, counts.violations), (2, 5, 5), "{counts}");
+    assert!(counts.balanced(), "{counts}");
     let events = receiver.wait_for_events(2, WAIT).await.unwrap();
     assert_eq!(events[0].event, "tp.ui.banner.click");
     assert_eq!(events[0].distinct_id, "tp.acme");
