@@ -132,7 +132,9 @@ impl<C, I, L> TrackLayer<C, I, L> {
     }
 
     /// Keeps `request_received` and `request_completed` for this share of requests (0.0–1.0,
-    /// default 1.0), decided by a hash of the request id, so a request's two events go together.
+    /// default 1.0), decided by a hash of the request id, so a request's two events go together
+    /// (a request without an id, under [`RequestIdMode::Read`] or [`RequestIdMode::Off`]: by its
+    /// turn).
     /// Failures, errors, logins and logouts are never sampled out.
     pub fn sample_rate(self, rate: f64) -> Self {
         let threshold = if rate.is_nan() || rate <= 0.0 {
