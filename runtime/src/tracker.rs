@@ -49,6 +49,8 @@ pub enum EmitError {
 impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Transparent, as thiserror's `#[error(transparent)]`: the violations are the whole
+            // message, so the chain does not repeat them through `source()`.
             EmitError::Invalid(violations) => write!(f, "{violations}"),
             EmitError::NoIdentity => f.write_str("no identity is known and the catalog drops such events"),
             EmitError::QueueFull => f.write_str("the tally queue is full; the event was dropped"),
