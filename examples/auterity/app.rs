@@ -84,19 +84,19 @@ fn find_session(id: &str) -> Option<Session> {
 /// during the request.
 fn resolve(parts: &Parts, resolution: &mut Resolution) {
     if let Some(client) = parts.extensions.get::<ApiClient>() {
-        resolution.identity(Identity::user(&client.user));
-        resolution.group("organization", client.organization.clone());
-        resolution.property("api_key_id", client.key_id.clone());
+        resolution.add_identity(Identity::user(&client.user));
+        resolution.add_group("organization", client.organization.clone());
+        resolution.set_property("api_key_id", client.key_id.clone());
         return;
     }
     if let Some(tenant) = parts.headers.get(TENANT).and_then(|v| v.to_str().ok()) {
-        resolution.group("organization", tenant.to_owned());
+        resolution.add_group("organization", tenant.to_owned());
     }
     if let Some(id) = session_cookie(parts)
         && let Some(session) = find_session(id)
     {
-        resolution.identity(Identity::user(&session.user));
-        resolution.session_id(id.to_owned());
+        resolution.add_identity(Identity::user(&session.user));
+        resolution.set_session_id(id.to_owned());
     }
 }
 
@@ -110,7 +110,7 @@ struct LoginForm {
 /// `user.login` for a success.
 async fn login(Json(form): Json<LoginForm>) -> Response {
     if form.password != "correct" {
-        let outcome = LoginOutcome::failure("invalid_credentials").method("password");
+        let outcome = LoginOutcome::failure("invalid_credentials").with_method("password");
         return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
     let id = format!("s-{}", uuid::Uuid::now_v7().simple());
@@ -118,7 +118,7 @@ async fn login(Json(form): Json<LoginForm>) -> Response {
     if let Ok(mut sessions) = SESSIONS.lock() {
         sessions.insert(id.clone(), Session { user: form.user.clone(), started: now, last_activity: now });
     }
-    let outcome = LoginOutcome::success(Identity::user(&form.user), "password").session_id(id.clone());
+    let outcome = LoginOutcome::success(Identity::user(&form.user), "password").with_session_id(id.clone());
     let cookie = format!("session={id}; HttpOnly; Path=/");
     (StatusCode::OK, [(header::SET_COOKIE, cookie)], Extension(outcome)).into_response()
 }
@@ -127,7 +127,7 @@ async fn login(Json(form): Json<LoginForm>) -> Response {
 async fn logout(parts: Parts) -> Response {
     let removed = session_cookie(&parts).and_then(|id| SESSIONS.lock().ok()?.remove(id));
     let Some(session) = removed else { return StatusCode::UNAUTHORIZED.into_response() };
-    let outcome = LogoutOutcome::new().session_started(session.started);
+    let outcome = LogoutOutcome::new().with_session_started(session.started);
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, "session=; Max-Age=0; Path=/")], Extension(outcome)).into_response()
 }
 
@@ -141,7 +141,8 @@ async fn me(parts: Parts) -> Response {
         if let Ok(mut sessions) = SESSIONS.lock() {
             sessions.remove(id);
         }
-        let outcome = LogoutOutcome::expired().session_started(session.started).last_activity(session.last_activity);
+        let outcome =
+            LogoutOutcome::expired().with_session_started(session.started).with_last_activity(session.last_activity);
         return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
     Json(json!({"user": session.user})).into_response()

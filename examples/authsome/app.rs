@@ -145,7 +145,7 @@ async fn login(State(registry): State<Registry>, Json(form): Json<Credentials>) 
 
 async fn logout(principal: Option<Extension<Principal>>) -> Response {
     let outcome =
-        LogoutOutcome::new().identity(Identity::principal(principal.map(|p| p.0.0.clone()).unwrap_or_default()));
+        LogoutOutcome::new().with_identity(Identity::principal(principal.map(|p| p.0.0.clone()).unwrap_or_default()));
     ([(header::SET_COOKIE, "session=; Max-Age=0; Path=/")], Extension(outcome), StatusCode::OK).into_response()
 }
 

@@ -55,7 +55,7 @@ struct LoginForm {
 async fn login(State(store): State<Store>, Json(form): Json<LoginForm>) -> Response {
     if form.password != "s3cret" {
         // The attempted name goes to `fill = "username"`, which the catalog pseudonymizes.
-        let outcome = LoginOutcome::failure("invalid_password").method("local").username(form.username);
+        let outcome = LoginOutcome::failure("invalid_password").with_method("local").with_username(form.username);
         return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
     let session = uuid::Uuid::now_v7().simple().to_string();
@@ -68,7 +68,7 @@ async fn login(State(store): State<Store>, Json(form): Json<LoginForm>) -> Respo
 }
 
 async fn logout(user: Option<Extension<User>>) -> Response {
-    let outcome = LogoutOutcome::new().identity(Identity::user(user.map(|u| u.0.0.clone()).unwrap_or_default()));
+    let outcome = LogoutOutcome::new().with_identity(Identity::user(user.map(|u| u.0.0.clone()).unwrap_or_default()));
     ([(header::SET_COOKIE, "session=; Max-Age=0; Path=/")], Extension(outcome)).into_response()
 }
 

@@ -29,6 +29,7 @@ use axum::routing::get;
 use http::HeaderValue;
 use http_body_util::{BodyExt, Empty};
 use tally_middleware::TrackLayer;
+use tally_middleware::request_id::RequestIdMode;
 use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
 use tally_runtime::{Config, Tracker};
@@ -331,9 +332,10 @@ impl Headers {
 /// `service_fn`, bare, with tower-http's `TraceLayer` (no subscriber: the yardstick), with
 /// `TraceLayer` and tower-http's request-id layers (what the layer does without a tracker,
 /// from tower-http), with the layer and no tracker, and with the layer emitting to a sink that discards (the request path
-/// only: the tracker's worker runs on its own thread); each with requests and responses
+/// only: the tracker's worker runs on its own thread), the last two also with
+/// `RequestIdMode::Off`; each with requests and responses
 /// without headers and with a few realistic ones ([`Headers`]). `--rounds` rounds (default 5) of
-/// `--requests` requests (default 200 000) per setup, the ten setups interleaved within each
+/// `--requests` requests (default 200 000) per setup, the fourteen setups interleaved within each
 /// round so that the machine's noise falls on all of them; prints each setup's median and
 /// fastest–slowest round of on-CPU time per request (the thread's, so that time spent waiting
 /// for a core on a shared machine is left out), and its median wall time. `--only <index>` runs
@@ -380,6 +382,8 @@ fn micro() {
             "TraceLayer + tower-http request id",
             "layer, no tracker",
             "layer, emitting (null sink)",
+            "layer, no tracker, request id off",
+            "layer, emitting, request id off",
         ];
         let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 2 * setups.len()];
         for round in 0..rounds {
@@ -413,6 +417,16 @@ fn micro() {
                 if wanted(4) {
                     let mut tracked = TrackLayer::new_for_http().tracker(tracker.clone()).layer(handler.clone());
                     results[slot(4)].push(run(&mut tracked, headers, requests).await);
+                    tracker.flush().await;
+                }
+                let off = || TrackLayer::new_for_http().request_id(RequestIdMode::Off);
+                if wanted(5) {
+                    let mut untracked = off().layer(handler.clone());
+                    results[slot(5)].push(run(&mut untracked, headers, requests).await);
+                }
+                if wanted(6) {
+                    let mut tracked = off().tracker(tracker.clone()).layer(handler.clone());
+                    results[slot(6)].push(run(&mut tracked, headers, requests).await);
                     tracker.flush().await;
                 }
             }

@@ -49,30 +49,30 @@ impl Resolution {
     }
 
     /// Adds identities (kinds already present are replaced).
-    pub fn identity(&mut self, identity: Identity) {
+    pub fn add_identity(&mut self, identity: Identity) {
         self.update(|c| c.with_identity(identity));
     }
 
     /// Sets the session id (an id, never a session token).
-    pub fn session_id(&mut self, id: impl Into<String>) {
+    pub fn set_session_id(&mut self, id: impl Into<String>) {
         let id = id.into();
         self.update(|c| c.with_session_id(id));
     }
 
     /// Puts the request in a group (`organization` → `org-9`).
-    pub fn group(&mut self, group_type: impl Into<Cow<'static, str>>, key: impl Into<String>) {
+    pub fn add_group(&mut self, group_type: impl Into<Cow<'static, str>>, key: impl Into<String>) {
         let (group_type, key) = (group_type.into(), key.into());
         self.update(|c| c.with_group(group_type, key));
     }
 
     /// Adds a context property (for catalog properties with `fill = "context"`).
-    pub fn property(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+    pub fn set_property(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let (name, value) = (name.into(), value.into());
         self.update(|c| c.with_property(name, value));
     }
 
     /// The identities resolved so far.
-    pub fn identities(&self) -> &Identity {
+    pub fn identity(&self) -> &Identity {
         self.context.identity()
     }
 
@@ -92,7 +92,7 @@ impl Resolution {
     }
 
     /// Adds a header to the response (appended: it never replaces one the handler set).
-    pub fn response_header(&mut self, name: HeaderName, value: HeaderValue) {
+    pub fn add_response_header(&mut self, name: HeaderName, value: HeaderValue) {
         self.response_headers.push((name, value));
     }
 
@@ -198,7 +198,7 @@ where
 {
     fn resolve(&self, request: &request::Parts, resolution: &mut Resolution) {
         if let Some(value) = request.extensions.get::<T>() {
-            resolution.identity((self.map)(value));
+            resolution.add_identity((self.map)(value));
         }
     }
 }
@@ -217,7 +217,7 @@ impl VerifiedSession {
     }
 
     /// Who it belongs to.
-    pub fn identity(mut self, identity: Identity) -> Self {
+    pub fn with_identity(mut self, identity: Identity) -> Self {
         self.identity = identity;
         self
     }
@@ -237,7 +237,7 @@ impl VerifiedSession {
 /// let resolver = FromSession::<Session>::new(|s| {
 ///     let session = VerifiedSession::new(&s.id);
 ///     Some(match &s.user_id {
-///         Some(user) => session.identity(Identity::user(user)),
+///         Some(user) => session.with_identity(Identity::user(user)),
 ///         None => session,
 ///     })
 /// });
@@ -278,10 +278,10 @@ where
     fn resolve(&self, request: &request::Parts, resolution: &mut Resolution) {
         let Some(session) = request.extensions.get::<T>().and_then(|s| (self.map)(s)) else { return };
         if !session.id.is_empty() {
-            resolution.session_id(session.id);
+            resolution.set_session_id(session.id);
         }
         if !session.identity.is_empty() {
-            resolution.identity(session.identity);
+            resolution.add_identity(session.identity);
         }
     }
 }
@@ -341,7 +341,7 @@ impl ResolveIdentity for TrustedHeader {
         if text.is_empty() || text.len() > MAX_HEADER_IDENTITY || text.chars().any(char::is_control) {
             return;
         }
-        resolution.identity(Identity::new().with(self.kind.clone(), text));
+        resolution.add_identity(Identity::new().with(self.kind.clone(), text));
     }
 }
 
@@ -448,12 +448,12 @@ impl ResolveIdentity for AnonymousCookie {
             None => {
                 let id = uuid::Uuid::now_v7().to_string();
                 if let Some(cookie) = self.set_cookie(&id) {
-                    resolution.response_header(SET_COOKIE, cookie);
+                    resolution.add_response_header(SET_COOKIE, cookie);
                 }
                 id
             }
         };
-        resolution.identity(Identity::new().with_anonymous(id));
+        resolution.add_identity(Identity::new().with_anonymous(id));
     }
 
     fn on_logout(&self, response_headers: &mut HeaderMap) {
@@ -480,13 +480,13 @@ mod tests {
         let cookie = AnonymousCookie::new();
         let mut r = Resolution::default();
         cookie.resolve(&parts(&[("cookie", b"a=b; tally_anon=0192f0c1-aaaa-7bbb-8ccc-123456789abc; c=d")]), &mut r);
-        assert_eq!(r.identities().get("anonymous"), Some("0192f0c1-aaaa-7bbb-8ccc-123456789abc"));
+        assert_eq!(r.identity().get("anonymous"), Some("0192f0c1-aaaa-7bbb-8ccc-123456789abc"));
         assert!(r.response_headers.is_empty());
 
         for hostile in [&b"tally_anon=<script>"[..], b"tally_anon=short", b"tally_anon=\xff\xfe"] {
             let mut r = Resolution::default();
             cookie.resolve(&parts(&[("cookie", hostile)]), &mut r);
-            let id = r.identities().get("anonymous").map(str::to_owned).unwrap_or_default();
+            let id = r.identity().get("anonymous").map(str::to_owned).unwrap_or_default();
             assert!(is_well_formed_id(&id), "{id}");
             assert_eq!(r.response_headers.len(), 1);
             let set = r.response_headers[0].1.to_str().unwrap_or("");
@@ -499,12 +499,12 @@ mod tests {
         let resolver = TrustedHeader::new(HeaderName::from_static("x-user"), "user");
         let mut r = Resolution::default();
         resolver.resolve(&parts(&[("x-user", b"u-1")]), &mut r);
-        assert_eq!(r.identities().get("user"), Some("u-1"));
+        assert_eq!(r.identity().get("user"), Some("u-1"));
         let mut r = Resolution::default();
         resolver.resolve(&parts(&[("x-user", b"u-1"), ("x-user", b"u-2")]), &mut r);
-        assert!(r.identities().is_empty());
+        assert!(r.identity().is_empty());
         let mut r = Resolution::default();
         resolver.clone().only_via_trusted_proxy().resolve(&parts(&[("x-user", b"u-1")]), &mut r);
-        assert!(r.identities().is_empty());
+        assert!(r.identity().is_empty());
     }
 }

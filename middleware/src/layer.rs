@@ -20,8 +20,8 @@ use crate::client_ip::ClientIp;
 use crate::future::{CatchUnwind, Eos, Inner, ResponseFuture, TrackBody};
 use crate::identity::{Resolution, ResolveIdentity};
 use crate::login::{AuthEvent, DetectLogin, OutcomeExtensions, RequestView};
-use crate::record::{Recorder, RoleName, Settings};
-use crate::request_id;
+use crate::record::{Recorder, RoleName, Route, Settings};
+use crate::request_id::{self, RequestIdMode};
 
 /// The tower layer that tracks requests: see the [crate docs](crate) for what it emits and when.
 ///
@@ -132,7 +132,9 @@ impl<C, I, L> TrackLayer<C, I, L> {
     }
 
     /// Keeps `request_received` and `request_completed` for this share of requests (0.0–1.0,
-    /// default 1.0), decided by a hash of the request id, so a request's two events go together.
+    /// default 1.0), decided by a hash of the request id, so a request's two events go together
+    /// (a request without an id, under [`RequestIdMode::Read`] or [`RequestIdMode::Off`]: by its
+    /// turn).
     /// Failures, errors, logins and logouts are never sampled out.
     pub fn sample_rate(self, rate: f64) -> Self {
         let threshold = if rate.is_nan() || rate <= 0.0 {
@@ -159,6 +161,21 @@ impl<C, I, L> TrackLayer<C, I, L> {
     /// The request id header (default `x-request-id`).
     pub fn request_id_header(self, header: HeaderName) -> Self {
         self.settings(|s| s.request_id_header = header)
+    }
+
+    /// What the layer does with the request id (default [`RequestIdMode::Set`]: reuses or
+    /// generates one, sets it on the request, echoes it on the response).
+    /// [`RequestIdMode::Read`] behind tower-http's `SetRequestIdLayer` (the events carry its
+    /// id, tally writes no header); [`RequestIdMode::Off`] for no request id at all.
+    ///
+    /// ```
+    /// use tally_middleware::TrackLayer;
+    /// use tally_middleware::request_id::RequestIdMode;
+    ///
+    /// let layer = TrackLayer::new_for_http().request_id(RequestIdMode::Off);
+    /// ```
+    pub fn request_id(self, mode: RequestIdMode) -> Self {
+        self.settings(|s| s.request_id = mode)
     }
 
     /// Where the client IP comes from (default: [`ClientIp::socket`]).
@@ -253,11 +270,17 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let settings = &self.shared.settings;
-        let request_id = request_id::resolve(request.headers_mut(), &settings.request_id_header);
+        let tracked = settings.tracker.is_some() || tally_runtime::routing::has_current();
+        let request_id = match settings.request_id {
+            RequestIdMode::Set => Some(request_id::resolve(request.headers_mut(), &settings.request_id_header)),
+            // Read for the context only: without a tracker there is none.
+            RequestIdMode::Read if tracked => request_id::read(request.headers(), &settings.request_id_header),
+            RequestIdMode::Read | RequestIdMode::Off => None,
+        };
 
         // No tracker anywhere (none on the layer, none in an outer context, none installed):
-        // the request id only, no context, no identity, no events. See the crate docs.
-        if settings.tracker.is_none() && !tally_runtime::routing::has_current() {
+        // the request id only (as set), no context, no identity, no events. See the crate docs.
+        if !tracked {
             let shared = self.shared.clone();
             let inner = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
                 .ok()
@@ -278,7 +301,7 @@ where
     fn call_tracked<ReqBody, ResBody>(
         &mut self,
         request: Request<ReqBody>,
-        request_id: HeaderValue,
+        request_id: Option<HeaderValue>,
     ) -> ResponseFuture<S::Future, C, I, L>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -290,7 +313,7 @@ where
         let classifier = &shared.classifier;
 
         let (parts, body) = request.into_parts();
-        let request_id_text = request_id::as_text(&request_id);
+        let request_id_text = request_id.as_ref().map(request_id::as_text);
         let (peer, client_ip, via_proxy) = settings.client_ip.resolve(&parts);
         let mut resolution = Resolution::new(peer, via_proxy);
         shared.identity.resolve(&parts, &mut resolution);
@@ -303,22 +326,33 @@ where
             user_agent: user_agent(&parts),
             client_ip,
         };
-        let sampled = settings.sampled(&request_id_text);
-        let context = context.with_request_id(request_id_text).with_request_info(info).nested();
-        // The request's route: the layer's tracker, else the one scoped around the service.
-        let route = settings.tracker.clone().or_else(tally_runtime::routing::scoped);
+        let sampled = settings.sampled(request_id_text.as_deref());
+        let context = match request_id_text {
+            Some(id) => context.with_request_id(id),
+            None => context,
+        };
+        let context = context.with_request_info(info).nested();
+        // Echoed on the response only when this layer set it.
+        let request_id = request_id.filter(|_| settings.request_id == RequestIdMode::Set);
+        // The request's route: the layer's tracker, else the one scoped around the service, else
+        // the installed default.
+        let scoped = if settings.tracker.is_none() { tally_runtime::routing::scoped() } else { None };
         let method: Method = parts.method.clone();
         let request_size = content_length(&parts).or_else(|| body.size_hint().exact());
 
-        // The installed default is borrowed, not cloned.
-        let tracked = match &route {
+        // The layer's tracker and the installed default are borrowed, not cloned.
+        let tracked = match settings.tracker.as_ref().or(scoped.as_ref()) {
             Some(tracker) => tracker.is_enabled(),
             None => tally_runtime::routing::installed().is_some_and(Tracker::is_enabled),
         };
         let recorder = tracked.then(|| Recorder {
             settings: settings.clone(),
             context: context.clone(),
-            route: route.clone(),
+            route: match (&settings.tracker, &scoped) {
+                (Some(_), _) => Route::Layer,
+                (None, Some(tracker)) => Route::Scoped(tracker.clone()),
+                (None, None) => Route::Installed,
+            },
             start,
             request_size,
             sampled,
@@ -327,6 +361,9 @@ where
             recorder.received();
         }
 
+        // The inner future's route is a task-local, which owns its handle: the one tracker clone
+        // per request (an atomic increment), unless the route is the installed default.
+        let route = settings.tracker.clone().or(scoped);
         let request = Request::from_parts(parts, body);
         // A panic in `call` itself is caught too; the inner future runs in the request context,
         // routed to the request's tracker.
@@ -349,7 +386,7 @@ where
 /// with the request id only.
 pub(crate) enum Completion<C: Classify, I, L> {
     Tracked(Box<RequestState<C, I, L>>),
-    Untracked { shared: Arc<Shared<C, I, L>>, request_id: HeaderValue },
+    Untracked { shared: Arc<Shared<C, I, L>>, request_id: Option<HeaderValue> },
 }
 
 impl<C: Classify, I: ResolveIdentity, L: DetectLogin> Completion<C, I, L> {
@@ -386,7 +423,8 @@ pub(crate) struct RequestState<C: Classify, I, L> {
     method: Method,
     context: Arc<Context>,
     response_headers: Vec<(HeaderName, HeaderValue)>,
-    request_id: HeaderValue,
+    /// The id to echo on the response (`None`: not this layer's to echo).
+    request_id: Option<HeaderValue>,
 }
 
 impl<C: Classify, I: ResolveIdentity, L: DetectLogin> RequestState<C, I, L> {
@@ -405,7 +443,7 @@ impl<C: Classify, I: ResolveIdentity, L: DetectLogin> RequestState<C, I, L> {
                     context: &self.context,
                 };
                 let response_headers = std::mem::take(&mut self.response_headers);
-                Ok(respond(&shared, response, recorder, &request, response_headers, self.request_id.clone()))
+                Ok(respond(&shared, response, recorder, &request, response_headers, self.request_id.take()))
             }
             Err(Some(error)) => {
                 if let Some(recorder) = recorder {
@@ -418,7 +456,7 @@ impl<C: Classify, I: ResolveIdentity, L: DetectLogin> RequestState<C, I, L> {
                     recorder.finish(&shared.classifier.classify_error(ServiceFailure::Panic), None);
                 }
                 let (mut parts, ()) = shared.classifier.panic_response().into_parts();
-                request_id::propagate(&mut parts.headers, &shared.settings.request_id_header, self.request_id.clone());
+                request_id::propagate(&mut parts.headers, &shared.settings.request_id_header, self.request_id.take());
                 Ok(Response::from_parts(parts, TrackBody::empty()))
             }
         }
@@ -441,7 +479,7 @@ fn respond<C, I, L, B>(
     recorder: Option<Recorder>,
     request: &RequestView<'_>,
     response_headers: Vec<(HeaderName, HeaderValue)>,
-    request_id: HeaderValue,
+    request_id: Option<HeaderValue>,
 ) -> Response<TrackBody<B>>
 where
     C: Classify,

@@ -82,7 +82,9 @@
 //!
 //! Without a tracker anywhere (none given to the layer, none in a context already in scope, none
 //! installed as the default with `TrackerBuilder::install`), the layer does only what needs no
-//! tracker: the request id, in the request headers and on the response as configured, and the
+//! tracker: the request id, in the request headers and on the response as configured (none with
+//! [`RequestIdMode::Read`](request_id::RequestIdMode::Read) or
+//! [`RequestIdMode::Off`](request_id::RequestIdMode::Off)), and the
 //! answer to a panicking handler. It opens no context (`Context::current()` in the handler is the
 //! outer one, if any), runs no identity resolver or login detector (so no anonymous cookie is set)
 //! and emits nothing. Whether a tracker exists is checked on each request, so a tracker installed

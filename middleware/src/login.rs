@@ -37,8 +37,8 @@ use tally_runtime::context::Context;
 /// use tally_runtime::Identity;
 ///
 /// // in an axum handler: `(Extension(outcome), Redirect::to("/"))`
-/// let ok = LoginOutcome::success(Identity::user("u-7"), "password").session_id("s-1");
-/// let bad = LoginOutcome::failure("invalid_credentials").method("password");
+/// let ok = LoginOutcome::success(Identity::user("u-7"), "password").with_session_id("s-1");
+/// let bad = LoginOutcome::failure("invalid_credentials").with_method("password");
 /// # let _ = (ok, bad);
 /// ```
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl LoginOutcome {
     /// The user name the attempt gave, for `fill = "username"` (TimeTracker's
     /// `auth.login_failed.username`). Personal data: the catalog must give that property a
     /// privacy class, so it is pseudonymized (keyed HMAC) or dropped before leaving.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
     }
@@ -80,13 +80,13 @@ impl LoginOutcome {
     }
 
     /// The method used or attempted.
-    pub fn method(mut self, method: &'static str) -> Self {
+    pub fn with_method(mut self, method: &'static str) -> Self {
         self.method = Some(method);
         self
     }
 
     /// The id (never the token) of the session the login opened, for the login event.
-    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_session_id(mut self, id: impl Into<String>) -> Self {
         if let LoginKind::Success { session_id, .. } = &mut self.kind {
             *session_id = Some(id.into());
         }
@@ -134,8 +134,8 @@ impl LoginOutcome {
 /// use tally_middleware::login::LogoutOutcome;
 ///
 /// let started = SystemTime::now() - Duration::from_secs(1800);
-/// let manual = LogoutOutcome::new().session_started(started);
-/// let expired = LogoutOutcome::expired().session_started(started).last_activity(SystemTime::now());
+/// let manual = LogoutOutcome::new().with_session_started(started);
+/// let expired = LogoutOutcome::expired().with_session_started(started).with_last_activity(SystemTime::now());
 /// # let _ = (manual, expired);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -161,19 +161,19 @@ impl LogoutOutcome {
 
     /// Why the session ended, for `fill = "logout_reason"` (default `manual`, or `timeout`
     /// when expired); e.g. `forced`.
-    pub fn reason(mut self, reason: &'static str) -> Self {
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
         self
     }
 
     /// When the session started: its duration fills `session_duration_secs`/`_mins`.
-    pub fn session_started(mut self, at: SystemTime) -> Self {
+    pub fn with_session_started(mut self, at: SystemTime) -> Self {
         self.session_started = Some(at);
         self
     }
 
     /// When the session last saw activity, for `fill = "last_activity"`.
-    pub fn last_activity(mut self, at: SystemTime) -> Self {
+    pub fn with_last_activity(mut self, at: SystemTime) -> Self {
         self.last_activity = Some(at);
         self
     }
@@ -197,7 +197,7 @@ impl LogoutOutcome {
     }
 
     /// A logout of this identity (when the request's own is already gone).
-    pub fn identity(mut self, identity: Identity) -> Self {
+    pub fn with_identity(mut self, identity: Identity) -> Self {
         self.identity = Some(identity);
         self
     }
@@ -360,7 +360,7 @@ impl DetectLogin for AuthRoutes {
                 400..=499 => "rejected",
                 _ => return None,
             };
-            return Some(AuthEvent::Login(LoginOutcome::failure(reason).method(method)));
+            return Some(AuthEvent::Login(LoginOutcome::failure(reason).with_method(method)));
         }
         if self.logouts.iter().any(|r| matches(r, request)) && succeeded(status) {
             return Some(AuthEvent::Logout(LogoutOutcome::new()));

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use http::HeaderName;
@@ -14,6 +15,7 @@ use tally_runtime::{Event, Fact, Identity, Tracker};
 use crate::classify::Outcome;
 use crate::client_ip::ClientIp;
 use crate::login::{LoginOutcome, LogoutOutcome};
+use crate::request_id::RequestIdMode;
 
 /// A role's event: the catalog's, another name, or none.
 #[derive(Debug, Clone)]
@@ -36,6 +38,7 @@ pub(crate) struct Settings {
     /// Requests whose id hashes below this are sampled (`u64::MAX`: all).
     pub(crate) sample_threshold: u64,
     pub(crate) request_id_header: HeaderName,
+    pub(crate) request_id: RequestIdMode,
     pub(crate) client_ip: ClientIp,
     pub(crate) unmatched_route: Cow<'static, str>,
 }
@@ -49,6 +52,7 @@ impl Default for Settings {
             received: false,
             sample_threshold: u64::MAX,
             request_id_header: crate::request_id::X_REQUEST_ID,
+            request_id: RequestIdMode::Set,
             client_ip: ClientIp::socket(),
             unmatched_route: Cow::Borrowed(UNMATCHED_ROUTE),
         }
@@ -97,8 +101,21 @@ impl Settings {
     }
 
     /// Whether a request with this id is sampled (deterministic: the same id, the same answer).
-    pub(crate) fn sampled(&self, request_id: &str) -> bool {
-        self.sample_threshold == u64::MAX || fnv1a(request_id.as_bytes()) < self.sample_threshold
+    /// A request without an id ([`RequestIdMode::Read`] or [`RequestIdMode::Off`]) is decided
+    /// by its turn: a process-wide count, mixed.
+    pub(crate) fn sampled(&self, request_id: Option<&str>) -> bool {
+        if self.sample_threshold == u64::MAX {
+            return true;
+        }
+        let hash = match request_id {
+            Some(id) => fnv1a(id.as_bytes()),
+            None => {
+                static TURN: AtomicU64 = AtomicU64::new(0);
+                let turn = TURN.fetch_add(1, Ordering::Relaxed);
+                mix(mix(turn).wrapping_mul(0xc4ce_b9fe_1a85_ec53))
+            }
+        };
+        hash < self.sample_threshold
     }
 }
 
@@ -109,21 +126,36 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     // FNV's low bits are weak for short similar inputs: mix once more.
+    mix(hash)
+}
+
+/// Half of MurmurHash3's 64-bit finalizer: spreads every input bit over the high bits.
+fn mix(mut hash: u64) -> u64 {
     hash ^= hash >> 33;
     hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
     hash ^ (hash >> 33)
 }
 
+/// The tracker a request's events go to, held without a clone of its own where one is held
+/// already.
+pub(crate) enum Route {
+    /// The layer's tracker, borrowed from the shared [`Settings`].
+    Layer,
+    /// The tracker scoped around the service when the request arrived (the recorder's own handle:
+    /// the task-local it came from may be gone, or another, when the response future is polled).
+    Scoped(Tracker),
+    /// The installed default, borrowed ([`tally_runtime::routing::installed`]).
+    Installed,
+}
+
 /// One request's events: what is known from the request, emitted once the outcome is.
 ///
-/// Its tracker is the request's route: the layer's tracker, else the one scoped around the
-/// service, else (`route` is `None`) the installed default, borrowed at each emit
-/// ([`tally_runtime::routing::installed`]), so a request with the default costs no tracker clone.
+/// Its tracker is the request's [`Route`]: the layer's tracker and the installed default are
+/// borrowed, so a request routed to either costs the recorder no tracker clone.
 pub(crate) struct Recorder {
     pub(crate) settings: Arc<Settings>,
     pub(crate) context: Arc<Context>,
-    /// The tracker the request routes to (`None`: the installed default).
-    pub(crate) route: Option<Tracker>,
+    pub(crate) route: Route,
     pub(crate) start: Instant,
     pub(crate) request_size: Option<u64>,
     pub(crate) sampled: bool,
@@ -134,8 +166,9 @@ impl Recorder {
     /// route nor the installed default goes away while the request runs.
     fn tracker(&self) -> Option<&Tracker> {
         match &self.route {
-            Some(tracker) => Some(tracker),
-            None => tally_runtime::routing::installed(),
+            Route::Layer => self.settings.tracker.as_ref(),
+            Route::Scoped(tracker) => Some(tracker),
+            Route::Installed => tally_runtime::routing::installed(),
         }
     }
 
@@ -296,9 +329,19 @@ mod tests {
     fn sampling_is_deterministic_and_close_to_the_rate() {
         let settings = Settings { sample_threshold: (u64::MAX as f64 * 0.25) as u64, ..Settings::default() };
         let ids: Vec<String> = (0..4000).map(|_| crate::request_id::generate()).collect();
-        let kept = ids.iter().filter(|id| settings.sampled(id)).count();
+        let kept = ids.iter().filter(|id| settings.sampled(Some(id))).count();
         assert!((800..1200).contains(&kept), "{kept} of 4000 at 25%");
-        assert!(ids.iter().all(|id| settings.sampled(id) == settings.sampled(id)));
-        assert!(Settings::default().sampled("anything"));
+        assert!(ids.iter().all(|id| settings.sampled(Some(id)) == settings.sampled(Some(id))));
+        assert!(Settings::default().sampled(Some("anything")));
+        assert!(Settings::default().sampled(None));
+    }
+
+    #[test]
+    fn requests_without_an_id_are_sampled_close_to_the_rate() {
+        let settings = Settings { sample_threshold: (u64::MAX as f64 * 0.25) as u64, ..Settings::default() };
+        let kept = (0..4000).filter(|_| settings.sampled(None)).count();
+        assert!((800..1200).contains(&kept), "{kept} of 4000 at 25%");
+        let none = Settings { sample_threshold: 0, ..Settings::default() };
+        assert!((0..100).all(|_| !none.sampled(None)));
     }
 }

@@ -9,6 +9,12 @@
 //! address, a JWT, a card number, an email, a name, free text) is an identifier a client chose
 //! and could carry personal data: it is replaced by a fresh id, in the request headers too, so
 //! the handler and the events see the same one.
+//!
+//! All of this is the default, [`RequestIdMode::Set`]; [`TrackLayer::request_id`] chooses
+//! another [`RequestIdMode`]: reading an id another layer set ([`RequestIdMode::Read`]), or
+//! none at all ([`RequestIdMode::Off`]).
+//!
+//! [`TrackLayer::request_id`]: crate::TrackLayer::request_id
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +25,29 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The default header, `x-request-id`.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What [`TrackLayer`](crate::TrackLayer) does with the request id header
+/// ([`TrackLayer::request_id`](crate::TrackLayer::request_id); the header is
+/// [`TrackLayer::request_id_header`](crate::TrackLayer::request_id_header)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RequestIdMode {
+    /// The default: reuses the incoming id when it is one UUID-shaped value, else generates one
+    /// and writes it into the request headers in its place; the context and the events carry
+    /// it, and the response echoes it (unless the handler or an inner layer set one). With or
+    /// without a tracker.
+    #[default]
+    Set,
+    /// Reads the id another layer set (tower-http's `SetRequestIdLayer` outside this one, a
+    /// proxy), for the context and the events, under the same rule as [`RequestIdMode::Set`]:
+    /// one UUID-shaped value, else none. Never generates one, never writes a header (the
+    /// response's is that layer's job: tower-http's `PropagateRequestIdLayer`). One header
+    /// lookup per tracked request; none without a tracker.
+    Read,
+    /// Never looks at the header: no request id in the context or the events (a `request_id`
+    /// property with `fill = "request_id"` stays empty), none on the response. The cheapest.
+    Off,
+}
 
 /// Whether an incoming id may be reused: a hyphenated UUID (version and variant bits are not
 /// checked: tally's own ids are UUID-shaped without being version-4 UUIDs).
@@ -56,6 +85,16 @@ pub(crate) fn resolve(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue
     }
 }
 
+/// The incoming id another layer set, under the rule of [`resolve`]: exactly one value, UUID
+/// shaped; `None` otherwise (nothing is written).
+pub(crate) fn read(headers: &HeaderMap, name: &HeaderName) -> Option<HeaderValue> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) if is_reusable(value.as_bytes()) => Some(value.clone()),
+        _ => None,
+    }
+}
+
 /// A generated id as a header value.
 fn new_id() -> HeaderValue {
     let mut id = [0; ID_LEN];
@@ -70,9 +109,12 @@ pub(crate) fn as_text(value: &HeaderValue) -> String {
     value.to_str().unwrap_or_default().to_owned()
 }
 
-/// Sets the id on the response unless a handler or inner layer already set one.
-pub(crate) fn propagate(headers: &mut HeaderMap, name: &HeaderName, value: HeaderValue) {
-    if let Entry::Vacant(entry) = headers.entry(name) {
+/// Sets the id on the response unless a handler or inner layer already set one (`None`: an id
+/// this layer does not echo, or none).
+pub(crate) fn propagate(headers: &mut HeaderMap, name: &HeaderName, value: Option<HeaderValue>) {
+    if let Some(value) = value
+        && let Entry::Vacant(entry) = headers.entry(name)
+    {
         entry.insert(value);
     }
 }
@@ -186,10 +228,25 @@ mod tests {
     }
 
     #[test]
+    fn reads_only_one_uuid_shaped_id_and_writes_nothing() {
+        let uuid = "0b8e2a4c-6f1d-4d2e-9c33-5a7e1f0b9d21";
+        let mut headers = HeaderMap::new();
+        assert_eq!(read(&headers, &X_REQUEST_ID), None);
+        assert!(headers.is_empty());
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static(uuid));
+        assert_eq!(read(&headers, &X_REQUEST_ID).unwrap(), uuid);
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("ada@example.com"));
+        assert_eq!(read(&headers, &X_REQUEST_ID), None, "not an id tally would reuse");
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static(uuid));
+        headers.append(X_REQUEST_ID, HeaderValue::from_static(uuid));
+        assert_eq!(read(&headers, &X_REQUEST_ID), None, "two values: neither is trusted");
+    }
+
+    #[test]
     fn never_overwrites_a_response_id() {
         let mut headers = HeaderMap::new();
         headers.insert(X_REQUEST_ID, HeaderValue::from_static("inner"));
-        propagate(&mut headers, &X_REQUEST_ID, HeaderValue::from_static("ours"));
+        propagate(&mut headers, &X_REQUEST_ID, Some(HeaderValue::from_static("ours")));
         assert_eq!(headers.get(X_REQUEST_ID).unwrap(), "inner");
     }
 }

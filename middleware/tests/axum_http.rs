@@ -74,13 +74,13 @@ async fn authenticate(Extension(sessions): Extension<Sessions>, mut request: Req
 /// cookie, the verified web session, the verified API key.
 fn resolvers() -> impl ResolveIdentity {
     (
-        |_: &Parts, r: &mut Resolution| r.group("organization", "org-dealer-1"),
+        |_: &Parts, r: &mut Resolution| r.add_group("organization", "org-dealer-1"),
         AnonymousCookie::new(),
-        FromSession::<WebSession>::new(|s| Some(VerifiedSession::new(&s.id).identity(Identity::user(&s.user)))),
+        FromSession::<WebSession>::new(|s| Some(VerifiedSession::new(&s.id).with_identity(Identity::user(&s.user)))),
         |parts: &Parts, r: &mut Resolution| {
             if let Some(key) = parts.extensions.get::<ApiKey>() {
-                r.identity(Identity::user(&key.user));
-                r.property("api_key_id", key.id.clone());
+                r.add_identity(Identity::user(&key.user));
+                r.set_property("api_key_id", key.id.clone());
             }
         },
     )
@@ -118,10 +118,10 @@ async fn login(Extension(sessions): Extension<Sessions>, body: String) -> Respon
     if body == "alice@example.com:correct horse" {
         let sid = "s-1001".to_owned();
         sessions.lock().unwrap().insert(sid.clone(), "u-alice".into());
-        let outcome = LoginOutcome::success(Identity::user("u-alice"), "password").session_id(&sid);
+        let outcome = LoginOutcome::success(Identity::user("u-alice"), "password").with_session_id(&sid);
         ([("set-cookie", format!("sid={sid}; Path=/; HttpOnly"))], Extension(outcome), "welcome").into_response()
     } else {
-        let outcome = LoginOutcome::failure("invalid_credentials").method("password");
+        let outcome = LoginOutcome::failure("invalid_credentials").with_method("password");
         (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response()
     }
 }

@@ -56,8 +56,8 @@ impl App {
         let tracker = Tracker::builder(catalog).with_config(config).build().unwrap();
         let session = |parts: &Parts, r: &mut Resolution| {
             if let Some(user) = parts.extensions.get::<User>() {
-                r.identity(Identity::user(user.id));
-                r.group("organization", user.organization);
+                r.add_identity(Identity::user(user.id));
+                r.add_group("organization", user.organization);
             }
         };
         let router = Router::new()

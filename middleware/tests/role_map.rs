@@ -65,7 +65,7 @@ async fn a_tracker_replaced_on_the_layer_uses_its_own_catalog() {
     let (second, second_sink) = tracker(common::seed("auterity"));
     // Auterity's envelope requires an organization.
     let organization =
-        |_: &http::request::Parts, r: &mut tally_middleware::identity::Resolution| r.group("organization", "org-1");
+        |_: &http::request::Parts, r: &mut tally_middleware::identity::Resolution| r.add_group("organization", "org-1");
     let mut service =
         TrackLayer::new_for_http().tracker(first).tracker(second.clone()).identity(organization).layer(handler());
     call(&mut service, 500).await;

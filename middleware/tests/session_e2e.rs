@@ -61,12 +61,12 @@ async fn home() -> &'static str {
 
 async fn login(Extension(sessions): Extension<Sessions>, body: String) -> Response {
     if body != "alice:correct horse battery staple" {
-        let outcome = LoginOutcome::failure("invalid_credentials").method("local");
+        let outcome = LoginOutcome::failure("invalid_credentials").with_method("local");
         return (StatusCode::UNAUTHORIZED, Extension(outcome)).into_response();
     }
     let sid = "sess-77".to_owned();
     sessions.lock().unwrap().insert(sid.clone(), "u-42".into());
-    let outcome = LoginOutcome::success(Identity::user("u-42"), "local").session_id(&sid);
+    let outcome = LoginOutcome::success(Identity::user("u-42"), "local").with_session_id(&sid);
     ([("set-cookie", format!("sid={sid}; Path=/; HttpOnly"))], Extension(outcome), "hello").into_response()
 }
 
@@ -97,7 +97,7 @@ async fn logout(Extension(sessions): Extension<Sessions>, Extension(session): Ex
 fn app(tracker: &Tracker) -> Router {
     let track = TrackLayer::new_for_http().tracker(tracker.clone()).identity((
         AnonymousCookie::new(),
-        FromSession::<Session>::new(|s| Some(VerifiedSession::new(&s.id).identity(Identity::user(&s.user)))),
+        FromSession::<Session>::new(|s| Some(VerifiedSession::new(&s.id).with_identity(Identity::user(&s.user)))),
     ));
     Router::new()
         .route("/", get(home))

@@ -118,10 +118,10 @@ fn authenticate(mut request: http::Request<Body>) -> http::Request<Body> {
 
 fn resolvers() -> impl ResolveIdentity {
     |parts: &http::request::Parts, r: &mut Resolution| {
-        r.group("organization", "org-dealer-1");
+        r.add_group("organization", "org-dealer-1");
         if let Some(ApiKey(key)) = parts.extensions.get::<ApiKey>() {
-            r.identity(Identity::user(key.replace("key-", "u-")));
-            r.property("api_key_id", key.clone());
+            r.add_identity(Identity::user(key.replace("key-", "u-")));
+            r.set_property("api_key_id", key.clone());
         }
     }
 }

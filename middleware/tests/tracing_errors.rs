@@ -14,6 +14,7 @@ use axum::routing::get;
 use common::{client, prop, serve, tracker, webapp};
 use serde_json::json;
 use tally_middleware::TrackLayer;
+use tally_middleware::request_id::RequestIdMode;
 use tally_runtime::Tracker;
 use tally_runtime::tracing_layer::TallyLayer;
 use tracing_subscriber::EnvFilter;
@@ -108,5 +109,30 @@ async fn errors_logged_by_a_request_that_answers_200_give_one_error_event_for_th
     }
     assert!(sink.named("api.request_failed").is_empty(), "a 200 is not a failed request:\n{}", sink.summary());
     assert_eq!(sink.named("api.request_completed").len(), 3);
+    assert_eq!(tracker.counts().dropped(), 0, "{}", tracker.counts());
+}
+
+// One thread, as above. Without a request id (`RequestIdMode::Off`) the request's context is
+// still a request's: its logged errors are held and reported, once per request.
+#[tokio::test(flavor = "current_thread")]
+async fn errors_logged_by_a_request_without_a_request_id_still_give_one_error_event() {
+    let (tracker, sink) = tracker(webapp());
+    let _guard = tracing::subscriber::set_default(stack(&tracker));
+    let layer = TrackLayer::new_for_http().tracker(tracker.clone()).request_id(RequestIdMode::Off);
+    let app = Router::new().route("/degraded", get(degraded)).route("/boom", get(failing)).layer(layer);
+    let addr = serve(app).await;
+    let response = client().get(format!("http://{addr}/degraded")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-request-id").is_none());
+    let response = client().get(format!("http://{addr}/boom")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    tracker.flush().await;
+
+    let errors = sink.named("app.error");
+    assert_eq!(errors.len(), 2, "one error event per request that logged errors:\n{}", sink.summary());
+    let routes: Vec<_> = errors.iter().map(|e| (prop(e, "route"), prop(e, "status"))).collect();
+    assert!(routes.contains(&(Some(json!("/degraded")), None)), "the tracing layer's: {routes:?}");
+    assert!(routes.contains(&(Some(json!("/boom")), Some(json!(500)))), "the middleware's: {routes:?}");
+    assert!(errors.iter().all(|e| prop(e, "request_id").is_none()));
     assert_eq!(tracker.counts().dropped(), 0, "{}", tracker.counts());
 }

@@ -126,6 +126,12 @@ impl Context {
         self.request_id.as_deref()
     }
 
+    /// Whether this context is a request's: it names a request id or describes the request (a
+    /// front door opened it, with or without an id). Such a context holds the request's errors.
+    pub(crate) fn names_request(&self) -> bool {
+        self.request_id.is_some() || self.request.method.is_some() || self.request.route.is_some()
+    }
+
     /// The session id.
     pub fn session_id(&self) -> Option<&str> {
         self.session_id.as_deref()
@@ -165,7 +171,7 @@ impl Context {
 
     /// This context on top of `outer`: values set here win.
     pub(crate) fn over(self, outer: &Context) -> Context {
-        let names_request = self.request_id.is_some();
+        let names_request = self.names_request();
         let mut merged = outer.clone();
         merged.identities.merge(&self.identities);
         merged.request_id = self.request_id.or(merged.request_id);

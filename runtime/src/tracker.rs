@@ -49,9 +49,13 @@ pub enum EmitError {
 impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Transparent, as thiserror's `#[error(transparent)]`: the violations are the whole
+            // message, so the chain does not repeat them through `source()`.
             EmitError::Invalid(violations) => write!(f, "{violations}"),
             EmitError::NoIdentity => f.write_str("no identity is known and the catalog drops such events"),
-            EmitError::QueueFull => f.write_str("the tally queue is full; the event was dropped"),
+            EmitError::QueueFull => {
+                f.write_str("the tally queue is full (Config::queue_capacity); the event was dropped")
+            }
             EmitError::OverByteBudget => {
                 f.write_str("the tally queue's byte budget is used up (Config::queue_bytes); the event was dropped")
             }
@@ -278,7 +282,10 @@ impl fmt::Display for InstallError {
         match self {
             // Transparent: the build error's own message, and its cause as the source.
             InstallError::Build(error) => fmt::Display::fmt(error, f),
-            InstallError::AlreadyInstalled => f.write_str("a default tally tracker is already installed"),
+            InstallError::AlreadyInstalled => f.write_str(
+                "a default tally tracker is already installed in this process: install once at start-up and keep \
+                 its guard; for another tracker, `build()` it and route to it with `Tracker::scope`",
+            ),
         }
     }
 }

@@ -34,7 +34,7 @@ pub(crate) use stop::Stop;
 
 use crate::counters::Counters;
 use crate::lock;
-use crate::sink::{Refusal, Sink, SinkError, SinkFuture, WireEvent};
+use crate::sink::{Sink, SinkError, SinkErrorKind, SinkFuture, WireEvent};
 use retry::{Outage, backoff};
 use split::{Progress, Tally};
 use spool::{Entry, Evicted, Oldest};
@@ -166,12 +166,12 @@ impl Delivery {
                 return (Outcome::Delivered, Tally::of(batch.len(), &progress));
             };
             let tally = Tally::of(batch.len(), &progress);
-            if error.refusal == Some(Refusal::Unauthorized) {
+            if error.kind() == SinkErrorKind::Unauthorized {
                 Counters::add(&self.counters.delivery.rejected_auth, tally.left.len() as u64);
                 self.report_auth(&error);
                 return (Outcome::Undelivered, tally);
             }
-            if !error.retryable {
+            if !error.is_retryable() {
                 tracing::warn!(target: "tally::delivery", %error, events = tally.left.len(), "delivery failed for good");
                 return (Outcome::Failed, tally);
             }
@@ -189,7 +189,7 @@ impl Delivery {
             attempt += 1;
             Counters::add(&self.counters.retried, 1);
             tracing::debug!(target: "tally::delivery", %error, attempt, "delivery failed; retrying");
-            self.stop.sleep(backoff(attempt, error.retry_after).min(left)).await;
+            self.stop.sleep(backoff(attempt, error.retry_after()).min(left)).await;
         }
     }
 
@@ -328,20 +328,20 @@ impl Delivery {
                         continue;
                     };
                     spool.unmark().await;
-                    if !error.retryable && error.refusal.is_none() {
+                    if error.kind() == SinkErrorKind::Permanent {
                         // It will never go: drop it rather than block the spool for good.
                         tracing::warn!(target: "tally::delivery", %error, events = entry.events, "a spooled batch failed for good");
                         let _ = spool.remove(entry.clone()).await;
                         self.settle_spooled(&entry, &Tally::of(batch.len(), &progress));
                         continue;
                     }
-                    if error.refusal == Some(Refusal::Unauthorized) {
+                    if error.kind() == SinkErrorKind::Unauthorized {
                         self.report_auth(&error);
                     }
                     resume = Some((entry.seq(), progress));
                     attempt += 1;
                     Counters::add(&self.counters.retried, 1);
-                    self.stop.sleep(backoff(attempt, error.retry_after)).await;
+                    self.stop.sleep(backoff(attempt, error.retry_after())).await;
                 }
             }
         }

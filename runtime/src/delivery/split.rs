@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use crate::sink::{Refusal, Sink, SinkError, SinkFuture, WireEvent};
+use crate::sink::{Sink, SinkError, SinkErrorKind, SinkFuture, WireEvent};
 
 /// What is left to send of one batch to one sink.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl Progress {
             };
             match result {
                 Ok(()) => {}
-                Err(error) if error.refusal == Some(Refusal::BadRequest) => {
+                Err(error) if error.kind() == SinkErrorKind::BadRequest => {
                     if part.len() <= 1 {
                         if let Some(event) = batch.get(part.start) {
                             tracing::warn!(

@@ -55,57 +55,106 @@ impl WireEvent {
 /// A boxed future, as sinks return them (the trait stays object safe).
 pub type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A failed delivery. Its message reaches log lines (the worker's WARN): the constructors
-/// pass it through the privacy gate, so that a server's answer or a transport's error quoting
-/// what was sent shows placeholders, never the personal data.
+/// A failed delivery: what kind of failure (the worker branches on it), a message, and how
+/// long the server asked to wait.
+///
+/// Its message reaches log lines (the worker's WARN): the constructors pass it through the
+/// privacy gate, so that a server's answer or a transport's error quoting what was sent shows
+/// placeholders, never the personal data. For the same reason it has no [`source`]: a
+/// transport's error would print its own, ungated text wherever a reporter walks the chain;
+/// put what matters of it in the message.
+///
+/// ```
+/// use std::time::Duration;
+/// use tally_runtime::sink::{SinkError, SinkErrorKind};
+///
+/// let error = SinkError::retryable("HTTP 503 from collector").with_retry_after(Duration::from_secs(5));
+/// assert_eq!(error.kind(), SinkErrorKind::Retryable);
+/// assert!(error.is_retryable());
+/// assert_eq!(error.retry_after(), Some(Duration::from_secs(5)));
+///
+/// let refused = SinkError::bad_request("event 3: distinct_id ada@example.com is not allowed");
+/// assert_eq!(refused.kind(), SinkErrorKind::BadRequest);
+/// assert_eq!(refused.to_string(), "event 3: distinct_id [email] is not allowed");
+/// ```
+///
+/// [`source`]: std::error::Error::source
 #[derive(Debug, Clone)]
 pub struct SinkError {
-    /// What went wrong.
-    pub message: String,
-    /// Whether trying again may succeed (network errors, timeouts, 5xx, 429).
-    pub retryable: bool,
-    /// The server refused the request outright, and why.
-    pub refusal: Option<Refusal>,
-    /// How long the server asked to wait before trying again (`Retry-After`), when known.
-    pub retry_after: Option<Duration>,
+    kind: SinkErrorKind,
+    message: String,
+    retry_after: Option<Duration>,
 }
 
-/// Why a server refused a batch outright.
+/// What kind of failure a [`SinkError`] is, and so what the worker does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Refusal {
-    /// 400 (or 413): something in the batch is malformed. The worker splits the batch in
-    /// halves and sends them again, so that only the offending events are lost (and counted).
+pub enum SinkErrorKind {
+    /// Trying again may succeed (network errors, timeouts, 5xx, 429): the worker retries the
+    /// batch with the same event ids, with backoff, within `Config::retry_horizon`.
+    Retryable,
+    /// Trying again will fail the same way (a sink that cannot encode or write the batch): the
+    /// batch is counted failed.
+    Permanent,
+    /// The server refused the batch as malformed (400, 413): the worker splits it in halves
+    /// and sends them again, so that only the offending events are lost (and counted).
     BadRequest,
-    /// 401 or 403: the project key was refused. The worker logs it once and keeps the batch
-    /// (spooled when a spool is configured), so fixing the key delivers it.
+    /// The server refused the project key (401, 403): the worker logs it once and keeps the
+    /// batch (spooled when a spool is configured), so fixing the key delivers it.
     Unauthorized,
 }
 
 impl SinkError {
-    /// A failure worth retrying.
+    fn new(kind: SinkErrorKind, message: String) -> Self {
+        Self { kind, message: gated(message), retry_after: None }
+    }
+
+    /// A failure worth retrying ([`SinkErrorKind::Retryable`]).
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { message: gated(message.into()), retryable: true, refusal: None, retry_after: None }
+        Self::new(SinkErrorKind::Retryable, message.into())
     }
 
-    /// A failure that will not go away by retrying.
+    /// A failure that will not go away by retrying ([`SinkErrorKind::Permanent`]).
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: gated(message.into()), retryable: false, refusal: None, retry_after: None }
+        Self::new(SinkErrorKind::Permanent, message.into())
     }
 
-    /// The server refused the batch as malformed (400, 413).
+    /// The server refused the batch as malformed (400, 413; [`SinkErrorKind::BadRequest`]).
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { refusal: Some(Refusal::BadRequest), ..Self::permanent(message) }
+        Self::new(SinkErrorKind::BadRequest, message.into())
     }
 
-    /// The server refused the project key (401, 403).
+    /// The server refused the project key (401, 403; [`SinkErrorKind::Unauthorized`]).
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self { refusal: Some(Refusal::Unauthorized), ..Self::permanent(message) }
+        Self::new(SinkErrorKind::Unauthorized, message.into())
     }
 
-    /// The server asked to wait this long before the next attempt (`Retry-After`).
+    /// The server asked to wait this long before the next attempt (`Retry-After`); the
+    /// worker waits at least this long.
     pub fn with_retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = Some(wait);
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> SinkErrorKind {
+        self.kind
+    }
+
+    /// Whether trying the same batch again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind == SinkErrorKind::Retryable
+    }
+
+    /// How long the server asked to wait before trying again, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// Puts text that needs no gate (tally's own words, the configured host) before the
+    /// gated message.
+    pub(crate) fn with_prefix(mut self, prefix: &str) -> Self {
+        self.message.insert_str(0, prefix);
         self
     }
 }
@@ -153,6 +202,6 @@ mod tests {
         let error = SinkError::bad_request("refused: distinct_id ada@example.com from 203.0.113.7 is invalid");
         let expected = "refused: distinct_id [email] from [ip] is invalid";
         assert_eq!(error.to_string(), expected);
-        assert_eq!(SinkError::retryable("timed out").message, "timed out");
+        assert_eq!(SinkError::retryable("timed out").to_string(), "timed out");
     }
 }

@@ -13,9 +13,10 @@ use crate::config::Secret;
 /// enrichment from the server's own address is disabled. The client is created lazily on the
 /// worker's runtime and shut down with the tracker.
 ///
-/// Outcomes as the worker sees them: network errors, 5xx and 429 are retryable; 400 and 413
-/// are [`Refusal::BadRequest`](super::Refusal::BadRequest) (the worker splits the batch); 401
-/// and 403 are [`Refusal::Unauthorized`](super::Refusal::Unauthorized), with a message naming
+/// Outcomes as the worker sees them: network errors, 5xx and 429 are
+/// [`Retryable`](super::SinkErrorKind::Retryable); 400 and 413 are
+/// [`BadRequest`](super::SinkErrorKind::BadRequest) (the worker splits the batch); 401 and 403
+/// are [`Unauthorized`](super::SinkErrorKind::Unauthorized), with a message naming
 /// the host (never the key). posthog-rs 0.30 does not pass a 429's `Retry-After` on when it
 /// makes a single attempt, so this sink cannot report it; the worker's own backoff applies.
 pub struct PostHogSink {
@@ -63,11 +64,9 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
         Error::Unauthorized => refused_key(host, 401),
         // posthog-rs reports statuses it has no variant for as a connection error.
         Error::Connection(message) if message.starts_with("Unexpected HTTP status 403") => refused_key(host, 403),
+        // The server's text through the gate (the constructor's); the configured host as is.
         Error::BadRequest(message) => {
-            // The server's text through the gate (the constructor's); the configured host as is.
-            let mut error = SinkError::bad_request(message);
-            error.message = format!("PostHog at {host} refused the batch: {}", error.message);
-            error
+            SinkError::bad_request(message).with_prefix(&format!("PostHog at {host} refused the batch: "))
         }
         error @ (Error::Connection(_) | Error::RateLimit | Error::ServerError { .. }) => {
             SinkError::retryable(error.to_string())
@@ -79,12 +78,10 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
 /// The project key was refused: the message names the host and the fix, never the key.
 fn refused_key(host: &str, status: u16) -> SinkError {
     // Tally's own text and the configured host: nothing to gate (an IP host must stay readable).
-    let mut error = SinkError::unauthorized("");
-    error.message = format!(
+    SinkError::unauthorized("").with_prefix(&format!(
         "PostHog at {host} refused the project key (HTTP {status}): check POSTHOG_API_KEY (or the \
          application-prefixed variable) and the host"
-    );
-    error
+    ))
 }
 
 impl Sink for PostHogSink {

@@ -355,8 +355,9 @@ impl TallyLayer {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        // Only inside a request: a context with a request id.
-        let Some(context) = event_context(ctx, event).filter(|c| c.request_id().is_some()) else { return };
+        // Only inside a request: a context with a request id or the request's method and route
+        // (a middleware that sets no request id).
+        let Some(context) = event_context(ctx, event).filter(|c| c.names_request()) else { return };
         self.using_tracker(event_route(ctx, event).as_ref(), |tracker| {
             let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
             let metadata = event.metadata();
