@@ -6,6 +6,7 @@
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
 //!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process] [--rate <requests/s>]
+//!     [--same-payload]
 //! cargo bench -p tally-middleware --bench load -- --micro [--rounds 5] [--requests 200000] [--only <setup index>]
 //! ```
 //!
@@ -14,7 +15,8 @@
 //! answers (the throughput ratio). With `--rate N`, an in-process hyper client on a thread of its
 //! own (`load`, left out of every CPU figure) sends N requests per second, a rate both clients
 //! can keep up with, so that every event is delivered and the sender's CPU per delivered event
-//! compares like with like. Results: docs/benchmarks.md.
+//! compares like with like. With `--same-payload`, the posthog-rs handler sends the properties
+//! tally's event carries (a request id, the anonymized client IP) too. Results: docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -47,6 +49,9 @@ struct Options {
     in_process: bool,
     /// Requests per second (`--rate`): a paced in-process client instead of full speed.
     rate: Option<u64>,
+    /// `--same-payload`: the posthog-rs handler also sends what tally's event carries besides
+    /// its five properties (a generated request id, the anonymized client IP).
+    same_payload: bool,
 }
 
 fn options() -> Options {
@@ -71,6 +76,7 @@ fn options() -> Options {
         connections: value("--connections").unwrap_or(32) as usize,
         in_process: args.iter().any(|a| a == "--in-process") || Command::new("wrk").arg("--version").output().is_err(),
         rate: value("--rate").filter(|&rate| rate > 0),
+        same_payload: args.iter().any(|a| a == "--same-payload"),
     }
 }
 
@@ -498,6 +504,7 @@ fn main() {
         let tracked = match options.sink.as_str() {
             "posthog-rs" => {
                 let (client, captured) = (posthog.clone(), captured.clone());
+                let same_payload = options.same_payload;
                 let capture = move || {
                     let (client, captured) = (client.clone(), captured.clone());
                     async move {
@@ -508,6 +515,13 @@ fn main() {
                         event.insert_prop("status", 200).unwrap();
                         event.insert_prop("duration_ms", started.elapsed().as_millis() as u64).unwrap();
                         event.insert_prop("response_size", 13).unwrap();
+                        if same_payload {
+                            // What tally's event also carries: a request id (generated, as tally
+                            // does for a request without one) and the client's IP, anonymized
+                            // (loopback's, as tally's `anonymize_ip` writes it).
+                            event.insert_prop("request_id", uuid::Uuid::now_v7().to_string()).unwrap();
+                            event.insert_prop("client_ip", "127.0.0.0").unwrap();
+                        }
                         client.capture(event);
                         captured.fetch_add(1, Ordering::Relaxed);
                         hello().await
