@@ -14,12 +14,12 @@
 //! - on failure: the catalog's `login_failed` event with the reason and the method, keyed as
 //!   any request without a known person (the catalog's `on_missing`). The reason and method are
 //!   `&'static str`: codes. The attempted user name, when the handler gives it
-//!   ([`LoginOutcome::username`]), is a fact for `fill = "username"` only, which the catalog
+//!   ([`LoginOutcome::with_username`]), is a fact for `fill = "username"` only, which the catalog
 //!   must give a privacy class (`pseudonymize`, `drop`): it never leaves the process raw.
 //! - on either: the catalog's `login_attempt` event, if it declares one, with `fill = "success"`.
 //! - on logout: the catalog's `logout` event keyed by the request's identity (the one logging
 //!   out), with the session's duration and last activity when the handler reports them
-//!   ([`LogoutOutcome::session_started`]); identity resolvers may react (the anonymous cookie is
+//!   ([`LogoutOutcome::with_session_started`]); identity resolvers may react (the anonymous cookie is
 //!   renewed). An expiry ([`LogoutOutcome::expired`]) emits the `session_expired` event, or the
 //!   `logout` event with `logout_reason = "timeout"` when the catalog has no such event.
 
