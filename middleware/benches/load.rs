@@ -118,13 +118,27 @@ async fn wrk(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u64) {
     (rps, requests)
 }
 
+type LoopbackClient =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Empty<bytes::Bytes>>;
+
+/// The in-process load's HTTP client: keep-alive, one idle connection kept per load connection.
+fn loopback_client(connections: usize) -> LoopbackClient {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(connections)
+        .build_http()
+}
+
+/// One request, its body read to the end (so the connection is reused).
+async fn fetch(client: &LoopbackClient, uri: &http::Uri) {
+    let response = client.get(uri.clone()).await.unwrap();
+    let _ = response.into_body().collect().await;
+}
+
 /// Requests per second and requests completed, from an in-process hyper client sending a fixed
 /// number of requests (`secs` × 20 000) over `connections` keep-alive connections.
 async fn in_process(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u64) {
     let total = secs * 20_000;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .pool_max_idle_per_host(connections)
-        .build_http::<Empty<bytes::Bytes>>();
+    let client = loopback_client(connections);
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let tasks: Vec<_> = (0..connections)
@@ -133,8 +147,7 @@ async fn in_process(addr: SocketAddr, secs: u64, connections: usize) -> (f64, u6
             let uri: http::Uri = format!("http://{addr}/").parse().unwrap();
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < total {
-                    let response = client.get(uri.clone()).await.unwrap();
-                    let _ = response.into_body().collect().await;
+                    fetch(&client, &uri).await;
                 }
             })
         })
@@ -156,9 +169,7 @@ async fn paced(addr: SocketAddr, secs: u64, connections: usize, rate: u64) -> (f
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async move {
-                let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .pool_max_idle_per_host(connections)
-                    .build_http::<Empty<bytes::Bytes>>();
+                let client = loopback_client(connections);
                 let total = rate * secs;
                 let period = Duration::from_secs_f64(connections as f64 / rate as f64);
                 let start = Instant::now();
@@ -175,8 +186,7 @@ async fn paced(addr: SocketAddr, secs: u64, connections: usize, rate: u64) -> (f
                             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                             for _ in 0..share {
                                 ticks.tick().await;
-                                let response = client.get(uri.clone()).await.unwrap();
-                                let _ = response.into_body().collect().await;
+                                fetch(&client, &uri).await;
                             }
                         })
                     })
