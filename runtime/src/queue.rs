@@ -208,7 +208,7 @@ impl Queue {
         // Twice the cores: threads beyond that share shards, which only costs an occasional
         // contended lock. A power of two, so that picking one is a mask.
         let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).next_power_of_two();
-        let capacity = capacity.max(1);
+        // A zero capacity never gets here: `Config::check` refuses it when the tracker is built.
         Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
             available: AtomicUsize::new(capacity),
