@@ -3,8 +3,8 @@
 //! properties from them, so nothing here names a catalog property.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use http::HeaderName;
@@ -102,7 +102,7 @@ impl Settings {
 
     /// Whether a request with this id is sampled (deterministic: the same id, the same answer).
     /// A request without an id ([`RequestIdMode::Read`] or [`RequestIdMode::Off`]) is decided
-    /// by its turn: a process-wide count, mixed.
+    /// by its turn: a count per thread, mixed.
     pub(crate) fn sampled(&self, request_id: Option<&str>) -> bool {
         if self.sample_threshold == u64::MAX {
             return true;
@@ -110,8 +110,9 @@ impl Settings {
         let hash = match request_id {
             Some(id) => fnv1a(id.as_bytes()),
             None => {
-                static TURN: AtomicU64 = AtomicU64::new(0);
-                let turn = TURN.fetch_add(1, Ordering::Relaxed);
+                // Per thread: no counter shared by every core on the request path.
+                thread_local!(static TURN: Cell<u64> = const { Cell::new(0) });
+                let turn = TURN.with(|turn| turn.replace(turn.get().wrapping_add(1)));
                 mix(mix(turn).wrapping_mul(0xc4ce_b9fe_1a85_ec53))
             }
         };
