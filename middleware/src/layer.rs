@@ -334,25 +334,18 @@ where
         let context = context.with_request_info(info).nested();
         // Echoed on the response only when this layer set it.
         let request_id = request_id.filter(|_| settings.request_id == RequestIdMode::Set);
-        // The request's route: the layer's tracker, else the one scoped around the service, else
-        // the installed default.
-        let scoped = if settings.tracker.is_none() { tally_runtime::routing::scoped() } else { None };
+        let route = Route::of_request(settings);
+        // The inner future's route is a task-local, which owns its handle: one tracker clone per
+        // request (an atomic increment), none for the installed default; a tracker scoped around
+        // the service is held by the recorder too, as its events may complete outside that scope.
+        let task_route = route.to_owned_handle(settings);
         let method: Method = parts.method.clone();
         let request_size = content_length(&parts).or_else(|| body.size_hint().exact());
 
-        // The layer's tracker and the installed default are borrowed, not cloned.
-        let tracked = match settings.tracker.as_ref().or(scoped.as_ref()) {
-            Some(tracker) => tracker.is_enabled(),
-            None => tally_runtime::routing::installed().is_some_and(Tracker::is_enabled),
-        };
-        let recorder = tracked.then(|| Recorder {
+        let recorder = route.tracker(settings).is_some_and(Tracker::is_enabled).then(|| Recorder {
             settings: settings.clone(),
             context: context.clone(),
-            route: match (&settings.tracker, &scoped) {
-                (Some(_), _) => Route::Layer,
-                (None, Some(tracker)) => Route::Scoped(tracker.clone()),
-                (None, None) => Route::Installed,
-            },
+            route,
             start,
             request_size,
             sampled,
@@ -361,9 +354,6 @@ where
             recorder.received();
         }
 
-        // The inner future's route is a task-local, which owns its handle: the one tracker clone
-        // per request (an atomic increment), unless the route is the installed default.
-        let route = settings.tracker.clone().or(scoped);
         let request = Request::from_parts(parts, body);
         // A panic in `call` itself is caught too; the inner future runs in the request context,
         // routed to the request's tracker.
@@ -372,7 +362,7 @@ where
             |future| Inner::Scoped {
                 future: CatchUnwind::new(Context::scoped(
                     context.clone(),
-                    tally_runtime::routing::routed(route, future),
+                    tally_runtime::routing::routed(task_route, future),
                 )),
             },
         );

@@ -149,6 +149,35 @@ pub(crate) enum Route {
     Installed,
 }
 
+impl Route {
+    /// A request's route: the layer's tracker, else the one scoped around the service, else the
+    /// installed default.
+    pub(crate) fn of_request(settings: &Settings) -> Self {
+        if settings.tracker.is_some() {
+            return Route::Layer;
+        }
+        tally_runtime::routing::scoped().map_or(Route::Installed, Route::Scoped)
+    }
+
+    /// The tracker it names (`None`: none is installed).
+    pub(crate) fn tracker<'a>(&'a self, settings: &'a Settings) -> Option<&'a Tracker> {
+        match self {
+            Route::Layer => settings.tracker.as_ref(),
+            Route::Scoped(tracker) => Some(tracker),
+            Route::Installed => tally_runtime::routing::installed(),
+        }
+    }
+
+    /// An owned handle for the inner future's task-local route (`None` for the installed
+    /// default, which needs none).
+    pub(crate) fn to_owned_handle(&self, settings: &Settings) -> Option<Tracker> {
+        match self {
+            Route::Installed => None,
+            route => route.tracker(settings).cloned(),
+        }
+    }
+}
+
 /// One request's events: what is known from the request, emitted once the outcome is.
 ///
 /// Its tracker is the request's [`Route`]: the layer's tracker and the installed default are
@@ -166,11 +195,7 @@ impl Recorder {
     /// The request's tracker: the layer makes a recorder only when there is one, and neither the
     /// route nor the installed default goes away while the request runs.
     fn tracker(&self) -> Option<&Tracker> {
-        match &self.route {
-            Route::Layer => self.settings.tracker.as_ref(),
-            Route::Scoped(tracker) => Some(tracker),
-            Route::Installed => tally_runtime::routing::installed(),
-        }
+        self.route.tracker(&self.settings)
     }
 
     fn emit(&self, event: Event) {

@@ -151,11 +151,11 @@ impl SinkError {
         self.retry_after
     }
 
-    /// Puts text that needs no gate (tally's own words, the configured host) before the
-    /// gated message.
-    pub(crate) fn with_prefix(mut self, prefix: &str) -> Self {
-        self.message.insert_str(0, prefix);
-        self
+    /// A message that needs no gate: tally's own words and the configured host (an IP host
+    /// must stay readable); any part from elsewhere goes through [`gated`] first.
+    #[cfg(feature = "posthog")]
+    pub(crate) fn ungated(kind: SinkErrorKind, message: String) -> Self {
+        Self { kind, message, retry_after: None }
     }
 }
 

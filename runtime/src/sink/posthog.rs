@@ -3,7 +3,7 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 use super::posthog_event::to_posthog;
-use super::{Sink, SinkError, SinkFuture, WireEvent};
+use super::{Sink, SinkError, SinkErrorKind, SinkFuture, WireEvent};
 use crate::config::Secret;
 
 /// Delivers to PostHog through posthog-rs.
@@ -64,10 +64,11 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
         Error::Unauthorized => refused_key(host, 401),
         // posthog-rs reports statuses it has no variant for as a connection error.
         Error::Connection(message) if message.starts_with("Unexpected HTTP status 403") => refused_key(host, 403),
-        // The server's text through the gate (the constructor's); the configured host as is.
-        Error::BadRequest(message) => {
-            SinkError::bad_request(message).with_prefix(&format!("PostHog at {host} refused the batch: "))
-        }
+        // The server's text through the gate; the configured host as is.
+        Error::BadRequest(message) => SinkError::ungated(
+            SinkErrorKind::BadRequest,
+            format!("PostHog at {host} refused the batch: {}", super::gated(message)),
+        ),
         error @ (Error::Connection(_) | Error::RateLimit | Error::ServerError { .. }) => {
             SinkError::retryable(error.to_string())
         }
@@ -78,10 +79,13 @@ fn classify(host: &str, error: posthog_rs::Error) -> SinkError {
 /// The project key was refused: the message names the host and the fix, never the key.
 fn refused_key(host: &str, status: u16) -> SinkError {
     // Tally's own text and the configured host: nothing to gate (an IP host must stay readable).
-    SinkError::unauthorized("").with_prefix(&format!(
-        "PostHog at {host} refused the project key (HTTP {status}): check POSTHOG_API_KEY (or the \
-         application-prefixed variable) and the host"
-    ))
+    SinkError::ungated(
+        SinkErrorKind::Unauthorized,
+        format!(
+            "PostHog at {host} refused the project key (HTTP {status}): check POSTHOG_API_KEY (or the \
+             application-prefixed variable) and the host"
+        ),
+    )
 }
 
 impl Sink for PostHogSink {
