@@ -278,7 +278,7 @@ where
             RequestIdMode::Read | RequestIdMode::Off => None,
         };
 
-        // No tracker anywhere (none on the layer, none in an outer context, none installed):
+        // No tracker anywhere (none on the layer, none scoped around the service, none installed):
         // the request id only (as set), no context, no identity, no events. See the crate docs.
         if !tracked {
             let shared = self.shared.clone();

@@ -80,8 +80,8 @@
 //! inside that [`Context`](tally_runtime::context::Context), with the tracker when one was given. Anything
 //! emitted by the handler thus shares the identity, request id and tracker.
 //!
-//! Without a tracker anywhere (none given to the layer, none in a context already in scope, none
-//! installed as the default with `TrackerBuilder::install`), the layer does only what needs no
+//! Without a tracker anywhere (none given to the layer, none scoped around the service with
+//! `Tracker::scope`, none installed as the default with `TrackerBuilder::install`), the layer does only what needs no
 //! tracker: the request id, in the request headers and on the response as configured (none with
 //! [`RequestIdMode::Read`](request_id::RequestIdMode::Read) or
 //! [`RequestIdMode::Off`](request_id::RequestIdMode::Off)), and the

@@ -88,7 +88,7 @@ impl Settings {
 
     /// A new event for the event that plays `role` for this tracker's catalog, if any.
     fn new_event(&self, tracker: &Tracker, role: Role) -> Option<Event> {
-        // With a layer tracker, `tracker` is it (the layer's tracker wins over the context's).
+        // With a layer tracker, `tracker` is it (the layer's tracker wins over one scoped around the service).
         if let Some(resolved) = &self.resolved {
             return resolved.get(role_index(role))?.as_deref().map(Event::named);
         }
