@@ -90,6 +90,12 @@ pub fn scoped() -> Option<Tracker> {
     ROUTE.try_with(Clone::clone).ok().flatten()
 }
 
+/// Whether a tracker is scoped around the current task, without cloning its handle.
+#[inline]
+pub(crate) fn has_scoped() -> bool {
+    ROUTE.try_with(Option::is_some).unwrap_or(false)
+}
+
 /// Runs `future` routed to `tracker`, or (`None`) to the installed default: for a front door
 /// that decides the route once, as the middleware does (its own tracker when configured with
 /// one, else [`scoped`]).

@@ -136,12 +136,15 @@ impl TallyLayer {
         self.filters.hidden_callsites()
     }
 
-    /// Runs `f` with the layer's tracker, else `route` (the tracker a span was routed to when
-    /// it opened), else the current one, without cloning the handle (a clone is a shared
-    /// reference count: contended when many threads emit).
-    fn using_tracker<R>(&self, route: Option<&Tracker>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
-        match self.tracker.as_ref().or(route) {
-            Some(tracker) => Some(f(tracker)),
+    /// Runs `f` with the layer's tracker, else `route()` (the tracker a span was routed to when
+    /// it opened; asked only when the layer has none), else the current one, without cloning a
+    /// handle (a clone is a shared reference count: contended when many threads emit).
+    fn using_tracker<R>(&self, route: impl FnOnce() -> Option<Tracker>, f: impl FnOnce(&Tracker) -> R) -> Option<R> {
+        if let Some(tracker) = &self.tracker {
+            return Some(f(tracker));
+        }
+        match route() {
+            Some(tracker) => Some(f(&tracker)),
             None => routing::with_current(f),
         }
     }
@@ -187,13 +190,17 @@ where
     scope.into_iter().find_map(|span| span.extensions().get::<SpanFields>().and_then(|data| data.route.clone()))
 }
 
-/// The tracker an event goes to when the layer has none of its own: the one scoped around the
-/// task, else the one its spans were opened under, else (`None`) the installed default.
+/// The tracker an event's spans were opened under, when none is scoped around the task (a
+/// scoped one wins, and is used without a clone: `None` here lets [`routing::with_current`] find
+/// it); `None` as well when no span has one (the installed default then).
 fn event_route<S>(ctx: &LayerContext<'_, S>, event: &tracing::Event<'_>) -> Option<Tracker>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    routing::scoped().or_else(|| routed(ctx.event_scope(event).into_iter().flatten()))
+    if routing::has_scoped() {
+        return None;
+    }
+    routed(ctx.event_scope(event).into_iter().flatten())
 }
 
 fn ignored(target: &str) -> bool {
@@ -230,7 +237,9 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let mut data = SpanFields { context, route: routing::scoped(), ..SpanFields::default() };
+        // The route is kept only where it can be read: a layer with its own tracker never asks.
+        let route = if self.tracker.is_none() { routing::scoped() } else { None };
+        let mut data = SpanFields { context, route, ..SpanFields::default() };
         attrs.record(&mut data.fields);
         if data.fields.event.is_some() {
             data.started = Some(Instant::now());
@@ -284,8 +293,8 @@ where
         let context = context
             .or_else(|| captured(span.parent().into_iter().flat_map(|parent| parent.scope())))
             .or_else(Context::current);
-        let route = route.or_else(|| routed(span.parent().into_iter().flat_map(|parent| parent.scope())));
-        self.using_tracker(route.as_ref(), |tracker| {
+        let route = || route.or_else(|| routed(span.parent().into_iter().flat_map(|parent| parent.scope())));
+        self.using_tracker(route, |tracker| {
             // `#[instrument]` records every argument; only what the event declares is a property.
             let def = tracker.catalog().event(&name);
             let declares = |property: &str| def.is_some_and(|def| def.property(property).is_some());
@@ -334,21 +343,24 @@ impl TallyLayer {
         }
         let Some(name) = fields.event.take() else { return };
         let context = event_context(&ctx, event);
-        self.using_tracker(event_route(&ctx, event).as_ref(), |tracker| {
-            let def = tracker.catalog().event(&name);
-            if let Some(message) = fields.message.take() {
-                if def.is_some_and(|def| def.property(MESSAGE_FIELD).is_some()) {
-                    fields.set_property(MESSAGE_FIELD.into(), message);
-                } else {
-                    tracker.count_ignored_field();
+        self.using_tracker(
+            || event_route(&ctx, event),
+            |tracker| {
+                let def = tracker.catalog().event(&name);
+                if let Some(message) = fields.message.take() {
+                    if def.is_some_and(|def| def.property(MESSAGE_FIELD).is_some()) {
+                        fields.set_property(MESSAGE_FIELD.into(), message);
+                    } else {
+                        tracker.count_ignored_field();
+                    }
                 }
-            }
-            let scope = ctx.event_scope(event);
-            let ancestors = scope.into_iter().flat_map(|s| s.from_root());
-            let mut built = Event::from_name(name, 0);
-            inherit(&mut built, tracker, ancestors, Some(&mut fields), context, None);
-            let _ = tracker.emit(built);
-        });
+                let scope = ctx.event_scope(event);
+                let ancestors = scope.into_iter().flat_map(|s| s.from_root());
+                let mut built = Event::from_name(name, 0);
+                inherit(&mut built, tracker, ancestors, Some(&mut fields), context, None);
+                let _ = tracker.emit(built);
+            },
+        );
     }
 
     fn error_event<S>(&self, event: &tracing::Event<'_>, ctx: &LayerContext<'_, S>)
@@ -358,26 +370,29 @@ impl TallyLayer {
         // Only inside a request: a context with a request id or the request's method and route
         // (a middleware that sets no request id).
         let Some(context) = event_context(ctx, event).filter(|c| c.names_request()) else { return };
-        self.using_tracker(event_route(ctx, event).as_ref(), |tracker| {
-            let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
-            let metadata = event.metadata();
-            let location = match (metadata.file(), metadata.line()) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                _ => metadata.name().to_owned(),
-            };
-            error = error
-                .with_fact(Fact::ErrorType, metadata.target())
-                .with_fact(Fact::ErrorMessage, format!("error logged at {location}"));
-            if let Some(scope) = ctx.event_scope(event) {
-                inherit(&mut error, tracker, scope.from_root(), None, Some(context.clone()), None);
-            }
-            // Held by the request until it ends: a front door reporting the same failure
-            // replaces it (one error, one event). The held event carries a copy of the context
-            // that does not hold the request's error slot in turn.
-            let own = error.context.take().unwrap_or_else(|| context.clone());
-            let error = error.with_context(Arc::new(own.detached()));
-            crate::logged_error::hold(&context, tracker, error);
-        });
+        self.using_tracker(
+            || event_route(ctx, event),
+            |tracker| {
+                let Some(mut error) = tracker.catalog().role_event(Role::Error).map(Event::named) else { return };
+                let metadata = event.metadata();
+                let location = match (metadata.file(), metadata.line()) {
+                    (Some(file), Some(line)) => format!("{file}:{line}"),
+                    _ => metadata.name().to_owned(),
+                };
+                error = error
+                    .with_fact(Fact::ErrorType, metadata.target())
+                    .with_fact(Fact::ErrorMessage, format!("error logged at {location}"));
+                if let Some(scope) = ctx.event_scope(event) {
+                    inherit(&mut error, tracker, scope.from_root(), None, Some(context.clone()), None);
+                }
+                // Held by the request until it ends: a front door reporting the same failure
+                // replaces it (one error, one event). The held event carries a copy of the context
+                // that does not hold the request's error slot in turn.
+                let own = error.context.take().unwrap_or_else(|| context.clone());
+                let error = error.with_context(Arc::new(own.detached()));
+                crate::logged_error::hold(&context, tracker, error);
+            },
+        );
     }
 }
 
