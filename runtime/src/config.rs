@@ -178,31 +178,34 @@ impl Config {
         config
     }
 
-    /// Sets the PostHog API key.
+    /// The PostHog project API key (`POSTHOG_API_KEY`). Without one, events go to the JSON-lines
+    /// sink on stdout. Kept as a [`Secret`]: never printed, not even by `Debug`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(Secret::new(key));
         self
     }
 
-    /// Sets the PostHog host.
+    /// The PostHog host (`POSTHOG_HOST`; default PostHog's US cloud, `https://us.i.posthog.com`).
+    /// Must be an `http://` or `https://` URL, checked when the tracker is built.
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
     }
 
-    /// Sets the environment name.
+    /// The environment name (`ENV` or `ENVIRONMENT`), for `fill = "environment"` and
+    /// [`Config::require_environment`].
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.environment = Some(environment.into());
         self
     }
 
-    /// Sets the release version.
+    /// The application's release version, for `fill = "release"`.
     pub fn release(mut self, release: impl Into<String>) -> Self {
         self.release = Some(release.into());
         self
     }
 
-    /// Sets the service name.
+    /// The component that generates events, for `fill = "service"`.
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.service = Some(service.into());
         self
@@ -214,49 +217,58 @@ impl Config {
         self
     }
 
-    /// Tracks only when the environment is `environment`.
+    /// Tracks only when the environment is `environment` (Authsome: `prod`); elsewhere emits
+    /// are counted as `dropped_opted_out`.
     pub fn require_environment(mut self, environment: impl Into<String>) -> Self {
         self.required_environment = Some(environment.into());
         self
     }
 
-    /// Sets the pseudonymization key.
+    /// The key that pseudonymizes what the catalog marks `pseudonymize` (`TALLY_KEY`): HMAC-SHA256,
+    /// never a bare hash. Required when the catalog pseudonymizes anything.
     pub fn pseudonymization_key(mut self, key: impl Into<String>) -> Self {
         self.pseudonymization_key = Some(Secret::new(key));
         self
     }
 
-    /// Sets the validation mode.
+    /// What to do with events that break the catalog (default [`ValidationMode::Drop`]: dropped,
+    /// counted and logged).
     pub fn validation(mut self, mode: ValidationMode) -> Self {
         self.validation = mode;
         self
     }
 
-    /// Sets the queue capacity.
+    /// Events the queue holds before emits are dropped and counted as `dropped_queue_full`
+    /// (default [`Config::DEFAULT_QUEUE_CAPACITY`]; zero is refused when the tracker is built).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
     }
 
-    /// Sets how long a failing batch is retried before it is spooled (or counted failed).
+    /// How long a failing batch is retried (with backoff, jitter and `Retry-After`) before it
+    /// goes to the spool, or counts as failed without one (default 10 minutes).
     pub fn retry_horizon(mut self, horizon: Duration) -> Self {
         self.retry_horizon = horizon;
         self
     }
 
-    /// Sets the timeout of one delivery request (must not be zero).
+    /// How long one delivery request may take before it is abandoned and retried (default
+    /// 10 s; zero is refused when the tracker is built).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
-    /// Spools undelivered batches in this directory (created if missing).
+    /// Spools undelivered batches in this directory, created if missing (`TALLY_SPOOL_DIR`; off
+    /// by default): batches not delivered within the retry horizon, by shutdown's deadline, or
+    /// refused for the project key wait there, to be delivered first by the next tracker on it.
     pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.spool_dir = Some(dir.into());
         self
     }
 
-    /// Sets the spool's byte quota.
+    /// The most bytes the spool keeps (default 256 MiB); past it the oldest batches are dropped
+    /// and counted. Zero is refused when the tracker is built.
     pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
         self.spool_max_bytes = bytes;
         self
@@ -267,19 +279,24 @@ impl Config {
         format!("{}{name}", self.env_prefix)
     }
 
-    /// Sets the queue's byte budget ([`Config::queue_bytes`]).
+    /// Bytes the queued events may take before emits are dropped and counted as
+    /// `dropped_over_byte_budget`: the queue is bounded in memory as well as in count (default
+    /// [`Config::DEFAULT_QUEUE_BYTES`], 64 MiB; zero is refused when the tracker is built).
     pub fn queue_bytes(mut self, bytes: usize) -> Self {
         self.queue_bytes = bytes;
         self
     }
 
-    /// Sets the largest event accepted ([`Config::max_event_bytes`]).
+    /// The largest event accepted, in bytes of its names and values (about its serialized
+    /// size); a larger one is dropped and counted as `dropped_too_large` (default
+    /// [`Config::DEFAULT_MAX_EVENT_BYTES`], 32 KiB; zero is refused when the tracker is built).
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
         self
     }
 
-    /// Sets how many events one delivery request carries at most.
+    /// How many events one delivery request carries at most (default
+    /// [`Config::DEFAULT_BATCH_SIZE`]; zero is refused when the tracker is built).
     pub fn batch_size(mut self, events: usize) -> Self {
         self.batch_size = events;
         self
