@@ -245,7 +245,7 @@ pub trait InContext: Future + Sized {
         let context = Context::current();
         async move {
             match context {
-                Some(context) => CURRENT.scope(context, self).await,
+                Some(context) => Context::scoped(context, self).await,
                 None => self.await,
             }
         }
@@ -253,7 +253,7 @@ pub trait InContext: Future + Sized {
 
     /// Runs this future inside `context` (on top of the context current where this is called).
     fn in_context(self, context: Context) -> Scoped<Self> {
-        CURRENT.scope(context.nested(), self)
+        Context::scoped(context.nested(), self)
     }
 }
 

@@ -79,7 +79,7 @@ pub trait WithTracker: Future + Sized {
     /// Runs this future with its events going where they go where this is called: the scoped
     /// tracker, else (none scoped) the installed default.
     fn with_current_tracker(self) -> Routed<Self> {
-        ROUTE.scope(scoped(), self)
+        routed(scoped(), self)
     }
 }
 
@@ -118,9 +118,6 @@ pub fn is_active() -> bool {
 
 /// The tracker events go to here: the one scoped around the task, else the installed default.
 pub fn current() -> Option<Tracker> {
-    if !is_active() {
-        return None;
-    }
     with_current(Tracker::clone)
 }
 
