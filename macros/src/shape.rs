@@ -89,9 +89,7 @@ fn sync_unless_future(output: &Type, last: Option<&Expr>) -> syn::Result<Body> {
         return Ok(Body::Sync);
     }
     let message = match last {
-        Some(Expr::MethodCall(call))
-            if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") =>
-        {
+        Some(Expr::MethodCall(call)) if is_boxed(call) => {
             let method = &call.method;
             format!(
                 "#[track_event] cannot tell when this future completes: it follows `.{method}()` \
@@ -114,6 +112,11 @@ fn sync_unless_future(output: &Type, last: Option<&Expr>) -> syn::Result<Body> {
     Err(syn::Error::new(Span::call_site(), message))
 }
 
+/// `.boxed()` or `.boxed_local()` (futures' `FutureExt`), with no arguments.
+fn is_boxed(call: &syn::ExprMethodCall) -> bool {
+    call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local")
+}
+
 /// `(expr)` and invisible groups (from `macro_rules!`) are transparent.
 fn ungroup(expr: &Expr) -> &Expr {
     match expr {
@@ -131,12 +134,10 @@ pub(crate) fn async_block(expr: &Expr) -> Option<&ExprAsync> {
             Expr::Async(block) => Some(block),
             _ => None,
         },
-        Expr::MethodCall(call) if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") => {
-            match ungroup(&call.receiver) {
-                Expr::Async(block) => Some(block),
-                _ => None,
-            }
-        }
+        Expr::MethodCall(call) if is_boxed(call) => match ungroup(&call.receiver) {
+            Expr::Async(block) => Some(block),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -150,9 +151,7 @@ pub(crate) fn async_block_mut(expr: &mut Expr) -> Option<&mut ExprAsync> {
         Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
             call.args.first_mut().and_then(async_block_mut)
         }
-        Expr::MethodCall(call) if call.args.is_empty() && (call.method == "boxed" || call.method == "boxed_local") => {
-            async_block_mut(&mut call.receiver)
-        }
+        Expr::MethodCall(call) if is_boxed(call) => async_block_mut(&mut call.receiver),
         _ => None,
     }
 }

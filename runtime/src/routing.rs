@@ -91,6 +91,7 @@ pub fn scoped() -> Option<Tracker> {
 }
 
 /// Whether a tracker is scoped around the current task, without cloning its handle.
+#[cfg(feature = "tracing-layer")]
 #[inline]
 pub(crate) fn has_scoped() -> bool {
     ROUTE.try_with(Option::is_some).unwrap_or(false)
