@@ -29,12 +29,22 @@ pub(crate) struct Properties {
     first: ArrayVec<Property, 6>,
     /// Only ever non-empty when `first` is full.
     more: Vec<Property>,
+    /// About the bytes of the properties serialized, summed as they are added: the values are
+    /// still in registers then, while summing them at emit read back what was just stored.
+    bytes: usize,
+}
+
+/// About the bytes of a property serialized: its name, its value, quotes and separators.
+#[inline(always)]
+fn property_bytes((name, value): &Property) -> usize {
+    name.len() + 4 + value.byte_size()
 }
 
 impl Properties {
     /// Adds a property after the others.
     #[inline(always)]
     pub(crate) fn push(&mut self, property: Property) {
+        self.bytes += property_bytes(&property);
         if let Err(full) = self.first.try_push(property) {
             self.more.push(full.element());
         }
@@ -43,7 +53,7 @@ impl Properties {
     /// Empty, with room for `count` properties.
     #[inline]
     fn with_room(count: usize) -> Self {
-        Properties { first: ArrayVec::new(), more: Vec::with_capacity(count.saturating_sub(6)) }
+        Properties { first: ArrayVec::new(), more: Vec::with_capacity(count.saturating_sub(6)), bytes: 0 }
     }
 
     #[cfg(feature = "tracing-layer")]
@@ -57,6 +67,7 @@ impl Properties {
 
     /// The properties where they are, for taking their values out: moving whole properties
     /// out (name and value, through a chained iterator) cost the worker more than checking them.
+    /// Only for the worker: the byte count is not updated.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Property> {
         self.first.iter_mut().chain(&mut self.more)
     }
@@ -66,6 +77,7 @@ impl Properties {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Property) -> bool) {
         if self.more.is_empty() {
             self.first.retain(|property| keep(property));
+            self.bytes = self.first.iter().map(property_bytes).sum();
         } else {
             let kept: Vec<Property> = std::mem::take(self).into_iter().filter(|property| keep(property)).collect();
             self.extend(kept);
@@ -281,7 +293,7 @@ impl Event {
     /// charges to its byte budget.
     #[inline]
     pub(crate) fn byte_size(&self) -> usize {
-        let properties: usize = self.properties.iter().map(|(name, value)| name.len() + 4 + value.byte_size()).sum();
+        let properties = self.properties.bytes;
         let facts: usize = self.details.as_ref().map_or(0, |details| {
             details.facts.iter().map(|(_, value)| value.byte_size()).sum::<usize>() + std::mem::size_of::<Details>()
         });
@@ -339,6 +351,24 @@ mod tests {
         assert_eq!(taken[9], "p2");
     }
 
+    /// The running byte count is what summing the properties gives, after any change.
+    fn summed(properties: &Properties) -> usize {
+        properties.iter().map(property_bytes).sum()
+    }
+
+    #[test]
+    fn the_byte_count_follows_every_push() {
+        let mut event = Event::new("e");
+        assert_eq!(event.properties.bytes, 0);
+        for i in 0..9_u64 {
+            event.insert(format!("p{i}"), "x".repeat(i as usize));
+            assert_eq!(event.properties.bytes, summed(&event.properties));
+        }
+        event.insert("nested", serde_json::json!({"k": [1, 2, "three"]}));
+        assert_eq!(event.properties.bytes, summed(&event.properties));
+        assert_eq!(event.byte_size(), "e".len() + summed(&event.properties));
+    }
+
     #[cfg(feature = "tracing-layer")]
     #[test]
     fn retain_keeps_the_order_across_both_parts() {
@@ -348,9 +378,11 @@ mod tests {
         }
         properties.retain(|(name, _)| name != "p1" && name != "p7");
         assert_eq!(names(&properties), ["p0", "p2", "p3", "p4", "p5", "p6", "p8"]);
+        assert_eq!(properties.bytes, summed(&properties));
         properties.push(("p9".into(), 9_u64.into()));
         assert_eq!(names(&properties), ["p0", "p2", "p3", "p4", "p5", "p6", "p8", "p9"]);
         properties.retain(|(name, _)| name.as_ref() < "p4");
         assert_eq!(names(&properties), ["p0", "p2", "p3"]);
+        assert_eq!(properties.bytes, summed(&properties));
     }
 }
