@@ -333,10 +333,27 @@ fn card(bytes: &[u8], span: Range<usize>) -> bool {
     if !(13..=19).contains(&digits.len()) || !grouped_like_a_card(&groups) || !issuer_fits(&digits) {
         return false;
     }
-    if in_hex_token(bytes, &span) {
+    if in_hex_token(bytes, &span) || in_uuid(bytes, &span) {
         return false;
     }
     luhn(&digits)
+}
+
+/// Whether the span lies in a hyphenated UUID (`8-4-4-4-12` hex digits, not glued to letters,
+/// digits or more hyphens). Random UUIDs have four groups of four digits often enough (about one
+/// in 20 000 v4 UUIDs) that, read as card numbers, they would get real users' ids refused.
+fn in_uuid(bytes: &[u8], span: &Range<usize>) -> bool {
+    const LEN: usize = 36;
+    let part = |b: &u8| b.is_ascii_hexdigit() || *b == b'-';
+    let from = span.start.saturating_sub(LEN);
+    let to = bytes.len().min(span.end + LEN);
+    let start = bytes[from..span.start].iter().rposition(|b| !part(b)).map_or(from, |at| from + at + 1);
+    let end = bytes[span.end..to].iter().position(|b| !part(b)).map_or(to, |at| span.end + at);
+    let alnum_at = |at: Option<usize>| at.and_then(|at| bytes.get(at)).is_some_and(u8::is_ascii_alphanumeric);
+    end - start == LEN
+        && !alnum_at(start.checked_sub(1))
+        && !alnum_at(Some(end))
+        && std::str::from_utf8(&bytes[start..end]).is_ok_and(|token| uuid::Uuid::try_parse(token).is_ok())
 }
 
 /// Unseparated, or groups of four (the last may be shorter), or Amex/Diners 4-6-5 / 4-6-4.
