@@ -97,7 +97,7 @@ pub mod identity {
 
 pub mod config {
     //! Settings of a [`Config`](crate::Config).
-    pub use tally_runtime::Secret;
+    pub use tally_runtime::{Secret, WorkerPriority};
 }
 
 /// The tracing layer: spans and events carrying `tally.event` become catalog events.

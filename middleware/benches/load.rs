@@ -6,7 +6,7 @@
 //! ```text
 //! cargo bench -p tally-middleware --bench load -- [--secs 5] [--rounds 5] [--connections 32]
 //!     [--sink receiver|null|none|posthog-rs] [--sample 1.0] [--in-process] [--rate <requests/s>]
-//!     [--same-payload]
+//!     [--same-payload] [--worker-priority background|normal]
 //! cargo bench -p tally-middleware --bench load -- --micro [--rounds 5] [--requests 200000] [--only <setup index>]
 //! ```
 //!
@@ -34,7 +34,7 @@ use tally_middleware::TrackLayer;
 use tally_middleware::request_id::RequestIdMode;
 use tally_receiver::Receiver;
 use tally_runtime::catalog::Catalog;
-use tally_runtime::{Config, Tracker};
+use tally_runtime::{Config, Tracker, WorkerPriority};
 
 struct Options {
     /// What the layer emits to: `receiver` (the benchmark), `null` (a sink that discards),
@@ -52,6 +52,9 @@ struct Options {
     /// `--same-payload`: the posthog-rs handler also sends what tally's event carries besides
     /// its five properties (a generated request id, the anonymized client IP).
     same_payload: bool,
+    /// `--worker-priority normal`: the tracker's worker at the process's priority instead of
+    /// the default background priority.
+    worker_priority: WorkerPriority,
 }
 
 fn options() -> Options {
@@ -77,6 +80,10 @@ fn options() -> Options {
         in_process: args.iter().any(|a| a == "--in-process") || Command::new("wrk").arg("--version").output().is_err(),
         rate: value("--rate").filter(|&rate| rate > 0),
         same_payload: args.iter().any(|a| a == "--same-payload"),
+        worker_priority: match args.iter().position(|a| a == "--worker-priority").and_then(|i| args.get(i + 1)) {
+            Some(normal) if normal == "normal" => WorkerPriority::Normal,
+            _ => WorkerPriority::Background,
+        },
     }
 }
 
@@ -487,7 +494,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
         let catalog = Catalog::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/catalogs/webapp.toml")).unwrap();
-        let config = Config::default().api_key("phc_bench").host(receiver.url());
+        let config =
+            Config::default().api_key("phc_bench").host(receiver.url()).worker_priority(options.worker_priority);
         let tracker = match options.sink.as_str() {
             "null" => Tracker::builder(catalog).with_sink(NullSink).build().unwrap(),
             _ => Tracker::builder(catalog).with_config(config).build().unwrap(),
@@ -550,9 +558,10 @@ fn main() {
             }
         };
         eprintln!(
-            "sink: {}, sample rate {}; load: {}, {} connections, {} s per run, {} rounds, {} cores",
+            "sink: {}, sample rate {}, worker {:?}; load: {}, {} connections, {} s per run, {} rounds, {} cores",
             options.sink,
             options.sample,
+            options.worker_priority,
             match options.rate {
                 Some(rate) => format!("in-process hyper client paced at {rate} req/s"),
                 None if options.in_process => "in-process hyper client".to_owned(),
@@ -651,10 +660,13 @@ fn main() {
             );
         } else {
             println!(
-                "tally: {} emitted, {} delivered, {} dropped, for {} requests with the layer",
+                "tally: {} emitted, {} delivered, {} dropped ({} queue full, {} over the byte budget), for {} \
+                 requests with the layer",
                 counts.emitted - before.emitted,
                 counts.delivered - before.delivered,
                 counts.dropped() - before.dropped(),
+                counts.dropped_queue_full - before.dropped_queue_full,
+                counts.dropped_over_byte_budget - before.dropped_over_byte_budget,
                 tracked_requests
             );
         }

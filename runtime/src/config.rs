@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::validate::ValidationMode;
+use crate::worker::WorkerPriority;
 
 /// A secret (API key, pseudonymization key): never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +89,8 @@ pub struct Config {
     pub(crate) max_event_bytes: usize,
     /// Events per delivery batch.
     pub(crate) batch_size: usize,
+    /// The worker thread's scheduling priority.
+    pub(crate) worker_priority: WorkerPriority,
     /// How long a failing batch is retried (with backoff, jitter and `Retry-After`) before it
     /// goes to the spool, or counts as failed without one. Default 10 minutes.
     pub(crate) retry_horizon: Duration,
@@ -122,6 +125,7 @@ impl Default for Config {
             queue_bytes: Self::DEFAULT_QUEUE_BYTES,
             max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
             batch_size: Self::DEFAULT_BATCH_SIZE,
+            worker_priority: WorkerPriority::Background,
             retry_horizon: Duration::from_secs(600),
             request_timeout: Duration::from_secs(10),
             spool_dir: None,
@@ -299,6 +303,13 @@ impl Config {
     /// [`Config::DEFAULT_BATCH_SIZE`]; zero is refused when the tracker is built).
     pub fn batch_size(mut self, events: usize) -> Self {
         self.batch_size = events;
+        self
+    }
+
+    /// The worker thread's scheduling priority (default [`WorkerPriority::Background`]: the
+    /// threads that serve requests go first).
+    pub fn worker_priority(mut self, priority: WorkerPriority) -> Self {
+        self.worker_priority = priority;
         self
     }
 

@@ -81,3 +81,4 @@ pub use tally_catalog as catalog;
 pub use tracker::{BuildError, EmitError, InstallError, Tracker, TrackerBuilder, TrackerGuard};
 pub use validate::{ValidationMode, Violation, Violations};
 pub use value::{PropertyText, PropertyValue};
+pub use worker::WorkerPriority;

@@ -229,6 +229,7 @@ impl TrackerBuilder {
         let enabled = config.is_enabled();
         let mode = config.validation;
         let batch_size = config.batch_size;
+        let priority = config.worker_priority;
         let queue = Arc::new(Queue::new(config.queue_capacity, batch_size, config.queue_bytes));
         let max_event_bytes = config.max_event_bytes;
         let pipeline =
@@ -239,6 +240,7 @@ impl TrackerBuilder {
             delivery: Delivery::new(sinks, counters.clone(), settings, stop.clone(), spool),
             stop: stop.clone(),
             batch_size,
+            priority,
         };
         let handle = worker.spawn().map_err(BuildError::Worker)?;
         ANY_TRACKER.store(true, Ordering::Release);

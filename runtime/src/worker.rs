@@ -30,6 +30,45 @@ pub(crate) struct Worker {
     pub(crate) delivery: Delivery,
     pub(crate) stop: Arc<Stop>,
     pub(crate) batch_size: usize,
+    pub(crate) priority: WorkerPriority,
+}
+
+/// The worker thread's scheduling priority ([`Config::worker_priority`](crate::Config::worker_priority)).
+///
+/// ```
+/// use tally_runtime::{Config, WorkerPriority};
+/// let config = Config::default().worker_priority(WorkerPriority::Normal);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WorkerPriority {
+    /// The default: on Linux, the worker thread runs at nice 10 (or the process's own nice
+    /// value, if higher), so the threads that serve requests go first and delivery takes the
+    /// CPU they leave. A saturated service keeps its throughput; if it stays saturated, the
+    /// queue fills and emits are dropped, counted as `dropped_queue_full`. Elsewhere, the same
+    /// as [`Normal`](Self::Normal).
+    #[default]
+    Background,
+    /// The process's priority: under saturation delivery competes with requests for the CPU,
+    /// and keeps up at their expense.
+    Normal,
+}
+
+impl WorkerPriority {
+    /// Applies the priority to the current thread. Lowering a thread's priority needs no
+    /// privilege; should it fail anyway, the worker runs at the process's priority.
+    fn apply(self) {
+        #[cfg(target_os = "linux")]
+        if self == WorkerPriority::Background {
+            const BACKGROUND_NICE: i32 = 10;
+            // Linux applies `setpriority` to the one thread whose id it is given.
+            let thread = Some(rustix::thread::gettid());
+            let nice = rustix::process::getpriority_process(thread).unwrap_or(0).max(BACKGROUND_NICE);
+            if let Err(error) = rustix::process::setpriority_process(thread, nice) {
+                tracing::debug!(target: "tally::worker", %error, "cannot lower the worker thread's priority");
+            }
+        }
+    }
 }
 
 /// How long the worker keeps delivering when the last handle is dropped without `shutdown`.
@@ -46,12 +85,13 @@ impl Worker {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name("tally-worker".into()).spawn(move || {
             ON_WORKER.set(true);
+            self.priority.apply();
             runtime.block_on(self.run())
         })
     }
 
     async fn run(self) {
-        let Worker { queue, pipeline, delivery, stop, batch_size } = self;
+        let Worker { queue, pipeline, delivery, stop, batch_size, priority: _ } = self;
         let delivery = Arc::new(delivery);
         let spool_task = delivery.has_spool().then(|| tokio::spawn(delivery.clone().drain_spool()));
         let mut in_flight = InFlight::default();
