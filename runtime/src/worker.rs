@@ -45,8 +45,9 @@ pub enum WorkerPriority {
     /// The default: on Linux, the worker thread runs at nice 10 (or the process's own nice
     /// value, if higher), so the threads that serve requests go first and delivery takes the
     /// CPU they leave. A saturated service keeps its throughput; if it stays saturated, the
-    /// queue fills and emits are dropped, counted as `dropped_queue_full`. Elsewhere, the same
-    /// as [`Normal`](Self::Normal).
+    /// queue fills and emits are dropped, counted as `dropped_over_byte_budget` or
+    /// `dropped_queue_full` (whichever bound is reached first). Elsewhere, the same as
+    /// [`Normal`](Self::Normal).
     #[default]
     Background,
     /// The process's priority: under saturation delivery competes with requests for the CPU,
