@@ -540,6 +540,19 @@ impl Tracker {
     }
 
     /// Waits until every event emitted before this call is delivered, failed or dropped.
+    ///
+    /// While PostHog is unreachable that lasts as long as the retries do (up to
+    /// [`Config::retry_horizon`], 10 minutes by default). Where a caller must not wait that
+    /// long, bound the wait; the events stay queued and keep being retried:
+    ///
+    /// ```
+    /// # async fn example(tracker: tally_runtime::Tracker) {
+    /// use std::time::Duration;
+    /// if tokio::time::timeout(Duration::from_secs(2), tracker.flush()).await.is_err() {
+    ///     // Still delivering: the events stay queued, and shutdown delivers or spools them.
+    /// }
+    /// # }
+    /// ```
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
         self.inner.queue.control(Control::Flush(ack));
