@@ -549,7 +549,7 @@ impl Tracker {
     /// # async fn example(tracker: tally_runtime::Tracker) {
     /// use std::time::Duration;
     /// if tokio::time::timeout(Duration::from_secs(2), tracker.flush()).await.is_err() {
-    ///     // Still delivering: the events stay queued, and shutdown delivers or spools them.
+    ///     // Still delivering: the events stay queued and keep being retried.
     /// }
     /// # }
     /// ```
