@@ -7,6 +7,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
 
+use std::path::Path;
 use std::time::Duration;
 
 use tally_runtime::catalog::Catalog;
@@ -26,6 +27,14 @@ description = "Started."
 trigger = "At start."
 "#;
 
+/// A thread's nice value, from its `/proc` directory: field 19 of `stat`, counted from the
+/// state (field 3) after the command's closing parenthesis.
+fn nice(task: &Path) -> i32 {
+    let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
 /// The nice values of this process's threads named `name`.
 fn nice_of_threads_named(name: &str) -> Vec<i32> {
     std::fs::read_dir("/proc/self/task")
@@ -33,12 +42,7 @@ fn nice_of_threads_named(name: &str) -> Vec<i32> {
         .filter_map(|task| {
             let path = task.ok()?.path();
             let comm = std::fs::read_to_string(path.join("comm")).ok()?;
-            (comm.trim_end() == name).then(|| {
-                // Fields after the command's closing parenthesis: state is field 3, nice field 19.
-                let stat = std::fs::read_to_string(path.join("stat")).unwrap();
-                let after = &stat[stat.rfind(')').unwrap() + 1..];
-                after.split_whitespace().nth(16).unwrap().parse().unwrap()
-            })
+            (comm.trim_end() == name).then(|| nice(&path))
         })
         .collect()
 }
@@ -58,7 +62,7 @@ async fn tracker_with(priority: WorkerPriority) -> Tracker {
 async fn a_background_worker_runs_at_nice_10_and_a_normal_one_at_the_process_s_priority() {
     let own = nice_of_threads_named("tally-worker");
     assert!(own.is_empty(), "no worker before the first tracker: {own:?}");
-    let process = own_nice();
+    let process = nice(Path::new("/proc/thread-self"));
 
     let background = tracker_with(WorkerPriority::default()).await;
     assert_eq!(nice_of_threads_named("tally-worker"), [process.max(10)]);
@@ -70,10 +74,4 @@ async fn a_background_worker_runs_at_nice_10_and_a_normal_one_at_the_process_s_p
     assert_eq!(both, [process, process.max(10)]);
     background.shutdown(Duration::from_secs(10)).await;
     normal.shutdown(Duration::from_secs(10)).await;
-}
-
-/// This thread's nice value: the process's, which a normal worker keeps.
-fn own_nice() -> i32 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(16).unwrap().parse().unwrap()
 }
