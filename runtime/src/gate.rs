@@ -62,7 +62,7 @@ pub(crate) fn name(name: &str) -> String {
 /// A hyphenated UUID is not scanned: no category matches one (a test below holds the detectors
 /// to that), and a request id is one on every request event.
 pub(crate) fn looks_personal(id: &str) -> Option<&'static str> {
-    if id.len() == 36 && uuid::Uuid::try_parse(id).is_ok() {
+    if privacy::is_uuid(id) {
         return None;
     }
     privacy::personal_category(id).map(privacy::Category::as_str)

@@ -10,22 +10,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tally_runtime::catalog::Catalog;
 use tally_runtime::sink::MemorySink;
 use tally_runtime::{Config, Tracker, WorkerPriority};
 
-const CATALOG: &str = r#"
-[catalog]
-name = "priority"
-version = "1.0.0"
-[identity]
-person = "user"
-on_missing = "personless"
-kinds.user = { description = "The user." }
-[events."app.started"]
-description = "Started."
-trigger = "At start."
-"#;
+mod common;
 
 /// A thread's nice value, from its `/proc` directory: field 19 of `stat`, counted from the
 /// state (field 3) after the command's closing parenthesis.
@@ -48,8 +36,8 @@ fn nice_of_threads_named(name: &str) -> Vec<i32> {
 }
 
 async fn tracker_with(priority: WorkerPriority) -> Tracker {
-    let tracker = Tracker::builder(Catalog::parse("priority.toml", CATALOG).unwrap())
-        .with_config(Config::default().worker_priority(priority))
+    let tracker = Tracker::builder(common::seed_catalog("timetracker"))
+        .with_config(Config::default().pseudonymization_key("k").worker_priority(priority))
         .with_sink(MemorySink::new())
         .build()
         .unwrap();

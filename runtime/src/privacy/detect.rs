@@ -353,7 +353,12 @@ fn in_uuid(bytes: &[u8], span: &Range<usize>) -> bool {
     end - start == LEN
         && !alnum_at(start.checked_sub(1))
         && !alnum_at(Some(end))
-        && std::str::from_utf8(&bytes[start..end]).is_ok_and(|token| uuid::Uuid::try_parse(token).is_ok())
+        && std::str::from_utf8(&bytes[start..end]).is_ok_and(is_uuid)
+}
+
+/// Whether `text` is a hyphenated UUID (`8-4-4-4-12` hex digits, either case).
+pub(crate) fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
 /// Unseparated, or groups of four (the last may be shorter), or Amex/Diners 4-6-5 / 4-6-4.

@@ -19,6 +19,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 pub use category::Category;
+pub(crate) use detect::is_uuid;
 pub use json::scrub_value;
 pub(crate) use scrub::whole;
 pub use scrub::{card_number, personal_category, scrub, scrub_str};
